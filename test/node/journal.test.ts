@@ -1,0 +1,49 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { getNode, helper, nextMessage } from '../helpers/node-red';
+import journalNode = require('../../nodes/intercom-journal');
+
+describe('intercom-journal node', () => {
+  let dir: string;
+  beforeEach((done) => {
+    dir = mkdtempSync(path.join(tmpdir(), 'journal-node-'));
+    helper.startServer(done);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise((r) => helper.stopServer(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('journals a ring and passes the message on after the line is written', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    const flow = [
+      { id: 'j1', type: 'intercom-journal', file, note: 'front panel', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load(journalNode, flow);
+    const out = getNode('out');
+    const got = nextMessage(out);
+    getNode('j1').receive({ topic: 'ring', call: { id: 'c1', from: { user: '200' }, source: '127.0.0.1:5070' }, payload: 'ringing' });
+    const msg = await got;
+    expect(msg.journal.file).toBe(file);
+    // The line is on disk when the message arrives.
+    const line = JSON.parse(readFileSync(file, 'utf8').trim());
+    expect(line).toMatchObject({ event: 'ring', caller: '200', source: '127.0.0.1:5070', callId: 'c1', result: 'ringing', note: 'front panel' });
+  });
+
+  test('reports a write failure as an error, not a crash', async () => {
+    // A path whose parent is a regular file can never be created.
+    const blocker = path.join(dir, 'blocker');
+    require('node:fs').writeFileSync(blocker, '');
+    const flow = [{ id: 'j1', type: 'intercom-journal', file: path.join(blocker, 'x.jsonl'), wires: [[]] }];
+    await helper.load(journalNode, flow);
+    const n = getNode('j1');
+    const errored = new Promise<string>((resolve) => {
+      n.on('call:error', (call: { args: unknown[] }) => resolve(String(call.args[0])));
+    });
+    n.receive({ topic: 'ring' });
+    expect(await errored).toMatch(/journal write .* failed/);
+  });
+});
