@@ -13,5 +13,19 @@ const rest = args.filter((a) => !tiers.includes(a));
 execFileSync(process.execPath, [path.join(__dirname, 'build.js')], { stdio: 'inherit', env: { ...process.env, QUIET_BUILD: '1' } });
 const jestArgs = [require.resolve('jest/bin/jest', { paths: [root] })];
 for (const t of selected) jestArgs.push('--selectProjects', t);
+const fs = require('node:fs');
+const results = path.join(root, 'test-results', 'jest-results.json');
+fs.mkdirSync(path.dirname(results), { recursive: true });
+fs.rmSync(results, { force: true });
+jestArgs.push('--json', '--outputFile=' + results);
 const r = spawnSync(process.execPath, [...jestArgs, ...rest], { stdio: 'inherit', cwd: root });
+// One plain closing line that any CI reader understands.
+try {
+  const j = JSON.parse(fs.readFileSync(results, 'utf8'));
+  const skipped = j.numPendingTests + j.numTodoTests;
+  const brokenSuites = j.numRuntimeErrorTestSuites || 0;
+  console.log(`tests: ${j.numPassedTests} passed, ${j.numFailedTests + brokenSuites} failed, ${skipped} skipped`);
+} catch {
+  console.log('tests: 0 passed, 1 failed');
+}
 process.exit(r.status ?? 1);
