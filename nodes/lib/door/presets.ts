@@ -194,7 +194,9 @@ export function checkSuccess(check: SuccessCheck | undefined, body: string): str
   if (check.kind === 'xml') {
     const m = new RegExp(`<${check.tag}>\\s*([^<]*?)\\s*</${check.tag}>`).exec(body);
     if (!m) return check.optional ? undefined : `answer has no <${check.tag}>: ${snippet}`;
-    return m[1] === check.equals ? undefined : `device answered ${check.tag}=${m[1]}`;
+    // Vendors explain a refusal in RetMsg (Grandstream) or statusString (Hikvision).
+    const why = /<(?:RetMsg|statusString|subStatusCode)>([^<]{1,80})</.exec(body)?.[1];
+    return m[1] === check.equals ? undefined : `device answered ${check.tag}=${m[1]}${why ? ` (${why})` : ''}`;
   }
   return new RegExp(check.match).test(body) ? undefined : `device answered: ${snippet}`;
 }
