@@ -210,6 +210,8 @@ export class HttpClient {
           finish(new HttpError('tls', `TLS certificate of ${url.host} not trusted (${code || err.message}); enable "accept self-signed certificate" for this door if that is expected`, false, 0));
         } else if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL'].includes(code)) {
           finish(new HttpError('unreachable', `${url.host} unreachable (${code})`, false, 0));
+        } else if (code.startsWith('HPE_')) {
+          finish(new HttpError('network', `answer from ${url.host} is not valid HTTP (${code})`, delivered, 0));
         } else {
           finish(new HttpError('network', `connection to ${url.host} failed (${code || err.message})`, delivered, 0));
         }
