@@ -138,9 +138,9 @@ test('redirect to another host is not followed with credentials; same-origin red
   const door = await startServer((req, _b, res) => {
     if (req.url === '/moved') {
       res.writeHead(302, { location: '/open' });
-      return res.end();
+      return void res.end();
     }
-    if (req.url === '/open') return res.end(req.headers.authorization ? 'OK' : 'no auth');
+    if (req.url === '/open') return void res.end(req.headers.authorization ? 'OK' : 'no auth');
     res.writeHead(302, { location: `${other.url}/steal` });
     res.end();
   });
@@ -193,7 +193,7 @@ test('confirmation by polling a state URL: ok once it reads open, unconfirmed wh
   const srv = await startServer((req, _b, res) => {
     if (req.url === '/open') {
       setTimeout(() => (state = 'open'), 100);
-      return res.end('OK');
+      return void res.end('OK');
     }
     res.end(JSON.stringify({ door: state }));
   });
