@@ -95,14 +95,15 @@ export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
       clearTimeout(timer);
       untrack();
       if (failure) reject(failure);
-      else if (code !== 0) reject(new SnapshotError(`ffmpeg exited with ${code}: ${lastLine(stderr.replace(o.url, redactStreamUrl(o.url)))}`, 'ffmpeg-failed'));
+      else if (code !== 0) reject(new SnapshotError(`ffmpeg exited with ${code}: ${lastLine(stderr)}`, 'ffmpeg-failed'));
       else resolve(Buffer.concat(chunks));
     });
   });
 }
 
 function lastLine(s: string): string {
-  const lines = s.trim().split('\n');
+  // ffmpeg may echo the URL, user info included: never let a password reach a log.
+  const lines = s.replace(/([a-z]+:\/\/)[^@/\s]*@/gi, '$1').trim().split('\n');
   return (lines[lines.length - 1] ?? '').slice(0, 200) || 'no output';
 }
 

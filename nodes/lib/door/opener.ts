@@ -173,9 +173,16 @@ export class DoorOpener {
       return Promise.resolve(this.result(t0, 0, `opened ${Math.round(t0 - this.lastOpenAt)} ms ago; minimum interval is ${minInterval} ms`, 'throttled'));
     }
     this.lastOpenAt = t0;
-    const p = this.run(ctx, t0).finally(() => {
-      this.inflight = null;
-    });
+    const p = this.run(ctx, t0)
+      .then((r) => {
+        // Nothing was there to act (no SIP side, no HA): the relay never moved, so the
+        // interval that protects it does not start.
+        if (r.outcome === 'unavailable') this.lastOpenAt = -Infinity;
+        return r;
+      })
+      .finally(() => {
+        this.inflight = null;
+      });
     this.inflight = p;
     return p;
   }
