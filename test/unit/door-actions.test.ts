@@ -88,3 +88,12 @@ describe('Home Assistant service open', () => {
     expect(() => opener({ kind: 'ha', service: 'open the door', entityId: 'lock.x' })).toThrow(/must look like lock.open/);
   });
 });
+
+describe('generic HTTP open', () => {
+  test('a message may fill the path, never the host', () => {
+    expect(() => opener({ kind: 'http', method: 'GET', url: 'http://{{msg.host}}/open' })).toThrow(/host may not come from a message/);
+    expect(() => opener({ kind: 'http', method: 'GET', url: 'http://user@{{msg.host}}:80/open' })).toThrow(/host may not come from a message/);
+    expect(() => opener({ kind: 'http', method: 'GET', url: 'http://127.0.0.1:8080/open?who={{msg.call.from.user}}' })).not.toThrow();
+    expect(() => opener({ kind: 'http', method: 'GET', url: 'file:///etc/passwd' })).toThrow(/must start with http/);
+  });
+});

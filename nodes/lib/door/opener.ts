@@ -154,6 +154,9 @@ export class DoorOpener {
       if (!/^https?:\/\/[^/]+$/i.test(a.baseUrl.replace(/\/+$/, ''))) throw new Error(`door host must be http(s)://host[:port], not "${redactUrl(a.baseUrl)}"`);
     } else if (a.kind === 'http') {
       if (!/^https?:\/\//i.test(a.url)) throw new Error('door URL must start with http:// or https://');
+      // A message may fill the path and query, never the host: where a door command goes
+      // (with its credentials) is configuration, not input.
+      if (/^https?:\/\/[^/?#]*\{\{/i.test(a.url)) throw new Error('door URL host may not come from a message template');
     } else if (a.kind === 'dtmf') {
       if (!/^[0-9*#A-D]{1,8}$/.test(a.digits)) throw new Error(`DTMF digits must be 0-9 * # A-D, not "${a.digits}"`);
     } else if (a.kind === 'ha') {
