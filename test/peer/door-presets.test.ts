@@ -4,7 +4,8 @@
  * bounded number of requests (no retry storm).
  */
 import { DoorOpener, type OpenerOptions } from '../../nodes/lib/door/opener';
-import { startVendor, type VendorServer } from './door-vendors';
+import { startServer, startVendor, vendorHandler, type VendorServer } from './door-vendors';
+import { HttpClient } from '../../nodes/lib/door/http-client';
 
 const good = { user: 'admin', password: 'S3cret!pw', pin: '4711' };
 const bad = { ...good, password: 'wrong' };
@@ -98,5 +99,23 @@ describe('door presets against vendor endpoints on loopback', () => {
     expect(r.ok).toBe(true);
     expect(server.hits.length - before).toBe(1);
     expect(server.hits[server.hits.length - 1].headers.authorization).toMatch(/nc=00000002/);
+  });
+
+  test.each(['MD5-sess', 'SHA-256-sess'] as const)('%s digest is accepted by an independent verifier', async (algorithm) => {
+    server = await startServer(vendorHandler('hikvision', { ...good, algorithm }));
+    const r = await make('hikvision', good).open();
+    expect(r).toMatchObject({ ok: true });
+    expect(server.opens[0].headers.authorization).toContain(`algorithm=${algorithm.toUpperCase()}`);
+  });
+
+  test('an expired nonce (401 stale=true) is answered once with the new nonce, not reported as a bad password', async () => {
+    server = await startServer(vendorHandler('hikvision', { ...good, nonceUses: 1 }));
+    const http = new HttpClient({ timeoutMs: 2000 });
+    const put = () => http.request({ method: 'PUT', url: `${(server as VendorServer).url}/ISAPI/AccessControl/RemoteControl/door/1`, body: '<cmd>open</cmd>', auth: 'digest', credentials: good });
+    expect((await put()).status).toBe(200);
+    const second = await put();
+    expect(second.status).toBe(200);
+    expect(second.requests).toBe(2); // stale nonce refused, new one accepted
+    http.close();
   });
 });

@@ -32,11 +32,13 @@ export interface VendorAuth {
   user: string;
   password: string;
   realm?: string;
-  algorithm?: 'MD5' | 'SHA-256';
+  algorithm?: 'MD5' | 'SHA-256' | 'MD5-sess' | 'SHA-256-sess';
+  /** nonce lifetime in requests: after this many uses the server answers 401 stale=true */
+  nonceUses?: number;
   pin?: string;
 }
 
-const hash = (alg: string, s: string): string => createHash(alg === 'SHA-256' ? 'sha256' : 'md5').update(s).digest('hex');
+const hash = (alg: string, s: string): string => createHash(alg.startsWith('SHA-256') ? 'sha256' : 'md5').update(s).digest('hex');
 
 function parseAuthParams(h: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -45,20 +47,33 @@ function parseAuthParams(h: string): Record<string, string> {
 }
 
 class DigestGate {
-  private nonces = new Set<string>();
+  private nonces = new Map<string, number>(); // nonce -> uses
+  stale = false;
   constructor(private readonly auth: VendorAuth) {}
   challenge(): string {
     const nonce = randomBytes(12).toString('hex');
-    this.nonces.add(nonce);
-    return `Digest realm="${this.auth.realm ?? 'door'}", qop="auth", algorithm=${this.auth.algorithm ?? 'MD5'}, nonce="${nonce}", opaque="op42"`;
+    this.nonces.set(nonce, 0);
+    const stale = this.stale ? ', stale=true' : '';
+    this.stale = false;
+    return `Digest realm="${this.auth.realm ?? 'door'}", qop="auth", algorithm=${this.auth.algorithm ?? 'MD5'}, nonce="${nonce}", opaque="op42"${stale}`;
   }
   ok(req: http.IncomingMessage): boolean {
     const h = req.headers.authorization ?? '';
     if (!h.startsWith('Digest ')) return false;
     const p = parseAuthParams(h.slice(7));
     const alg = this.auth.algorithm ?? 'MD5';
-    if (!this.nonces.has(p.nonce) || p.username !== this.auth.user || p.uri !== req.url || p.qop !== 'auth' || p.opaque !== 'op42') return false;
-    const ha1 = hash(alg, `${this.auth.user}:${this.auth.realm ?? 'door'}:${this.auth.password}`);
+    const uses = this.nonces.get(p.nonce);
+    if (uses === undefined || p.username !== this.auth.user || p.uri !== req.url || p.qop !== 'auth' || p.opaque !== 'op42') return false;
+    if (p.algorithm?.toUpperCase() !== alg.toUpperCase()) return false;
+    if (this.auth.nonceUses !== undefined && uses >= this.auth.nonceUses) {
+      // RFC 7616 §3.3: the nonce expired but the credentials may be right: stale=true.
+      this.nonces.delete(p.nonce);
+      this.stale = true;
+      return false;
+    }
+    this.nonces.set(p.nonce, uses + 1);
+    let ha1 = hash(alg, `${this.auth.user}:${this.auth.realm ?? 'door'}:${this.auth.password}`);
+    if (/-sess$/i.test(alg)) ha1 = hash(alg, `${ha1}:${p.nonce}:${p.cnonce}`);
     const ha2 = hash(alg, `${req.method}:${p.uri}`);
     return p.response === hash(alg, `${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`);
   }
