@@ -28,7 +28,8 @@ export = function (RED: RED): void {
     const userDir = RED.settings.userDir ?? process.cwd();
     const dir = (def.dir ?? '').trim();
     const outDir = dir ? (path.isAbsolute(dir) ? dir : path.join(userDir, dir)) : undefined;
-    const maxAge = Number(def.maxAge);
+    // Empty means the door's own sharing time; Number('') would be 0 and defeat the cache.
+    const maxAge = def.maxAge === undefined || String(def.maxAge).trim() === '' ? NaN : Number(def.maxAge);
     let closed = false;
 
     if (!door) this.status({ fill: 'red', shape: 'ring', text: 'no door configured' });
