@@ -2,11 +2,14 @@
  * The three door nodes in a real Node-RED runtime (node-red-node-test-helper), talking to
  * loopback servers: what a flow author sees on the output and in the status.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getNode, helper, nextMessage } from '../helpers/node-red';
 import { startServer, startVendor, type VendorServer } from '../peer/door-vendors';
+import { which } from '../helpers/peers';
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
 import snapshotNode = require('../../nodes/intercom-snapshot');
@@ -172,5 +175,30 @@ describe('intercom-door-open / intercom-snapshot nodes', () => {
     const err = new Promise<string>((resolve) => s.on('call:error', (c: { args: unknown[] }) => resolve(String(c.args[0]))));
     s.receive({});
     expect(await err).toMatch(/snapshot of Front failed: ffmpeg not found \(\/nonexistent\/ffmpeg\)/);
+  });
+
+  (which('ffmpeg') ? test : test.skip)('redeploy during an RTSP grab kills ffmpeg before close completes', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((sock) => sockets.push(sock)); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const flow = [
+      { id: 'd1', type: 'intercom-door', name: 'Front', openKind: 'dtmf', digits: '9', camera: 'rtsp', rtspUrl: `rtsp://127.0.0.1:${port}/door`, snapshotTimeout: 30000 },
+      { id: 's1', type: 'intercom-snapshot', door: 'd1', wires: [[]] },
+    ];
+    await helper.load(nodes, flow);
+    getNode('s1').receive({ topic: 'ring' });
+    const children = (): number => {
+      try {
+        return execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+    expect(children()).toBe(1);
+    await helper.unload();
+    expect(children()).toBe(0);
+    for (const sock of sockets) sock.destroy();
+    await new Promise((r) => silent.close(r));
   });
 });
