@@ -8,6 +8,8 @@
 export type PresetAuth =
   | 'none'
   | 'basic'
+  /** digest only: a device that should speak digest but asks for Basic (a downgrade by
+   *  whoever sits in between) is never sent the password in clear */
   | 'digest'
   | 'auto'
   /** BAS-IP: GET /api/v0/login?username=&password=<md5> gives a bearer token (~2 h) */
