@@ -105,6 +105,17 @@ test('a 500 followed by success: the idempotent open ends ok on the second attem
   expect(r).toMatchObject({ ok: true, attempts: 2 });
 });
 
+test('a digest device that suddenly asks for Basic never gets the password in clear', async () => {
+  const srv = await startServer((_req, _b, res) => {
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="gimme"' });
+    res.end();
+  });
+  servers.push(srv);
+  const r = await opener({ kind: 'preset', preset: 'hikvision', baseUrl: srv.url }).open();
+  expect(r).toMatchObject({ ok: false, status: 401, attempts: 1 });
+  expect(srv.hits.every((h) => h.headers.authorization === undefined)).toBe(true);
+});
+
 test('garbage instead of HTTP: a clear failure', async () => {
   const peer = await rawServer((s) => s.once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\n')));
   const r = await opener({ kind: 'preset', preset: 'beward', baseUrl: `http://127.0.0.1:${peer.port}` }).open();
