@@ -20,24 +20,23 @@ export class BasIpSession {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Run a request with the bearer token; log in (again) when there is none or it was refused. */
+  /** Run a request with the bearer token; log in when there is none, and once more when a cached one is refused. */
   async request(method: string, path: string, timeoutMs: number): Promise<HttpResult & { loginRequests: number }> {
     let loginRequests = 0;
     const deadline = this.now() + timeoutMs;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (!this.token || this.now() >= this.expires) loginRequests += await this.login(deadline - this.now());
-      const res = await this.http.request({
-        method,
-        url: this.baseUrl + path,
-        headers: { authorization: `Bearer ${this.token}` },
-        timeoutMs: Math.max(1, deadline - this.now()),
-      });
-      if (res.status !== 401) return { ...res, loginRequests };
-      // The panel forgot our token (reboot, expiry): log in once more, then give up.
-      this.token = undefined;
-      if (attempt === 1) return { ...res, loginRequests };
+    const left = (): number => Math.max(1, deadline - this.now());
+    const send = (): Promise<HttpResult> =>
+      this.http.request({ method, url: this.baseUrl + path, headers: { authorization: `Bearer ${this.token}` }, timeoutMs: left() });
+    const cached = this.token !== undefined && this.now() < this.expires;
+    if (!cached) loginRequests += await this.login(left());
+    let res = await send();
+    if (res.status === 401 && cached) {
+      // The panel forgot our token (reboot, expiry before ours): log in once more.
+      loginRequests += await this.login(left());
+      res = await send();
     }
-    throw new Error('unreachable');
+    if (res.status === 401) this.token = undefined;
+    return { ...res, loginRequests };
   }
 
   private async login(timeoutMs: number): Promise<number> {
@@ -55,10 +54,6 @@ export class BasIpSession {
     this.token = token;
     this.expires = this.now() + BASIP_TOKEN_TTL_MS;
     return res.requests;
-  }
-
-  forget(): void {
-    this.token = undefined;
   }
 }
 
