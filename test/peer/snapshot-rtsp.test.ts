@@ -1,0 +1,145 @@
+/**
+ * RTSP snapshots through ffmpeg from a real GStreamer RTSP server on loopback: a valid
+ * JPEG of the stream's size, shared between consumers of one ring, and a clean failure
+ * (no ffmpeg left running) when the server is gone.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { Snapshotter } from '../../nodes/lib/camera/snapshotter';
+import { describeWithPeers } from '../helpers/peers';
+import { freeTcpPort } from '../helpers/ports';
+
+const PY = '/usr/bin/python3';
+const script = path.join(__dirname, 'snapshot-rtsp-server.py');
+
+function gstAvailable(): boolean {
+  try {
+    execFileSync(PY, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startRtsp(codec: 'h264' | 'mjpeg', width = 640, height = 480): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freeTcpPort();
+  const child: ChildProcess = spawn(PY, [script, String(port), codec, String(width), String(height)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('RTSP server did not start')), 10000);
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('READY')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`RTSP server exited ${code}`)));
+  });
+  return {
+    url: `rtsp://127.0.0.1:${port}/door`,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    },
+  };
+}
+
+function ffmpegChildrenOf(pid: number): number {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+}
+
+const peers = gstAvailable() ? ['ffmpeg'] : ['ffmpeg', 'gst-rtsp-server (python3-gi)'];
+describeWithPeers(peers, 'RTSP snapshot through ffmpeg', () => {
+  jest.setTimeout(30000);
+
+  test.each(['h264', 'mjpeg'] as const)('%s stream: a valid JPEG of the stream size', async (codec) => {
+    const rtsp = await startRtsp(codec, 640, 480);
+    const cam = new Snapshotter({ source: { kind: 'rtsp', url: rtsp.url }, timeoutMs: 8000 });
+    try {
+      const snap = await cam.get();
+      expect(snap).toMatchObject({ width: 640, height: 480, shared: false });
+      expect(snap.jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+      expect(snap.jpeg.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]));
+    } finally {
+      await cam.close();
+      await rtsp.stop();
+    }
+  });
+
+  test('prefetch on ring: two consumers share one grab, and a later ask within the cache is instant', async () => {
+    const rtsp = await startRtsp('mjpeg', 320, 240);
+    const cam = new Snapshotter({ source: { kind: 'rtsp', url: rtsp.url }, timeoutMs: 8000, cacheMs: 5000 });
+    try {
+      cam.prefetch();
+      expect(cam.running).toBe(1);
+      const [a, b] = await Promise.all([cam.get(), cam.get()]);
+      expect(a.jpeg).toBe(b.jpeg);
+      expect(a.shared && b.shared).toBe(true);
+      const t0 = Date.now();
+      const c = await cam.get();
+      expect(c.jpeg).toBe(a.jpeg);
+      expect(Date.now() - t0).toBeLessThan(50);
+      expect(cam.running).toBe(0);
+    } finally {
+      await cam.close();
+      await rtsp.stop();
+    }
+  });
+
+  test('server gone: an error within the timeout and no ffmpeg left behind', async () => {
+    const rtsp = await startRtsp('h264');
+    await rtsp.stop();
+    const cam = new Snapshotter({ source: { kind: 'rtsp', url: rtsp.url }, timeoutMs: 3000 });
+    const t0 = Date.now();
+    await expect(cam.get()).rejects.toThrow(/ffmpeg exited|no frame/);
+    expect(Date.now() - t0).toBeLessThan(3500);
+    expect(cam.running).toBe(0);
+    expect(ffmpegChildrenOf(process.pid)).toBe(0);
+    await cam.close();
+  });
+
+  test('a server that accepts and never answers: killed at the deadline, no zombie', async () => {
+    const net = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const srv = net.createServer((s) => sockets.push(s)); // accept, say nothing
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as import('node:net').AddressInfo).port;
+    const cam = new Snapshotter({ source: { kind: 'rtsp', url: `rtsp://127.0.0.1:${port}/door` }, timeoutMs: 800 });
+    const t0 = Date.now();
+    await expect(cam.get()).rejects.toThrow(/no frame from rtsp:\/\/127\.0\.0\.1:\d+\/door within 800 ms/);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(ffmpegChildrenOf(process.pid)).toBe(0);
+    await cam.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => srv.close(r));
+  });
+
+  test('close during a grab kills ffmpeg and waits for it', async () => {
+    const net = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const srv = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as import('node:net').AddressInfo).port;
+    const cam = new Snapshotter({ source: { kind: 'rtsp', url: `rtsp://127.0.0.1:${port}/door` }, timeoutMs: 10000 });
+    const p = cam.get().catch((e: Error) => e);
+    expect(cam.running).toBe(1);
+    await cam.close();
+    expect(cam.running).toBe(0);
+    expect(ffmpegChildrenOf(process.pid)).toBe(0);
+    expect(await p).toBeInstanceOf(Error);
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => srv.close(r));
+  });
+});
+
+test('missing ffmpeg: a clear problem before any grab', async () => {
+  const cam = new Snapshotter({ source: { kind: 'rtsp', url: 'rtsp://127.0.0.1:1/door', ffmpeg: '/nonexistent/ffmpeg' } });
+  expect(cam.problem()).toMatch(/ffmpeg not found/);
+  await expect(cam.get()).rejects.toThrow(/ffmpeg not found/);
+  await cam.close();
+});
