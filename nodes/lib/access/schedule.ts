@@ -245,11 +245,14 @@ function instantsOf(tz: string, y: number, m: number, d: number, minute: number)
 /** The first instant at which the zone's wall clock reads (y-m-d minute) or later. */
 export function localToInstant(tz: string, y: number, m: number, d: number, minute: number): number {
   const all = instantsOf(tz, y, m, d, minute);
-  const exact = all.filter((t) => {
+  const target = Date.UTC(y, m - 1, d, 0, minute);
+  // Earliest candidate whose wall clock reads the target or later: the time itself, or
+  // for a time inside the gap the instant the clock jumps over it.
+  for (const t of all) {
     const w = parts(tz, t);
-    return w.y === y && w.m === m && w.d === d && w.minute === minute % 1440;
-  });
-  return exact.length > 0 ? exact[0] : all[all.length - 1];
+    if (Date.UTC(w.y, w.m - 1, w.d, 0, w.minute) >= target) return t;
+  }
+  return all[all.length - 1];
 }
 
 function shiftDate(y: number, m: number, d: number, days: number): { y: number; m: number; d: number } {
