@@ -1,0 +1,51 @@
+'use strict';
+// Journal events per second with an fsync per event, against the machine's raw rate:
+// a bare write+fsync loop on the same file system, run side by side.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Journal } = require('../dist/nodes/lib/journal/journal');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-journal-'));
+const MS = Number(process.env.BENCH_MS || 2000);
+const line = JSON.stringify({ time: new Date().toISOString(), event: 'ring', door: 'gate', caller: '74951234567', source: '10.0.0.7:5060', result: 'allowed', reason: 'listed' }) + '\n';
+
+function bare() {
+  const fd = fs.openSync(path.join(dir, 'bare.jsonl'), 'a');
+  let n = 0;
+  const end = Date.now() + MS;
+  while (Date.now() < end) {
+    fs.writeSync(fd, line);
+    fs.fsyncSync(fd);
+    n++;
+  }
+  fs.closeSync(fd);
+  return n / (MS / 1000);
+}
+
+async function journal(fsync) {
+  const j = new Journal({ file: path.join(dir, `journal-${fsync}.jsonl`), fsync });
+  let n = 0;
+  const end = Date.now() + MS;
+  while (Date.now() < end) {
+    await j.append({ event: 'ring', door: 'gate', caller: '74951234567', source: '10.0.0.7:5060', result: 'allowed', reason: 'listed' });
+    n++;
+  }
+  await j.close();
+  return n / (MS / 1000);
+}
+
+(async () => {
+  try {
+    const raw = bare();
+    const ours = await journal(true);
+    const nosync = await journal(false);
+    const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
+    console.log(`bare write+fsync loop (base)          ${fmt(raw)} events/s`);
+    console.log(`intercom journal, fsync per event     ${fmt(ours)} events/s`);
+    console.log(`intercom journal, fsync off (ref.)    ${fmt(nosync)} events/s`);
+    console.log(`ratio journal/base: ${(ours / raw).toFixed(2)}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+})();
