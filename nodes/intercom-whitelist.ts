@@ -197,7 +197,9 @@ export = function (RED: RED): void {
       if (await control(msg)) return;
       const door = doorOf(msg) ?? '';
       const call = msg.call && typeof msg.call === 'object' ? (msg.call as Record<string, unknown>) : {};
-      const callerRaw = readProp(msg, callerProp);
+      let callerRaw = readProp(msg, callerProp);
+      // A SIP layer may give `from` as a URI string rather than {user}: take the user part then.
+      if (callerRaw === undefined && callerProp === 'call.from.user' && typeof call.from === 'string') callerRaw = call.from;
       let access: Record<string, unknown>;
       if (configError) {
         access = { result: 'denied', reason: 'bad-configuration' };

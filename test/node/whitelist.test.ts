@@ -52,6 +52,8 @@ describe('intercom-whitelist node', () => {
     expect((await route(w, call('+1 212 555 1234'))).msg.access.reason).toBe('not-listed');
     expect((await route(w, { topic: 'ring' })).msg.access).toMatchObject({ result: 'denied', reason: 'missing-caller' });
     expect((await route(w, call({ evil: true }))).msg.access.reason).toBe('malformed-caller');
+    const uri = await route(w, { topic: 'ring', call: { from: '"Guest" <sip:+74951234567@10.0.0.7>' } });
+    expect(uri.msg.access).toMatchObject({ result: 'allowed', caller: '74951234567' });
   });
 
   test('caller from another msg property, door and source conditions', async () => {
