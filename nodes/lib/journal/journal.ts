@@ -9,7 +9,8 @@
  * off so the next line does not glue onto it; rotation renames the full file aside and
  * fsyncs the directory before the first line of the new file is acknowledged.
  */
-import { promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
+import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 
 export interface JournalEvent {
@@ -51,6 +52,15 @@ export function redact(value: unknown, depth = 0): unknown {
     return out;
   }
   return value;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fsp.access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -98,12 +108,7 @@ export class Journal {
     if (this.handle) return this.handle;
     const dir = path.dirname(this.file);
     await fsp.mkdir(dir, { recursive: true });
-    let existed = true;
-    try {
-      await fsp.access(this.file);
-    } catch {
-      existed = false;
-    }
+    const existed = await exists(this.file);
     // 'r+' would fail on a missing file; 'a' cannot truncate. Open 'a', repair by path.
     if (existed) await repairTail(this.file);
     const h = await fsp.open(this.file, 'a', 0o600);
@@ -121,7 +126,11 @@ export class Journal {
       this.handle = null;
       await h.close();
     }
-    await fsp.rename(this.file, rotatedName(this.file, this.now()));
+    // Never rename over an older rotated file (two rotations within one millisecond).
+    const at = this.now().getTime();
+    let target = rotatedName(this.file, new Date(at));
+    for (let k = 1; await exists(target); k++) target = rotatedName(this.file, new Date(at + k));
+    await fsp.rename(this.file, target);
     await fsyncDir(path.dirname(this.file));
     if (this.keep > 0) {
       const old = await rotatedFiles(this.file);
@@ -310,13 +319,29 @@ export async function queryJournal(file: string, q: JournalQuery): Promise<Journ
   };
   const out: JournalEvent[] = [];
   for (const f of [...(await rotatedFiles(file)), file]) {
-    for (const e of await readJournal(f)) {
+    // Line by line: memory stays bounded by the limit, not by the size of the journal.
+    let input: ReturnType<typeof createReadStream>;
+    try {
+      input = createReadStream(f, { encoding: 'utf8' });
+      await new Promise<void>((resolve, reject) => input.once('open', () => resolve()).once('error', reject));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // rotated away meanwhile
+      throw err;
+    }
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      if (!line.trim()) continue;
+      let e: JournalEvent;
+      try {
+        e = JSON.parse(line) as JournalEvent;
+      } catch {
+        continue; // torn line
+      }
       if (!e || typeof e !== 'object' || !matches(e)) continue;
       out.push(e);
-      if (out.length > limit) out.shift();
+      if (out.length >= 2 * limit) out.splice(0, out.length - limit); // amortized: keep the newest
     }
   }
-  return out;
+  return out.length > limit ? out.slice(-limit) : out;
 }
 
 const CSV_COLUMNS = ['time', 'event', 'door', 'caller', 'source', 'result', 'reason', 'user', 'callId', 'note'];
