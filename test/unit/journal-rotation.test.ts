@@ -80,4 +80,18 @@ describe('journal rotation, repair, query and CSV', () => {
     expect(lines[1]).toBe('t,ring,,+74951234567,,,,,,"said ""hi"", left"');
     expect(lines[2]).toBe(`t,ring,,"'=HYPERLINK(""x"")",,,,,,'+cmd|calc`);
   });
+
+  test('a burst of concurrent appends is written in order, each acknowledged, with rotation inside the burst', async () => {
+    const file = path.join(dir, 'burst.jsonl');
+    const j = new Journal({ file, maxBytes: 2000 });
+    const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => j.append({ event: 'ring', callId: `c${i}` })));
+    expect(acks.map((e) => e.callId)).toEqual(Array.from({ length: 300 }, (_, i) => `c${i}`));
+    // Appends after the burst (writer idle again) still go through.
+    await j.append({ event: 'late' });
+    await j.close();
+    const all = await queryJournal(file, { limit: 1000 });
+    expect(all.map((e) => e.callId ?? e.event)).toEqual([...acks.map((e) => e.callId), 'late']);
+    expect(readdirSync(dir).length).toBeGreaterThan(5);
+  });
 });
+

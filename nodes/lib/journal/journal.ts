@@ -1,7 +1,7 @@
 /**
  * Append-only event journal in JSON Lines. Each append is written and fsync'ed before
  * its promise resolves, so an event the caller saw acknowledged survives a crash.
- * Appends are serialized through one queue: lines never interleave.
+ * Appends are serialized through one writer: lines never interleave.
  *
  * Crash safety, step by step: a new file's directory entry is fsync'ed too (a file whose
  * name was never made durable can vanish with its fsync'ed data); on open, a torn tail
@@ -82,9 +82,13 @@ function rotatedName(file: string, at: Date): string {
   return path.join(path.dirname(file), `${path.basename(file, ext)}.${stamp}${ext}`);
 }
 
+/** Most events written under one fsync; bounds the latency of the first in a burst. */
+const MAX_BATCH = 512;
+
 export class Journal {
   private handle: fsp.FileHandle | null = null;
-  private queue: Promise<void> = Promise.resolve();
+  private pending: Array<{ line: string; bytes: number; at: number; done: (err?: Error) => void }> = [];
+  private draining: Promise<void> | null = null;
   private closed = false;
   private size = 0;
   private firstEventAt: number | null = null;
@@ -144,29 +148,65 @@ export class Journal {
     return this.maxAgeMs > 0 && this.firstEventAt !== null && t - this.firstEventAt >= this.maxAgeMs;
   }
 
-  /** Append one event; resolves once it is on disk. */
+  /**
+   * Append one event; resolves once it is on disk. Events that arrive while a write is in
+   * flight are written together with one fsync after it (group commit): each is still
+   * acknowledged only after the fsync that covers it, so the crash guarantee is unchanged,
+   * and a burst costs one fsync instead of one per event.
+   */
   append(event: Omit<JournalEvent, 'time'> & { time?: string }): Promise<JournalEvent> {
     if (this.closed) return Promise.reject(new Error('journal is closed'));
     const now = this.now();
     const entry = redact({ time: event.time ?? now.toISOString(), ...event }) as JournalEvent;
     const line = JSON.stringify(entry) + '\n';
-    const bytes = Buffer.byteLength(line);
-    const job = this.queue.then(async () => {
-      await this.open();
-      if (this.needsRotation(bytes, now.getTime())) await this.rotate();
-      const h = await this.open();
-      await h.appendFile(line, 'utf8');
-      this.size += bytes;
-      this.firstEventAt ??= now.getTime();
-      if (this.fsync) await h.sync();
+    return new Promise<JournalEvent>((resolve, reject) => {
+      this.pending.push({ line, bytes: Buffer.byteLength(line), at: now.getTime(), done: (err) => (err ? reject(err) : resolve(entry)) });
+      this.kick();
     });
-    this.queue = job.catch(() => {
-      // After a failed write the handle may sit behind a partial line: reopen (and repair) next time.
-      const h = this.handle;
-      this.handle = null;
-      return h?.close().catch(() => undefined);
+  }
+
+  /** Start the writer unless it runs; when it stops, events that came in at the end restart it. */
+  private kick(): void {
+    if (this.draining || !this.pending.length) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      this.kick();
     });
-    return job.then(() => entry);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        let chunk: string[] = [];
+        const flush = async (): Promise<void> => {
+          if (!chunk.length) return;
+          const h = await this.open();
+          await h.appendFile(chunk.join(''), 'utf8');
+          if (this.fsync) await h.sync();
+          chunk = [];
+        };
+        await this.open();
+        for (const p of batch) {
+          if (this.needsRotation(p.bytes, p.at)) {
+            await flush();
+            await this.rotate();
+            await this.open();
+          }
+          chunk.push(p.line);
+          this.size += p.bytes;
+          this.firstEventAt ??= p.at;
+        }
+        await flush();
+        for (const p of batch) p.done();
+      } catch (err) {
+        for (const p of batch) p.done(err as Error);
+        // After a failed write the handle may sit behind a partial line: reopen (and repair) next time.
+        const h = this.handle;
+        this.handle = null;
+        await h?.close().catch(() => undefined);
+      }
+    }
   }
 
   /** Events matching the query, oldest first, across the rotated files too. */
@@ -176,7 +216,7 @@ export class Journal {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.queue;
+    while (this.draining) await this.draining;
     if (this.handle) {
       const h = this.handle;
       this.handle = null;
