@@ -105,7 +105,7 @@ export = function (RED: RED): void {
         return;
       }
       if (!schedule) {
-        msg.timeWindow = { open: false, reason: 'bad-schedule' };
+        msg.timeWindow = { open: false, reason: 'bad-schedule', event: msg.topic };
         send([null, msg]);
         return;
       }
@@ -115,6 +115,7 @@ export = function (RED: RED): void {
         reason: st.reason,
         nextChange: st.nextChange === null ? null : new Date(st.nextChange).toISOString(),
         timezone: schedule.timezone,
+        event: msg.topic,
       };
       send(st.open ? [msg, null] : [null, msg]);
     });

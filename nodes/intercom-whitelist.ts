@@ -177,7 +177,10 @@ export = function (RED: RED): void {
       }
       if (msg.topic === 'reload' || msg.topic === 'reset') {
         if (msg.topic === 'reset') await removeFile(storeFile);
-        else if (origin === 'run time') return true; // a run-time list stays until reset
+        else if (origin === 'run time') {
+          node.warn('a rule list set by msg is active; send topic "reset" to go back to the deployed rules');
+          return true;
+        }
         await loadBase();
         return true;
       }
@@ -231,7 +234,8 @@ export = function (RED: RED): void {
         node.status({ fill: d.allowed ? 'green' : 'yellow', shape: 'dot', text: `${d.result} ${d.caller ?? ''} ${d.allowed ? '' : d.reason}`.trim() });
       }
       for (const k of Object.keys(access)) if (access[k] === undefined) delete access[k];
-      msg.access = { ...access, mode, door: door || undefined };
+      // `event` ties the decision to this event for the journal (see journal-event.ts).
+      msg.access = { ...access, mode, door: door || undefined, event: msg.topic };
       send(access.result === 'allowed' ? [msg, null] : [null, msg]);
     });
 

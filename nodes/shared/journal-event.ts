@@ -44,12 +44,14 @@ export function eventFromMessage(msg: NodeMessage, note?: string) {
   const topic = str(msg.topic) ?? 'event';
   const payload = msg.payload;
   const simple = typeof payload === 'string' || typeof payload === 'number' || typeof payload === 'boolean' ? String(payload) : undefined;
-  // A decision made by intercom-whitelist or intercom-time-window is the result; otherwise
-  // the payload, when it is a simple value and not typed input.
+  // A decision by intercom-whitelist or intercom-time-window is the result of the event it
+  // was made about (they stamp msg.topic into it); once a later node turned the msg into
+  // another event (ring → open), that event's payload is its result again.
   const window = obj(msg.timeWindow);
+  const sameEvent = (d: Record<string, unknown>): boolean => d.event === msg.topic;
   const result =
-    str(access.result) ??
-    (typeof window.open === 'boolean' ? (window.open ? 'in-window' : 'out-of-window') : undefined) ??
+    (sameEvent(access) ? str(access.result) : undefined) ??
+    (sameEvent(window) && typeof window.open === 'boolean' ? (window.open ? 'in-window' : 'out-of-window') : undefined) ??
     (TYPED_INPUT.test(topic) ? (simple !== undefined ? '[entered]' : undefined) : simple);
   return {
     event: topic,

@@ -61,7 +61,7 @@ describe('intercom-journal node', () => {
       j.receive(m);
       return got;
     };
-    await send({ topic: 'ring', door: { doorId: 'gate', doorName: 'Gate' }, call: { id: 'c1', from: { user: '84951234567' }, source: { address: '10.0.0.7', port: 5060 } }, access: { result: 'denied', reason: 'not-listed' } });
+    await send({ topic: 'ring', door: { doorId: 'gate', doorName: 'Gate' }, call: { id: 'c1', from: { user: '84951234567' }, source: { address: '10.0.0.7', port: 5060 } }, access: { result: 'denied', reason: 'not-listed', event: 'ring' } });
     await send({ topic: 'dtmf', payload: '4711', door: 'gate', call: { id: 'c1', from: { user: '84951234567' } } });
     await send({ topic: 'open', payload: 'ok', door: 'front', call: { id: 'c2', from: { user: '200' } } });
     const text = readFileSync(file, 'utf8');
@@ -77,4 +77,14 @@ describe('intercom-journal node', () => {
     // Queries are not journaled themselves.
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
   });
+
+  test('a decision is the result of its own event only: a later "open" journals its own outcome', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    await helper.load(journalNode, [{ id: 'j1', type: 'intercom-journal', file, wires: [['out']] }, { id: 'out', type: 'helper' }]);
+    const got = nextMessage(getNode('out'));
+    getNode('j1').receive({ topic: 'open', payload: 'failed', door: 'gate', access: { result: 'allowed', reason: 'listed', event: 'ring' } });
+    await got;
+    expect(JSON.parse(readFileSync(file, 'utf8').trim())).toMatchObject({ event: 'open', result: 'failed', reason: 'listed' });
+  });
 });
+
