@@ -5,7 +5,7 @@
  * or a msg at run time (kept on disk so a restart does not forget them).
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, unwatchFile, watchFile, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { normalizeNumber, planFrom } from './lib/access/number';
 import { DEFAULT_POLICY, parsePins, PinChecker, type PinPolicy } from './lib/access/pin';
@@ -151,6 +151,15 @@ export = function (RED: RED): void {
     }
 
     const ready = start();
+
+    // A changed rule file is picked up without a redeploy (polling: editors often replace the
+    // file, which a plain fs.watch loses track of). A list set by msg stays until a reset.
+    const onFileChange = (cur: Stats, prev: Stats): void => {
+      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+      if (origin === 'run time') return;
+      void ready.then(loadBase).catch((err: unknown) => node.error(`rule file reload failed: ${errorText(err)}`));
+    };
+    if (rulesFile && mode === 'caller' && !configError) watchFile(rulesFile, { interval: 1000, persistent: false }, onFileChange);
     let saving: Promise<void> = Promise.resolve();
 
     async function control(msg: NodeMessage): Promise<boolean> {
@@ -240,6 +249,7 @@ export = function (RED: RED): void {
     });
 
     onClose(node as Node, async () => {
+      if (rulesFile) unwatchFile(rulesFile, onFileChange);
       await ready;
       await saving;
     });

@@ -87,5 +87,11 @@ describe('weekly schedules', () => {
     expect(() => parseWeekSpec('mon 25:00-26:00')).toThrow(/bad time/);
     expect(() => makeSchedule({ timezone: 'Mars/Olympus' })).toThrow(RangeError);
     expect(parseWeekSpec('sat,sun 00:00-24:00')[0]).toEqual([{ start: 0, end: 1440 }]);
+    expect(parseWeekSpec('mon 09:00 - 12:00, 13:00-18:00 20:00–22:00')[1]).toEqual([
+      { start: 540, end: 720 },
+      { start: 780, end: 1080 },
+      { start: 1200, end: 1320 },
+    ]);
+    expect(() => parseWeekSpec('mon 09:00-12:00 and more')).toThrow(/bad time range/);
   });
 });

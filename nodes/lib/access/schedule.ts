@@ -62,7 +62,13 @@ export function parseRanges(text: string): Range[] {
   const t = text.trim().toLowerCase();
   if (t === '' || t === 'closed' || t === 'off' || t === '-') return [];
   if (t === 'all day' || t === 'allday' || t === '24h' || t === 'open') return [{ start: 0, end: 1440 }];
-  return t.split(/[,\s]+(?=\d)/).map(parseRange);
+  // Ranges may be written "09:00-18:00, 20:00 - 22:00": take each range, then insist
+  // that nothing but separators is left over.
+  const found = [...t.matchAll(/(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})/g)];
+  if (!found.length || t.replace(/(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})/g, '').replace(/[,\s]/g, '') !== '') {
+    throw new Error(`bad time range "${text.trim()}" (want HH:MM-HH:MM)`);
+  }
+  return found.map((m) => parseRange(m[0]));
 }
 
 function parseDays(token: string): number[] {
