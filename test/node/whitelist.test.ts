@@ -64,6 +64,16 @@ describe('intercom-whitelist node', () => {
     expect((await route(w, { who: '84951112233', door: 'parking', call: { source: '10.9.0.9:5060' } })).msg.access.reason).toBe('source-not-allowed');
   });
 
+  test('P-Asserted-Identity from the trusted PBX only (msg.call.headers)', async () => {
+    await helper.load(whitelistNode, flow({ rules: '+7 495 123-45-67 asserted', trustedSources: '10.0.0.5' }));
+    const w = getNode('w1');
+    const headers = { 'p-asserted-identity': '<sip:+74951234567@pbx.local>' };
+    const viaPbx = await route(w, { topic: 'ring', call: { from: { user: 'trunk1' }, source: '10.0.0.5:5060', headers } });
+    expect(viaPbx.msg.access).toMatchObject({ result: 'allowed', identity: 'asserted', caller: '74951234567' });
+    const spoofed = await route(w, { topic: 'ring', call: { from: { user: '84951234567' }, source: '10.0.0.66:5060', headers } });
+    expect(spoofed.msg.access).toMatchObject({ result: 'denied', reason: 'identity-not-asserted', identity: 'from' });
+  });
+
   test('a bad rule file: clear status and error, every call denied; a later bad msg keeps the good list', async () => {
     const file = path.join(dir, 'rules.txt');
     writeFileSync(file, '495-XXX-XX-XX\n/(/\n');
