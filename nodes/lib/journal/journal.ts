@@ -177,30 +177,34 @@ export class Journal {
   private async drain(): Promise<void> {
     while (this.pending.length) {
       const batch = this.pending.splice(0, MAX_BATCH);
+      let acked = 0;
       try {
-        let chunk: string[] = [];
-        const flush = async (): Promise<void> => {
-          if (!chunk.length) return;
+        let from = 0;
+        // Write batch[from..to) with one fsync, then acknowledge exactly those events.
+        const flush = async (to: number): Promise<void> => {
+          if (to <= from) return;
           const h = await this.open();
-          await h.appendFile(chunk.join(''), 'utf8');
+          await h.appendFile(batch.slice(from, to).map((p) => p.line).join(''), 'utf8');
           if (this.fsync) await h.sync();
-          chunk = [];
+          for (let k = from; k < to; k++) batch[k].done();
+          acked = to;
+          from = to;
         };
         await this.open();
-        for (const p of batch) {
+        for (let i = 0; i < batch.length; i++) {
+          const p = batch[i];
           if (this.needsRotation(p.bytes, p.at)) {
-            await flush();
+            await flush(i);
             await this.rotate();
             await this.open();
           }
-          chunk.push(p.line);
           this.size += p.bytes;
           this.firstEventAt ??= p.at;
         }
-        await flush();
-        for (const p of batch) p.done();
+        await flush(batch.length);
       } catch (err) {
-        for (const p of batch) p.done(err as Error);
+        // Events already fsync'ed stay acknowledged; the rest fail (the caller may retry).
+        for (const p of batch.slice(acked)) p.done(err as Error);
         // After a failed write the handle may sit behind a partial line: reopen (and repair) next time.
         const h = this.handle;
         this.handle = null;
