@@ -213,34 +213,47 @@ export = function (RED: RED): void {
       // A SIP layer may give `from` as a URI string rather than {user}: take the user part then.
       if (callerRaw === undefined && callerProp === 'call.from.user' && typeof call.from === 'string') callerRaw = call.from;
       let access: Record<string, unknown>;
-      if (configError) {
-        access = { result: 'denied', reason: 'bad-configuration' };
-      } else if (mode === 'pin') {
-        const entry = readProp(msg, pinProp);
-        // The entry never travels further than this node (journal, debug, dashboards).
-        RED.util.setMessageProperty(msg, pinProp, '[entered]', false);
-        const n = normalizeNumber(callerRaw, plan);
-        const d = (pins as PinChecker).check(entry, n.ok ? n.number : '', door);
-        access = {
-          result: d.allowed ? 'allowed' : 'denied',
-          reason: d.reason,
-          user: d.user,
-          triesLeft: d.triesLeft,
-          lockedUntil: d.lockedUntil ? new Date(d.lockedUntil).toISOString() : undefined,
-          scope: d.scope,
-        };
-        if (d.reason === 'lockout') {
-          node.warn(`PIN lockout of ${d.scope === 'door' ? 'door ' + (door || '(none)') : 'caller ' + (n.ok ? n.number : '(unknown)')} until ${access.lockedUntil}`);
-          node.status({ fill: 'red', shape: 'ring', text: `lockout ${d.scope}` });
+      // Whatever goes wrong below, the msg leaves by the denied output: never allowed by accident.
+      try {
+        if (configError) {
+          access = { result: 'denied', reason: 'bad-configuration' };
+        } else if (mode === 'pin') {
+          const entry = readProp(msg, pinProp);
+          // The entry never travels further than this node (journal, debug, dashboards).
+          RED.util.setMessageProperty(msg, pinProp, '[entered]', false);
+          const n = normalizeNumber(callerRaw, plan);
+          const d = (pins as PinChecker).check(entry, n.ok ? n.number : '', door);
+          access = {
+            result: d.allowed ? 'allowed' : 'denied',
+            reason: d.reason,
+            user: d.user,
+            triesLeft: d.triesLeft,
+            lockedUntil: d.lockedUntil ? new Date(d.lockedUntil).toISOString() : undefined,
+            scope: d.scope,
+          };
+          if (d.reason === 'lockout') {
+            node.warn(`PIN lockout of ${d.scope === 'door' ? 'door ' + (door || '(none)') : 'caller ' + (n.ok ? n.number : '(unknown)')} until ${access.lockedUntil}`);
+            node.status({ fill: 'red', shape: 'ring', text: `lockout ${d.scope}` });
+          } else {
+            node.status({ fill: d.allowed ? 'green' : 'yellow', shape: 'dot', text: d.allowed ? `PIN ok (${d.user})` : d.reason });
+          }
+        } else if (!ruleSet) {
+          access = { result: 'denied', reason: 'rules-invalid' };
         } else {
-          node.status({ fill: d.allowed ? 'green' : 'yellow', shape: 'dot', text: d.allowed ? `PIN ok (${d.user})` : d.reason });
+          const d = (ruleSet as RuleSet).decide({ caller: callerRaw, source: call.source, headers: call.headers, door, now: Date.now() });
+          access = { result: d.result, reason: d.reason, caller: d.caller, identity: d.identity, rule: d.rule, note: d.note };
+          node.status({ fill: d.allowed ? 'green' : 'yellow', shape: 'dot', text: `${d.result} ${d.caller ?? ''} ${d.allowed ? '' : d.reason}`.trim() });
         }
-      } else if (!ruleSet) {
-        access = { result: 'denied', reason: 'rules-invalid' };
-      } else {
-        const d = (ruleSet as RuleSet).decide({ caller: callerRaw, source: call.source, headers: call.headers, door, now: Date.now() });
-        access = { result: d.result, reason: d.reason, caller: d.caller, identity: d.identity, rule: d.rule, note: d.note };
-        node.status({ fill: d.allowed ? 'green' : 'yellow', shape: 'dot', text: `${d.result} ${d.caller ?? ''} ${d.allowed ? '' : d.reason}`.trim() });
+      } catch (err) {
+        node.error(`decision failed: ${errorText(err)}`, msg);
+        access = { result: 'denied', reason: 'internal-error' };
+        if (mode === 'pin') {
+          try {
+            RED.util.setMessageProperty(msg, pinProp, '[entered]', false);
+          } catch {
+            msg.payload = '[entered]';
+          }
+        }
       }
       for (const k of Object.keys(access)) if (access[k] === undefined) delete access[k];
       // `event` ties the decision to this event for the journal (see journal-event.ts).
