@@ -109,7 +109,16 @@ export = function (RED: RED): void {
         send([null, msg]);
         return;
       }
-      const st = evaluate(schedule, now, override);
+      let st: ReturnType<typeof evaluate>;
+      try {
+        st = evaluate(schedule, now, override);
+      } catch (err) {
+        // Closed when in doubt: a gate that cannot tell does not let the msg in.
+        node.error(`time window evaluation failed: ${errorText(err)}`, msg);
+        msg.timeWindow = { open: false, reason: 'error', event: msg.topic };
+        send([null, msg]);
+        return;
+      }
       msg.timeWindow = {
         open: st.open,
         reason: st.reason,
