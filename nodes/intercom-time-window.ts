@@ -84,14 +84,21 @@ export = function (RED: RED): void {
       timer = null;
       if (!schedule) return;
       const now = Date.now();
-      const st = evaluate(schedule, now, override);
-      const when = st.nextChange === null ? '' : ` until ${describeInstant(schedule.timezone, st.nextChange)}`;
-      node.status({
-        fill: st.open ? 'green' : 'grey',
-        shape: st.reason === 'override' ? 'ring' : 'dot',
-        text: `${st.open ? 'open' : 'closed'}${st.reason === 'override' ? ' (override)' : ''}${when}`,
-      });
-      const wait = st.nextChange === null ? MAX_TIMER_MS : Math.min(Math.max(st.nextChange - now + 50, 50), MAX_TIMER_MS);
+      let wait = MAX_TIMER_MS;
+      // Runs from a timer: nothing may escape it into the Node-RED process.
+      try {
+        const st = evaluate(schedule, now, override);
+        const when = st.nextChange === null ? '' : ` until ${describeInstant(schedule.timezone, st.nextChange)}`;
+        node.status({
+          fill: st.open ? 'green' : 'grey',
+          shape: st.reason === 'override' ? 'ring' : 'dot',
+          text: `${st.open ? 'open' : 'closed'}${st.reason === 'override' ? ' (override)' : ''}${when}`,
+        });
+        if (st.nextChange !== null) wait = Math.min(Math.max(st.nextChange - now + 50, 50), MAX_TIMER_MS);
+      } catch (err) {
+        node.status({ fill: 'red', shape: 'dot', text: 'evaluation failed' });
+        node.error(`time window evaluation failed: ${errorText(err)}`);
+      }
       timer = setTimeout(refresh, wait);
     }
     refresh();
