@@ -8,19 +8,60 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/**
+ * Events whose payload is what someone typed (DTMF digits, a PIN entry): the payload is
+ * never journaled for them, so a PIN cannot reach the file through the result field.
+ */
+const TYPED_INPUT = /dtmf|pin|digits|code|keypad/i;
+
+function sourceText(v: unknown): string | undefined {
+  const s = str(v);
+  if (s !== undefined) return s;
+  const o = obj(v);
+  const host = str(o.address) ?? str(o.host);
+  return host ? (o.port !== undefined ? `${host}:${str(o.port)}` : host) : undefined;
+}
+
+/** The door a message is about: msg.door as an id/name string or a door object. */
+export function doorOf(msg: NodeMessage): string | undefined {
+  if (msg.door && typeof msg.door === 'object') {
+    const d = obj(msg.door);
+    return str(d.doorId) ?? str(d.name) ?? str(d.id);
+  }
+  return str(msg.door);
+}
+
 export function eventFromMessage(msg: NodeMessage, note?: string) {
-  const call = (msg.call && typeof msg.call === 'object' ? msg.call : {}) as Record<string, unknown>;
+  const call = obj(msg.call);
   const from = call.from as Record<string, unknown> | string | undefined;
   const caller = typeof from === 'string' ? from : str(from?.user);
-  const door = msg.door && typeof msg.door === 'object' ? str((msg.door as Record<string, unknown>).name) : str(msg.door);
+  const door = doorOf(msg);
+  const access = obj(msg.access);
+  const topic = str(msg.topic) ?? 'event';
   const payload = msg.payload;
+  const simple = typeof payload === 'string' || typeof payload === 'number' || typeof payload === 'boolean' ? String(payload) : undefined;
+  // A decision by intercom-whitelist or intercom-time-window is the result of the event it
+  // was made about (they stamp msg.topic into it); once a later node turned the msg into
+  // another event (ring → open), that event's payload is its result again.
+  const window = obj(msg.timeWindow);
+  const sameEvent = (d: Record<string, unknown>): boolean => d.event === msg.topic;
+  const result =
+    (sameEvent(access) ? str(access.result) : undefined) ??
+    (sameEvent(window) && typeof window.open === 'boolean' ? (window.open ? 'in-window' : 'out-of-window') : undefined) ??
+    (TYPED_INPUT.test(topic) ? (simple !== undefined ? '[entered]' : undefined) : simple);
   return {
-    event: str(msg.topic) ?? 'event',
+    event: topic,
     door,
     caller,
-    source: str(call.source),
+    source: sourceText(call.source),
     callId: str(call.id),
-    result: typeof payload === 'string' || typeof payload === 'number' || typeof payload === 'boolean' ? String(payload) : undefined,
+    result,
+    reason: str(access.reason),
+    user: str(access.user),
     note: str(msg.note) ?? (note || undefined),
   };
 }

@@ -46,4 +46,45 @@ describe('intercom-journal node', () => {
     n.receive({ topic: 'ring' });
     expect(await errored).toMatch(/journal write .* failed/);
   });
+
+  test('records whitelist decisions, never typed digits, and answers queries as events or CSV', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    const flow = [
+      { id: 'j1', type: 'intercom-journal', file, maxSizeMB: '1', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load(journalNode, flow);
+    const out = getNode('out');
+    const j = getNode('j1');
+    const send = async (m: Record<string, unknown>) => {
+      const got = nextMessage(out);
+      j.receive(m);
+      return got;
+    };
+    await send({ topic: 'ring', door: { doorId: 'gate', doorName: 'Gate' }, call: { id: 'c1', from: { user: '84951234567' }, source: { address: '10.0.0.7', port: 5060 } }, access: { result: 'denied', reason: 'not-listed', event: 'ring' } });
+    await send({ topic: 'dtmf', payload: '4711', door: 'gate', call: { id: 'c1', from: { user: '84951234567' } } });
+    await send({ topic: 'open', payload: 'ok', door: 'front', call: { id: 'c2', from: { user: '200' } } });
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('4711');
+    const first = JSON.parse(text.split('\n')[0]);
+    expect(first).toMatchObject({ event: 'ring', door: 'gate', caller: '84951234567', source: '10.0.0.7:5060', result: 'denied', reason: 'not-listed' });
+
+    const q = await send({ topic: 'query', payload: { door: 'gate', caller: '+7 495 123-45-67' } });
+    expect(q.payload.map((e: { event: string }) => e.event)).toEqual(['ring', 'dtmf']);
+    expect(q.journal.count).toBe(2);
+    const csv = await send({ topic: 'query', payload: { result: 'ok' }, format: 'csv' });
+    expect(csv.payload.split('\r\n')[1]).toMatch(/^[^,]+,open,front,200,/);
+    // Queries are not journaled themselves.
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  test('a decision is the result of its own event only: a later "open" journals its own outcome', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    await helper.load(journalNode, [{ id: 'j1', type: 'intercom-journal', file, wires: [['out']] }, { id: 'out', type: 'helper' }]);
+    const got = nextMessage(getNode('out'));
+    getNode('j1').receive({ topic: 'open', payload: 'failed', door: 'gate', access: { result: 'allowed', reason: 'listed', event: 'ring' } });
+    await got;
+    expect(JSON.parse(readFileSync(file, 'utf8').trim())).toMatchObject({ event: 'open', result: 'failed', reason: 'listed' });
+  });
 });
+

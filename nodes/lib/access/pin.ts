@@ -1,0 +1,206 @@
+/**
+ * PIN checks with lockout. PINs are compared in constant time (every user's digest is
+ * compared, equal-length digests, crypto.timingSafeEqual) so neither the position of a
+ * wrong digit nor which user matched shows in the timing. Wrong tries are counted per
+ * caller at a door and per door; reaching the limit locks out for a delay that doubles
+ * with each lockout. The clock is injected so tests can step through the delays.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface PinUser {
+  name: string;
+  digest: Buffer;
+}
+
+export interface PinPolicy {
+  /** digits a PIN has (wrong length is refused before any comparison) */
+  length: number;
+  /** wrong tries per caller at a door before a lockout */
+  maxTries: number;
+  /** wrong tries at a door from all callers before the door locks (0 = off) */
+  maxDoorTries: number;
+  /** first lockout, doubled for each further one */
+  lockoutMs: number;
+  /** ceiling for the growing delay */
+  maxLockoutMs: number;
+  /** failures older than this are forgotten (and the doubling starts over) */
+  forgetMs: number;
+}
+
+export const DEFAULT_POLICY: PinPolicy = {
+  length: 4,
+  maxTries: 3,
+  maxDoorTries: 10,
+  lockoutMs: 60_000,
+  maxLockoutMs: 3_600_000,
+  forgetMs: 86_400_000,
+};
+
+export type PinReason = 'pin-ok' | 'pin-wrong' | 'pin-length' | 'pin-malformed' | 'pin-missing' | 'no-pins' | 'lockout' | 'locked-out';
+
+export interface PinDecision {
+  allowed: boolean;
+  reason: PinReason;
+  user?: string;
+  /** tries left before a lockout, after a wrong PIN */
+  triesLeft?: number;
+  /** epoch ms until which the caller (or door) is locked */
+  lockedUntil?: number;
+  /** which counter locked: the caller at this door, or the door itself */
+  scope?: 'caller' | 'door';
+}
+
+/** Secret per process, so digests held in memory say nothing about the PIN outside it. */
+const KEY = randomBytes(32);
+const digest = (pin: string): Buffer => createHmac('sha256', KEY).update(pin, 'utf8').digest();
+
+/**
+ * PINs from the credentials field: lines "name:pin" ('#' comments), or JSON
+ * {"name": "pin"} / [{"name": ..., "pin": ...}]. Errors name the line, never the PIN.
+ */
+export function parsePins(text: string, length: number): PinUser[] {
+  const t = (text ?? '').trim();
+  if (!t) return [];
+  const pairs: Array<[string, unknown, string]> = [];
+  if (t.startsWith('{') || t.startsWith('[')) {
+    let j: unknown;
+    try {
+      j = JSON.parse(t);
+    } catch {
+      throw new Error('PIN list is not valid JSON');
+    }
+    if (Array.isArray(j)) j.forEach((u, i) => pairs.push([String((u as { name?: unknown })?.name ?? ''), (u as { pin?: unknown })?.pin, `entry ${i + 1}`]));
+    else if (j && typeof j === 'object') for (const [k, v] of Object.entries(j)) pairs.push([k, v, `entry "${k}"`]);
+  } else {
+    t.split('\n').forEach((raw, i) => {
+      const line = raw.replace(/#.*$/, '').trim();
+      if (!line) return;
+      const c = line.lastIndexOf(':');
+      pairs.push(c > 0 ? [line.slice(0, c).trim(), line.slice(c + 1).trim(), `line ${i + 1}`] : ['', '', `line ${i + 1}`]);
+    });
+  }
+  const errors: string[] = [];
+  const users: PinUser[] = [];
+  const names = new Set<string>();
+  for (const [name, pin, where] of pairs) {
+    const p = typeof pin === 'number' ? String(pin) : pin;
+    if (!name) errors.push(`${where}: want name:pin`);
+    else if (typeof p !== 'string' || !/^\d+$/.test(p)) errors.push(`${where} (${name}): PIN must be digits`);
+    else if (p.length !== length) errors.push(`${where} (${name}): PIN must have ${length} digits`);
+    else if (names.has(name)) errors.push(`${where}: "${name}" appears twice`);
+    else {
+      names.add(name);
+      users.push({ name, digest: digest(p) });
+    }
+  }
+  if (errors.length) throw new Error(errors.slice(0, 5).join('; '));
+  return users;
+}
+
+/** The digits of an entry from intercom-dtmf: "1234", "1234#", 1234 or {digits: "1234"}. */
+export function pinDigits(v: unknown): string | null | undefined {
+  if (v && typeof v === 'object' && 'digits' in (v as object)) v = (v as { digits: unknown }).digits;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return null; // leading zeros lost: refuse
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string' || v.length > 32) return null;
+  const s = v.trim().replace(/#$/, '');
+  return /^\d+$/.test(s) ? s : null;
+}
+
+interface Counter {
+  fails: number;
+  lockouts: number;
+  lockedUntil: number;
+  last: number;
+}
+
+export class PinChecker {
+  private readonly counters = new Map<string, Counter>();
+  private readonly maxKeys = 10_000;
+
+  constructor(
+    private users: PinUser[],
+    private readonly policy: PinPolicy,
+    private readonly now: () => number,
+  ) {}
+
+  setUsers(users: PinUser[]): void {
+    this.users = users;
+  }
+
+  get userCount(): number {
+    return this.users.length;
+  }
+
+  private counter(key: string, t: number): Counter {
+    let c = this.counters.get(key);
+    if (c && t - c.last > this.policy.forgetMs && t >= c.lockedUntil) {
+      this.counters.delete(key);
+      c = undefined;
+    }
+    if (!c) {
+      if (this.counters.size >= this.maxKeys) this.prune(t);
+      c = { fails: 0, lockouts: 0, lockedUntil: 0, last: t };
+      this.counters.set(key, c);
+    }
+    return c;
+  }
+
+  /** Drop what is forgotten, then the oldest unlocked entries, to bound memory under a flood. */
+  private prune(t: number): void {
+    for (const [k, c] of this.counters) if (t - c.last > this.policy.forgetMs && t >= c.lockedUntil) this.counters.delete(k);
+    if (this.counters.size < this.maxKeys) return;
+    const unlocked = [...this.counters].filter(([, c]) => t >= c.lockedUntil).sort((a, b) => a[1].last - b[1].last);
+    for (const [k] of unlocked.slice(0, Math.ceil(this.maxKeys / 10))) this.counters.delete(k);
+  }
+
+  private lock(c: Counter, t: number): number {
+    c.lockouts++;
+    const delay = Math.min(this.policy.lockoutMs * 2 ** (c.lockouts - 1), this.policy.maxLockoutMs);
+    c.lockedUntil = t + delay;
+    c.fails = 0;
+    return c.lockedUntil;
+  }
+
+  /** Check one entry; `caller` and `door` key the counters (use '' when unknown). */
+  check(entry: unknown, caller: string, door: string): PinDecision {
+    const t = this.now();
+    const mine = this.counter(`c\u0000${caller}\u0000${door}`, t);
+    const doorC = this.policy.maxDoorTries > 0 ? this.counter(`d\u0000${door}`, t) : null;
+    // A locked caller or door is refused before the PIN is even looked at, so a
+    // correct guess inside the lockout tells the guesser nothing.
+    if (t < mine.lockedUntil) return { allowed: false, reason: 'locked-out', lockedUntil: mine.lockedUntil, scope: 'caller' };
+    if (doorC && t < doorC.lockedUntil) return { allowed: false, reason: 'locked-out', lockedUntil: doorC.lockedUntil, scope: 'door' };
+    if (this.users.length === 0) return { allowed: false, reason: 'no-pins' };
+    const digits = pinDigits(entry);
+    let reason: PinReason;
+    let user: string | undefined;
+    if (digits === undefined) reason = 'pin-missing';
+    else if (digits === null) reason = 'pin-malformed';
+    else if (digits.length !== this.policy.length) reason = 'pin-length';
+    else {
+      const d = digest(digits);
+      for (const u of this.users) {
+        // No early exit: every user is compared whatever matched.
+        if (timingSafeEqual(d, u.digest) && user === undefined) user = u.name;
+      }
+      reason = user === undefined ? 'pin-wrong' : 'pin-ok';
+    }
+    if (reason === 'pin-ok') {
+      mine.fails = 0;
+      mine.lockouts = 0;
+      mine.last = t;
+      return { allowed: true, reason, user };
+    }
+    // Every refused entry counts: a wrong length is a guess too.
+    mine.fails++;
+    mine.last = t;
+    if (doorC) {
+      doorC.fails++;
+      doorC.last = t;
+    }
+    if (mine.fails >= this.policy.maxTries) return { allowed: false, reason: 'lockout', lockedUntil: this.lock(mine, t), scope: 'caller' };
+    if (doorC && doorC.fails >= this.policy.maxDoorTries) return { allowed: false, reason: 'lockout', lockedUntil: this.lock(doorC, t), scope: 'door' };
+    return { allowed: false, reason, triesLeft: this.policy.maxTries - mine.fails };
+  }
+}

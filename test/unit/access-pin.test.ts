@@ -1,0 +1,91 @@
+import { DEFAULT_POLICY, parsePins, pinDigits, PinChecker } from '../../nodes/lib/access/pin';
+
+function checker(policy = {}) {
+  let now = 1_000_000;
+  const clock = { advance: (ms: number) => (now += ms) };
+  const c = new PinChecker(parsePins('alice:1234\nbob:0042', 4), { ...DEFAULT_POLICY, ...policy }, () => now);
+  return { c, clock };
+}
+
+describe('PIN check and lockout (injected clock)', () => {
+  test('the right PIN names its user; leading zeros count', () => {
+    const { c } = checker();
+    expect(c.check('1234', '200', 'front')).toEqual({ allowed: true, reason: 'pin-ok', user: 'alice' });
+    expect(c.check('0042#', '200', 'front')).toMatchObject({ allowed: true, user: 'bob' });
+    expect(c.check({ digits: '0042' }, '200', 'front').allowed).toBe(true);
+  });
+
+  test('wrong, short, malformed and missing entries are refused with their reason', () => {
+    const { c } = checker({ maxTries: 10 });
+    expect(c.check('9999', '200', 'front')).toMatchObject({ allowed: false, reason: 'pin-wrong', triesLeft: 9 });
+    expect(c.check('123', '200', 'front')).toMatchObject({ allowed: false, reason: 'pin-length' });
+    expect(c.check('12345', '200', 'front')).toMatchObject({ allowed: false, reason: 'pin-length' });
+    expect(c.check('12a4', '200', 'front')).toMatchObject({ allowed: false, reason: 'pin-malformed' });
+    expect(c.check(1234, '200', 'front')).toMatchObject({ allowed: false, reason: 'pin-malformed' });
+    expect(c.check(undefined, '200', 'front')).toMatchObject({ allowed: false, reason: 'pin-missing' });
+  });
+
+  test('N wrong tries lock the caller at that door, with a doubling delay', () => {
+    const { c, clock } = checker({ maxTries: 3, lockoutMs: 60_000 });
+    expect(c.check('0000', '200', 'front').reason).toBe('pin-wrong');
+    expect(c.check('0000', '200', 'front').reason).toBe('pin-wrong');
+    const lock = c.check('0000', '200', 'front');
+    expect(lock).toMatchObject({ allowed: false, reason: 'lockout', scope: 'caller', lockedUntil: 1_060_000 });
+    // Inside the lockout even the right PIN is refused.
+    clock.advance(59_999);
+    expect(c.check('1234', '200', 'front')).toMatchObject({ allowed: false, reason: 'locked-out' });
+    // Other callers and other doors are not affected.
+    expect(c.check('1234', '201', 'front').allowed).toBe(true);
+    expect(c.check('1234', '200', 'back').allowed).toBe(true);
+    clock.advance(1);
+    // The second lockout lasts twice as long.
+    c.check('0000', '200', 'front');
+    c.check('0000', '200', 'front');
+    expect(c.check('0000', '200', 'front')).toMatchObject({ reason: 'lockout', lockedUntil: 1_060_000 + 120_000 });
+    clock.advance(120_000);
+    expect(c.check('1234', '200', 'front')).toMatchObject({ allowed: true });
+    // Success resets the doubling.
+    for (let i = 0; i < 2; i++) c.check('0000', '200', 'front');
+    expect(c.check('0000', '200', 'front').lockedUntil).toBe(1_060_000 + 120_000 + 60_000);
+  });
+
+  test('a door locks when many callers guess at it (caller IDs are cheap to spoof)', () => {
+    const { c } = checker({ maxTries: 3, maxDoorTries: 5 });
+    for (let i = 0; i < 4; i++) expect(c.check('0000', `spoof${i}`, 'gate').reason).toBe('pin-wrong');
+    expect(c.check('0000', 'spoof4', 'gate')).toMatchObject({ reason: 'lockout', scope: 'door' });
+    expect(c.check('1234', 'someone-else', 'gate')).toMatchObject({ reason: 'locked-out', scope: 'door' });
+  });
+
+  test('the delay has a ceiling and old failures are forgotten', () => {
+    const { c, clock } = checker({ maxTries: 1, lockoutMs: 60_000, maxLockoutMs: 200_000, forgetMs: 3_600_000 });
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const d = c.check('0000', '200', 'front');
+      delays.push((d.lockedUntil as number) - (clock.advance(0) as number));
+      clock.advance(d.lockedUntil! - clock.advance(0));
+    }
+    expect(delays).toEqual([60_000, 120_000, 200_000, 200_000, 200_000]);
+    clock.advance(3_600_001);
+    expect(c.check('0000', '200', 'front').lockedUntil! - clock.advance(0)).toBe(60_000);
+  });
+
+  test('PIN lists: lines or JSON, errors name the entry but never the PIN', () => {
+    expect(parsePins('{"alice": "1234", "bob": 5678}', 4).map((u) => u.name)).toEqual(['alice', 'bob']);
+    expect(parsePins('[{"name":"carol","pin":"4321"}]', 4).map((u) => u.name)).toEqual(['carol']);
+    let msg = '';
+    try {
+      parsePins('alice:1234\nbob:98765\nnocolon\nalice:1111', 4);
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).toMatch(/line 2 \(bob\): PIN must have 4 digits; line 3: want name:pin; line 4: "alice" appears twice/);
+    expect(msg).not.toMatch(/98765|1111/);
+    expect(parsePins('', 4)).toEqual([]);
+    expect(pinDigits('12 34')).toBeNull();
+  });
+
+  test('no PINs configured: everything is refused', () => {
+    const c = new PinChecker([], DEFAULT_POLICY, () => 0);
+    expect(c.check('1234', '200', 'front')).toMatchObject({ allowed: false, reason: 'no-pins' });
+  });
+});

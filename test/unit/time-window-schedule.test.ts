@@ -1,0 +1,97 @@
+import { evaluate, localToInstant, makeSchedule, nextScheduleChange, parseExceptions, parseWeekSpec, scheduleOpen } from '../../nodes/lib/access/schedule';
+
+const Z = (iso: string) => Date.parse(iso);
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+describe('weekly schedules', () => {
+  test('a range across midnight belongs to its start day and spills into the next morning', () => {
+    const s = makeSchedule({ timezone: 'UTC', weekly: 'mon 18:00-09:00' });
+    expect(scheduleOpen(s, Z('2026-06-08T17:59:00Z')).open).toBe(false); // Mon
+    expect(scheduleOpen(s, Z('2026-06-08T18:00:00Z')).open).toBe(true);
+    expect(scheduleOpen(s, Z('2026-06-08T23:59:59Z')).open).toBe(true);
+    expect(scheduleOpen(s, Z('2026-06-09T00:00:00Z')).open).toBe(true); // Tue, from Monday's range
+    expect(scheduleOpen(s, Z('2026-06-09T08:59:00Z')).open).toBe(true);
+    expect(scheduleOpen(s, Z('2026-06-09T09:00:00Z')).open).toBe(false);
+    expect(scheduleOpen(s, Z('2026-06-09T18:00:00Z')).open).toBe(false); // Tuesday has no range
+    expect(iso(nextScheduleChange(s, Z('2026-06-08T20:00:00Z')))).toBe('2026-06-09T09:00:00.000Z');
+  });
+
+  test('parking: weekdays 09:00-18:00, the next change is the next edge', () => {
+    const s = makeSchedule({ timezone: 'Europe/Moscow', weekly: 'mon-fri 09:00-18:00' });
+    // Friday 17:00 MSK (UTC+3) is open, closes at 18:00, reopens Monday 09:00.
+    const fri = Z('2026-06-12T14:00:00Z');
+    expect(evaluate(s, fri)).toEqual({ open: true, reason: 'schedule', nextChange: Z('2026-06-12T15:00:00Z') });
+    expect(iso(nextScheduleChange(s, Z('2026-06-12T15:00:00Z')))).toBe('2026-06-15T06:00:00.000Z');
+  });
+
+  test('Europe/Berlin spring forward (2026-03-29): 09:00 is 07:00Z after the switch, 08:00Z before', () => {
+    const s = makeSchedule({ timezone: 'Europe/Berlin', weekly: 'daily 09:00-18:00' });
+    expect(scheduleOpen(s, Z('2026-03-28T08:00:00Z')).open).toBe(true);
+    expect(scheduleOpen(s, Z('2026-03-29T06:59:00Z')).open).toBe(false);
+    expect(scheduleOpen(s, Z('2026-03-29T07:00:00Z')).open).toBe(true);
+    expect(iso(nextScheduleChange(s, Z('2026-03-28T20:00:00Z')))).toBe('2026-03-29T07:00:00.000Z');
+    expect(iso(nextScheduleChange(s, Z('2026-03-29T07:00:00Z')))).toBe('2026-03-29T16:00:00.000Z');
+  });
+
+  test('Europe/Berlin: a range starting inside the skipped hour opens when the clock jumps', () => {
+    const s = makeSchedule({ timezone: 'Europe/Berlin', weekly: 'sun 02:30-04:00' });
+    expect(iso(localToInstant('Europe/Berlin', 2026, 3, 29, 150))).toBe('2026-03-29T01:00:00.000Z');
+    expect(iso(nextScheduleChange(s, Z('2026-03-28T23:00:00Z')))).toBe('2026-03-29T01:00:00.000Z');
+    expect(scheduleOpen(s, Z('2026-03-29T00:59:59Z')).open).toBe(false);
+  });
+
+  test('Europe/Berlin fall back (2026-10-25): 09:00 is 08:00Z', () => {
+    const s = makeSchedule({ timezone: 'Europe/Berlin', weekly: 'daily 09:00-18:00' });
+    expect(iso(nextScheduleChange(s, Z('2026-10-24T20:00:00Z')))).toBe('2026-10-25T08:00:00.000Z');
+    expect(scheduleOpen(s, Z('2026-10-25T07:30:00Z')).open).toBe(false);
+  });
+
+  test('America/New_York: the overnight range is an hour shorter on 2026-03-08, longer on 2026-11-01', () => {
+    const s = makeSchedule({ timezone: 'America/New_York', weekly: 'daily 18:00-09:00' });
+    // Sat 2026-03-07 18:00 EST = 23:00Z; Sun 09:00 EDT = 13:00Z: 14 hours, not 15.
+    expect(iso(nextScheduleChange(s, Z('2026-03-07T22:00:00Z')))).toBe('2026-03-07T23:00:00.000Z');
+    expect(iso(nextScheduleChange(s, Z('2026-03-07T23:00:00Z')))).toBe('2026-03-08T13:00:00.000Z');
+    // Sat 2026-10-31 18:00 EDT = 22:00Z; Sun 09:00 EST = 14:00Z: 16 hours.
+    expect(iso(nextScheduleChange(s, Z('2026-10-31T22:00:00Z')))).toBe('2026-11-01T14:00:00.000Z');
+    expect(scheduleOpen(s, Z('2026-11-01T13:30:00Z')).open).toBe(true); // 08:30 EST
+  });
+
+  test('leap day: an exception on 2028-02-29 and a spill from it into March', () => {
+    const s = makeSchedule({ timezone: 'UTC', weekly: 'mon-fri 09:00-18:00; tue 20:00-08:00', exceptions: '2028-02-29 10:00-12:00' });
+    // 2028-02-29 is a Tuesday: the exception replaces Tuesday's ranges (both of them).
+    expect(evaluate(s, Z('2028-02-29T09:30:00Z'))).toMatchObject({ open: false, reason: 'exception', nextChange: Z('2028-02-29T10:00:00Z') });
+    expect(scheduleOpen(s, Z('2028-02-29T11:00:00Z')).open).toBe(true);
+    expect(scheduleOpen(s, Z('2028-03-01T07:00:00Z')).open).toBe(false); // no Tuesday night range that day
+    expect(scheduleOpen(s, Z('2028-03-08T07:00:00Z')).open).toBe(true); // a normal Tuesday night spills
+    expect(() => parseExceptions('2027-02-29 closed')).toThrow(/line 1: bad date/);
+  });
+
+  test('holiday spans and one-off openings', () => {
+    const ex = parseExceptions('# new year\n2026-12-31..2027-01-02 closed\n2027-01-03 10:00-12:00');
+    expect([...ex.keys()]).toEqual(['2026-12-31', '2027-01-01', '2027-01-02', '2027-01-03']);
+    expect(ex.get('2027-01-01')).toEqual([]);
+  });
+
+  test('an override (open house for 2 hours) wins, then the schedule takes over', () => {
+    const s = makeSchedule({ timezone: 'UTC', weekly: 'mon-fri 09:00-18:00' });
+    const t = Z('2026-06-13T12:00:00Z'); // Saturday
+    const st = evaluate(s, t, { open: true, until: t + 7200000 });
+    expect(st).toEqual({ open: true, reason: 'override', nextChange: t + 7200000 });
+    expect(evaluate(s, t + 7200000, { open: true, until: t + 7200000 }).open).toBe(false);
+  });
+
+  test('bad specs are errors naming what is wrong', () => {
+    expect(() => parseWeekSpec('mon-fri 9-18')).toThrow(/bad time range/);
+    expect(() => parseWeekSpec('moon 09:00-10:00')).toThrow(/bad weekday/);
+    expect(() => parseWeekSpec('mon 09:00-09:00')).toThrow(/empty/);
+    expect(() => parseWeekSpec('mon 25:00-26:00')).toThrow(/bad time/);
+    expect(() => makeSchedule({ timezone: 'Mars/Olympus' })).toThrow(RangeError);
+    expect(parseWeekSpec('sat,sun 00:00-24:00')[0]).toEqual([{ start: 0, end: 1440 }]);
+    expect(parseWeekSpec('mon 09:00 - 12:00, 13:00-18:00 20:00–22:00')[1]).toEqual([
+      { start: 540, end: 720 },
+      { start: 780, end: 1080 },
+      { start: 1200, end: 1320 },
+    ]);
+    expect(() => parseWeekSpec('mon 09:00-12:00 and more')).toThrow(/bad time range/);
+  });
+});
