@@ -1,0 +1,174 @@
+import * as dgram from 'node:dgram';
+import { bridge } from '../../nodes/lib/media/bridge';
+import { createRtpMediaFactory, type RtpCallMedia } from '../../nodes/lib/media/call-media';
+import { decode } from '../../nodes/lib/media/g711';
+import { buildRtp } from '../../nodes/lib/media/rtp';
+import { buildTelephoneEvent } from '../../nodes/lib/media/rfc4733';
+import { NotAcceptableHere, type DtmfEvent } from '../../nodes/lib/sip/media-port';
+import { waitFor } from '../helpers/wait';
+
+const factory = createRtpMediaFactory({ rtcpIntervalMs: 0 });
+const legs: RtpCallMedia[] = [];
+function leg(id: string, direction: 'inbound' | 'outbound' = 'inbound'): RtpCallMedia {
+  const m = factory.create({ callId: id, direction, localAddress: '127.0.0.1' });
+  legs.push(m);
+  return m;
+}
+afterEach(async () => {
+  await Promise.all(legs.splice(0).map((l) => l.close()));
+});
+
+/** Connect two legs as caller (offer) and callee (answer); `edit` may rewrite the offer. */
+async function call(a: RtpCallMedia, b: RtpCallMedia, edit = (s: string) => s): Promise<void> {
+  const offer = edit(await a.offer());
+  const answer = await b.answer(offer);
+  await a.setRemoteAnswer(answer);
+}
+function collect(m: RtpCallMedia): DtmfEvent[] {
+  const got: DtmfEvent[] = [];
+  m.on('dtmf', (e: DtmfEvent) => got.push(e));
+  return got;
+}
+function toneLevel(pcm: Int16Array, f: number): number {
+  let re = 0;
+  let im = 0;
+  for (let i = 0; i < pcm.length; i++) {
+    re += pcm[i] * Math.cos((2 * Math.PI * f * i) / 8000);
+    im += pcm[i] * Math.sin((2 * Math.PI * f * i) / 8000);
+  }
+  return (2 * Math.hypot(re, im)) / pcm.length;
+}
+
+describe('call media between two of our own legs on loopback', () => {
+  test('RFC 4733 out → RFC 4733 in: "1#99" arrives as exactly four presses', async () => {
+    const a = leg('a', 'outbound');
+    const b = leg('b');
+    const got = collect(b);
+    const started = new Promise((r) => b.once('rtp-start', r));
+    await call(a, b);
+    await started;
+    await a.sendDtmf('1#99');
+    await waitFor(() => got.length === 4, 'four digits');
+    expect(got.map((g) => g.digit).join('')).toBe('1#99');
+    expect(got.every((g) => g.method === 'rfc4733' && g.durationMs === 100)).toBe(true);
+  });
+
+  test('a peer without telephone-event gets in-band tones, detected in-band', async () => {
+    const a = leg('a', 'outbound');
+    const b = leg('b');
+    const got = collect(b);
+    await call(a, b, (sdp) => sdp.replace(/ 101\r\n/, '\r\n').replace(/a=rtpmap:101.*\r\n|a=fmtp:101.*\r\n/g, ''));
+    expect(a.negotiated?.telephoneEvent).toBeUndefined();
+    await a.sendDtmf('58');
+    await waitFor(() => got.length === 2, 'two in-band digits');
+    expect(got.map((g) => [g.digit, g.method])).toEqual([['5', 'inband'], ['8', 'inband']]);
+  });
+
+  test('SIP INFO digits are reported; the same press by two methods is reported once', async () => {
+    const a = leg('a', 'outbound');
+    const b = leg('b');
+    const got = collect(b);
+    await call(a, b);
+    expect(b.receiveInfo('application/dtmf-relay', 'Signal=7\r\nDuration=160\r\n')).toBe(true);
+    expect(b.receiveInfo('text/plain', 'hello')).toBe(false);
+    await a.sendDtmf('7'); // the same press also by RFC 4733, within the window
+    await a.sendDtmf('3');
+    await waitFor(() => got.length === 2, 'digits');
+    expect(got.map((g) => [g.digit, g.method])).toEqual([['7', 'info'], ['3', 'rfc4733']]);
+  });
+
+  test('a prompt plays at 20 ms pacing for its length', async () => {
+    const a = leg('a', 'outbound');
+    const b = leg('b');
+    await call(a, b);
+    const frames: number[] = [];
+    b.on('audio', (p: Buffer) => frames.push(p.length));
+    const t0 = Date.now();
+    await a.play('tone:1000:400');
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(360);
+    expect(took).toBeLessThan(1000);
+    expect(frames.every((n) => n === 160)).toBe(true);
+    await a.play('goodbye'); // a shipped prompt loads and plays
+  });
+
+  test('bridge: a μ-law leg and an A-law leg hear each other, translated', async () => {
+    // panel (PCMU) ↔ us [p] ... us [q] ↔ phone (PCMA only)
+    const panel = leg('panel', 'outbound');
+    const p = leg('p');
+    const q = leg('q', 'outbound');
+    const phone = factory.create({ callId: 'phone', direction: 'inbound', localAddress: '127.0.0.1' });
+    legs.push(phone);
+    await call(panel, p);
+    await call(q, phone, (sdp) => sdp.replace('RTP/AVP 0 8 101', 'RTP/AVP 8 101').replace('a=rtpmap:0 PCMU/8000\r\n', ''));
+    expect(p.law).toBe('PCMU');
+    expect(q.law).toBe('PCMA');
+    const br = bridge(p, q);
+    const heardAtPhone: Buffer[] = [];
+    const heardAtPanel: Buffer[] = [];
+    phone.on('audio', (x: Buffer) => heardAtPhone.push(x));
+    panel.on('audio', (x: Buffer) => heardAtPanel.push(x));
+    await Promise.all([panel.play('tone:1000:600'), phone.play('tone:600:600')]);
+    await waitFor(() => br.counts.aToB > 20 && br.counts.bToA > 20, 'audio both ways');
+    const atPhone = decode('PCMA', Buffer.concat(heardAtPhone));
+    const atPanel = decode('PCMU', Buffer.concat(heardAtPanel));
+    // The panel's 1000 Hz reached the phone and the phone's 600 Hz reached the panel.
+    expect(toneLevel(atPhone, 1000)).toBeGreaterThan(5 * toneLevel(atPhone, 600) + 100);
+    expect(toneLevel(atPanel, 600)).toBeGreaterThan(5 * toneLevel(atPanel, 1000) + 100);
+    br.unbridge();
+  });
+
+  test('malformed SDP and no common codec both give NotAcceptableHere (488)', async () => {
+    const b = leg('b');
+    await expect(b.answer('this is not sdp')).rejects.toBeInstanceOf(NotAcceptableHere);
+    await expect(b.answer('v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n')).rejects.toMatchObject({ status: 488 });
+  });
+
+  test('DTMF injected from another source after the call is up is ignored (no hijack)', async () => {
+    const a = leg('a', 'outbound');
+    const b = leg('b');
+    const got = collect(b);
+    await call(a, b);
+    await waitFor(() => b.rtp?.latchedTo, 'b latched to a');
+    const intruder = dgram.createSocket('udp4');
+    await new Promise<void>((r) => intruder.bind(0, '127.0.0.1', () => r()));
+    const te = b.negotiated!.telephoneEvent!;
+    for (let i = 0; i < 4; i++) {
+      intruder.send(buildRtp({ payloadType: te, sequence: i, timestamp: 999, ssrc: 4242, marker: i === 0 }, buildTelephoneEvent({ event: 9, end: i === 3, volume: 10, duration: 160 * (i + 1) })), b.rtp!.localPort, '127.0.0.1');
+    }
+    await waitFor(() => (b.rtp?.stats.rejectedSource ?? 0) >= 4, 'intruder rejected');
+    await new Promise<void>((r) => intruder.close(() => r()));
+    expect(got).toEqual([]);
+  });
+
+  test('hold: a sendonly re-offer makes us recvonly; we stop sending and cannot send DTMF', async () => {
+    const a = leg('a', 'outbound');
+    const b = leg('b');
+    await call(a, b);
+    const offer = (await a.offer()).replace('a=sendrecv', 'a=sendonly');
+    const answer = await b.answer(offer);
+    expect(answer).toContain('a=recvonly');
+    await expect(b.sendDtmf('1')).rejects.toThrow(/recvonly/);
+    const sent = b.rtp!.stats.sent;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.rtp!.stats.sent).toBe(sent);
+  });
+
+  test('close releases the RTP and RTCP ports and emits closed', async () => {
+    const b = leg('b');
+    await b.answer('v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n');
+    const port = b.rtp!.localPort;
+    const closed = new Promise((r) => b.once('closed', r));
+    await b.close();
+    await closed;
+    for (const p of [port, port + 1]) {
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind({ port: p, address: '127.0.0.1', exclusive: true }, () => resolve());
+      });
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    await expect(b.answer('v=0')).rejects.toThrow();
+  });
+});
