@@ -54,7 +54,7 @@ async function startBaresip(dir: string): Promise<Baresip> {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const sock = await waitFor(
+  const sock = (await waitFor(
     () =>
       new Promise<net.Socket | null>((resolve) => {
         const s = net.connect(ctrlPort, '127.0.0.1', () => resolve(s));
@@ -63,7 +63,7 @@ async function startBaresip(dir: string): Promise<Baresip> {
     `baresip ctrl_tcp (${out.slice(-300)})`,
     8000,
     100,
-  );
+  )) as net.Socket;
   const events: Array<Record<string, unknown>> = [];
   let buf = '';
   sock.on('data', (d) => {

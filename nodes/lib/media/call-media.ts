@@ -380,6 +380,10 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
 }
 
 /** The MediaFactory the SIP account injects: one RtpCallMedia per call. */
-export function createRtpMediaFactory(opts: MediaOptions = {}): MediaFactory & { create(ctx: CallMediaContext): RtpCallMedia } {
+export interface RtpMediaFactory extends MediaFactory {
+  create(ctx: CallMediaContext): RtpCallMedia;
+}
+
+export function createRtpMediaFactory(opts: MediaOptions = {}): RtpMediaFactory {
   return { create: (ctx: CallMediaContext) => new RtpCallMedia(ctx, opts) };
 }
