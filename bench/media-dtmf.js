@@ -5,7 +5,8 @@
  *     (ours: the 'dtmf' event of our call media; baresip: CALL_DTMF_END on ctrl_tcp).
  *  2. CPU per call: N concurrent calls, each with a 20 ms PCMU stream in and one out,
  *     process CPU (utime+stime from /proc) over a steady window, divided by N.
- * Env: CALLS (default 20), SECONDS (default 10), PRESSES (default 200).
+ * Env: CALLS (default 20), SECONDS (default 10), PRESSES (default 200), INBAND (auto/off),
+ * PROF=<dir> writes a CPU profile of our media process there.
  */
 const dgram = require('node:dgram');
 const net = require('node:net');
@@ -22,7 +23,7 @@ const { buildTelephoneEvent } = require('../dist/nodes/lib/media/rfc4733');
 const CALLS = Number(process.env.CALLS || 20);
 const SECONDS = Number(process.env.SECONDS || 10);
 const PRESSES = Number(process.env.PRESSES || 200);
-const TICKS = os.constants ? 100 : 100; // USER_HZ on Linux
+const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function have(p) {
@@ -111,7 +112,7 @@ async function oursLatency() {
 }
 
 async function oursCpu() {
-  const child = spawn(process.execPath, [path.join(__dirname, '_media-server.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.PROF] : []), path.join(__dirname, '_media-server.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = [];
   let buf = '';
   child.stdout.on('data', (d) => {

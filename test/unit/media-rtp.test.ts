@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ALAW_TO_LINEAR, decode, encode, linearToAlaw, linearToUlaw, transcode, ULAW_TO_LINEAR } from '../../nodes/lib/media/g711';
 import { buildRtp, buildRtcpReport, parseRtcp, parseRtp } from '../../nodes/lib/media/rtp';
+import { ReorderBuffer } from '../../nodes/lib/media/reorder';
 import { RtpSession } from '../../nodes/lib/media/rtp-session';
 import { describeWithPeers } from '../helpers/peers';
 import { waitFor } from '../helpers/wait';
@@ -233,5 +234,27 @@ describe('RTP session on loopback', () => {
     await waitFor(() => got.includes('SR'), 'sender report');
     await s.close();
     await waitFor(() => got.includes('BYE'), 'BYE');
+  });
+});
+
+describe('reorder buffer for the audio path', () => {
+  const run = (seqs: number[], depth = 3): number[] => {
+    const out: number[] = [];
+    const rb = new ReorderBuffer<number>((x) => out.push(x), depth);
+    for (const s of seqs) rb.push(s, s);
+    return out;
+  };
+  test('in-order packets pass straight through; swapped ones come out in order', () => {
+    expect(run([1, 2, 3])).toEqual([1, 2, 3]);
+    expect(run([1, 3, 2, 4, 6, 5])).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+  test('across the 16-bit wrap', () => {
+    expect(run([65534, 0, 65535, 1])).toEqual([65534, 65535, 0, 1]);
+  });
+  test('a lost packet is skipped once the buffer is full; a late one is dropped', () => {
+    expect(run([1, 3, 4, 5, 6, 2, 7])).toEqual([1, 3, 4, 5, 6, 7]);
+  });
+  test('a big jump restarts the stream', () => {
+    expect(run([10, 11, 5000, 5001])).toEqual([10, 11, 5000, 5001]);
   });
 });

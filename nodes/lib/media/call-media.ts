@@ -17,6 +17,7 @@ import { decode, encode, SILENCE, transcode, type Law } from './g711';
 import { InbandDtmfDetector } from './inband-dtmf';
 import { acceptAnswer, answerOffer, createOffer, type CodecName, type NegotiatedAudio } from './offer-answer';
 import { loadAudio } from './prompts';
+import { ReorderBuffer } from './reorder';
 import { eventPackets, Rfc4733Decoder } from './rfc4733';
 import { RtpSession, type ReceivedInfo } from './rtp-session';
 import type { RtpPacket } from './rtp';
@@ -58,6 +59,7 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
   private closed = false;
   private readonly decoder: Rfc4733Decoder;
   private readonly inband: InbandDtmfDetector;
+  private readonly reorder = new ReorderBuffer<Buffer>((p) => this.onAudio(p));
   private inbandActive: boolean;
   private lastDigit?: { digit: string; method: DtmfMethod; at: number };
   private readonly now: () => number;
@@ -108,7 +110,10 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
     }).then((s) => {
       this.session = s;
       s.on('rtp', (pkt: RtpPacket, info: ReceivedInfo) => this.onRtp(pkt, info));
-      s.on('ssrc-change', () => this.inband.reset());
+      s.on('ssrc-change', () => {
+        this.reorder.reset();
+        this.inband.reset();
+      });
       s.on('error', (err: Error) => this.emitError(err));
       return s;
     });
@@ -180,13 +185,20 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
         this.decoder.push(pkt.ssrc, pkt.timestamp, pkt.payload);
         return;
       }
-      if (pkt.payloadType !== audio.codec.pt || info.late) return;
+      if (pkt.payloadType !== audio.codec.pt) return;
       this.decoder.tick();
-      if (this.inbandActive) this.inband.push(decode(audio.codec.name, pkt.payload));
-      if (this.listenerCount('audio') > 0) this.emit('audio', pkt.payload, audio.codec.name);
+      this.reorder.push(pkt.sequence, pkt.payload);
     } catch (err) {
       this.emitError(err as Error);
     }
+  }
+
+  /** Audio in sequence order (after the reorder buffer). */
+  private onAudio(payload: Buffer): void {
+    const audio = this.audio;
+    if (!audio) return;
+    if (this.inbandActive) this.inband.push(decode(audio.codec.name, payload));
+    if (this.listenerCount('audio') > 0) this.emit('audio', payload, audio.codec.name);
   }
 
   /** SIP INFO DTMF (the SIP layer passes Content-Type and body). true when it was a digit. */

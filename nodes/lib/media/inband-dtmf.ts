@@ -9,7 +9,8 @@
  *   - duration: a tone of 40 ms is accepted; one of 25 ms or less is not.
  *
  * Analysis: a 20 ms Hann-windowed frame every 10 ms. Three consecutive valid frames for
- * the same digit (40 ms of tone) report it once; two frames without it end the press.
+ * the same digit (40 ms of tone) report it once; three frames without it end the press, so
+ * a lost packet inside a tone does not split one press into two.
  */
 
 const LOW = [697, 770, 852, 941];
@@ -26,7 +27,7 @@ const TWIST_HIGH_BELOW_DB = 8;
 const MIN_PURITY = 0.7;
 const GROUP_MARGIN_DB = 6;
 const FRAMES_TO_ACCEPT = 3;
-const FRAMES_TO_RELEASE = 2;
+const FRAMES_TO_RELEASE = 3;
 
 const HANN = Float64Array.from({ length: FRAME }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / (FRAME - 1)));
 const HANN_SUM = HANN.reduce((a, b) => a + b, 0);
