@@ -1,4 +1,4 @@
-import { parseInfoDtmf } from '../../nodes/lib/media/dtmf-info';
+import { buildInfoDtmf, parseInfoDtmf } from '../../nodes/lib/media/dtmf-info';
 import { buildTelephoneEvent, eventPackets, parseTelephoneEvent, Rfc4733Decoder, type DecodedDigit } from '../../nodes/lib/media/rfc4733';
 
 function decoder(): { d: Rfc4733Decoder; got: DecodedDigit[]; clock: { t: number } } {
@@ -109,5 +109,16 @@ describe('SIP INFO DTMF bodies', () => {
 
   test('a Buffer body works too', () => {
     expect(parseInfoDtmf('application/dtmf-relay', Buffer.from('Signal=3\r\n'))).toMatchObject({ ok: true, digit: '3' });
+  });
+});
+
+describe('SIP INFO DTMF bodies to send', () => {
+  test('every key round-trips through our own parser', () => {
+    for (const k of '0123456789*#ABCD') {
+      const { contentType, body } = buildInfoDtmf(k, 200);
+      expect(parseInfoDtmf(contentType, body)).toEqual({ ok: true, digit: k, durationMs: 200 });
+    }
+    expect(buildInfoDtmf('5').body).toBe('Signal=5\r\nDuration=160\r\n');
+    expect(() => buildInfoDtmf('55')).toThrow(RangeError);
   });
 });

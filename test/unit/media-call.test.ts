@@ -154,6 +154,37 @@ describe('call media between two of our own legs on loopback', () => {
     expect(b.rtp!.stats.sent).toBe(sent);
   });
 
+  test('we hold: setHold makes the re-offer sendonly, the peer answers recvonly, and we stop sending', async () => {
+    const a = leg('a', 'outbound');
+    const b = leg('b');
+    await call(a, b);
+    a.setHold(true);
+    const offer = await a.offer();
+    expect(offer).toContain('a=sendonly');
+    const answer = await b.answer(offer);
+    expect(answer).toContain('a=recvonly');
+    await a.setRemoteAnswer(answer);
+    expect(a.negotiated?.direction).toBe('sendonly');
+    expect(b.negotiated?.direction).toBe('recvonly');
+    const sentByB = b.rtp!.stats.sent;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.rtp!.stats.sent).toBe(sentByB); // the held party does not send
+    a.setHold(false);
+    const resume = await b.answer(await a.offer());
+    expect(resume).toContain('a=sendrecv');
+  });
+
+  test('a peer that stops sending RTP is reported once with rtp-timeout', async () => {
+    const m = createRtpMediaFactory({ rtcpIntervalMs: 0, rtpTimeoutMs: 150 }).create({ callId: 't', direction: 'inbound', localAddress: '127.0.0.1' });
+    legs.push(m);
+    const events: unknown[] = [];
+    m.on('rtp-timeout', (e) => events.push(e));
+    await m.answer('v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n');
+    await waitFor(() => events.length === 1, 'rtp-timeout');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events).toHaveLength(1);
+  });
+
   test('close releases the RTP and RTCP ports and emits closed', async () => {
     const b = leg('b');
     await b.answer('v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n');

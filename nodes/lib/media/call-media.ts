@@ -39,6 +39,8 @@ export interface MediaOptions {
   rtcpIntervalMs?: number;
   /** close a press whose RFC 4733 end packets were all lost after this long (ms) */
   dtmfEndTimeoutMs?: number;
+  /** emit 'rtp-timeout' once when no RTP arrived for this long while we expect it (0 = off) */
+  rtpTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -56,6 +58,9 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
   private version = 0;
   private readonly sessionId = String(randomInt(1, 2 ** 31));
   private rtpStarted = false;
+  private lastRtpAt = 0;
+  private timedOut = false;
+  private hold = false;
   private closed = false;
   private readonly decoder: Rfc4733Decoder;
   private readonly inband: InbandDtmfDetector;
@@ -95,8 +100,21 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
     return this.audio?.codec.name;
   }
 
-  private local(): { address: string; rtpPort: number; sessionId: string; sessionVersion: number; codecs?: CodecName[] } {
-    return { address: this.ctx.localAddress, rtpPort: this.session!.localPort, sessionId: this.sessionId, sessionVersion: ++this.version, codecs: this.opts.codecs };
+  private local(): { address: string; rtpPort: number; sessionId: string; sessionVersion: number; codecs?: CodecName[]; hold: boolean } {
+    return { address: this.ctx.localAddress, rtpPort: this.session!.localPort, sessionId: this.sessionId, sessionVersion: ++this.version, codecs: this.opts.codecs, hold: this.hold };
+  }
+
+  /**
+   * Put the call on hold from our side (RFC 3264 §8.4): the next offer() is sendonly and
+   * the next answer() at most sendonly; sending stops at once. The SIP layer then sends the
+   * re-INVITE with offer().
+   */
+  setHold(on: boolean): void {
+    this.hold = on;
+    if (this.audio && on) {
+      const d = this.audio.direction;
+      this.audio = { ...this.audio, direction: d === 'sendrecv' ? 'sendonly' : d === 'recvonly' ? 'inactive' : d };
+    }
   }
 
   private async ensureSession(): Promise<RtpSession> {
@@ -175,6 +193,8 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
     try {
       const audio = this.audio;
       if (!audio) return;
+      this.lastRtpAt = this.now();
+      this.timedOut = false;
       if (!this.rtpStarted) {
         this.rtpStarted = true;
         this.emit('rtp-start', { from: info.from });
@@ -230,6 +250,7 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
     if (this.timer || this.closed) return;
     this.tick = 0;
     this.tickStart = this.now();
+    this.lastRtpAt = 0;
     this.tsBase = session.mediaTimestamp();
     this.schedule();
   }
@@ -248,11 +269,24 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
       if (behind > 5) this.tick += behind;
       this.sendOne();
       this.decoder.tick();
+      this.checkTimeout();
     } catch (err) {
       this.emitError(err as Error);
     }
     this.tick++;
     this.schedule();
+  }
+
+  /** A panel that vanished without BYE: tell the SIP layer once, so it can hang up. */
+  private checkTimeout(): void {
+    const limit = this.opts.rtpTimeoutMs ?? 30000;
+    const d = this.audio?.direction;
+    if (!limit || this.timedOut || (d !== 'sendrecv' && d !== 'recvonly')) return;
+    const since = this.lastRtpAt || this.tickStart;
+    if (this.now() - since >= limit) {
+      this.timedOut = true;
+      this.emit('rtp-timeout', { silentMs: this.now() - since });
+    }
   }
 
   private sendOne(): void {

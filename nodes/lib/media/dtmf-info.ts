@@ -50,3 +50,14 @@ export function parseInfoDtmf(contentType: unknown, body: unknown): InfoDtmf {
   }
   return { ok: false, reason: `not a DTMF content type: ${type.slice(0, 60)}` };
 }
+
+/**
+ * The INFO body for sending one key (the account's "SIP INFO" DTMF mode): the
+ * application/dtmf-relay form, which every panel and PBX that takes INFO understands.
+ */
+export function buildInfoDtmf(digit: string, durationMs = 160): { contentType: string; body: string } {
+  const d = typeof digit === 'string' ? digit.toUpperCase() : '';
+  if (d.length !== 1 || !DTMF_EVENTS.includes(d)) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  const ms = Math.min(Math.max(Math.round(durationMs), 40), 5000);
+  return { contentType: 'application/dtmf-relay', body: `Signal=${d}\r\nDuration=${ms}\r\n` };
+}
