@@ -179,6 +179,25 @@ describe('RTP session on loopback', () => {
     expect(seen).toEqual([111, 111]);
   });
 
+  test('an intruder racing the signaled peer to our port loses once the peer sends', async () => {
+    const s = await session();
+    const panel = await peer();
+    const intruder = await peer();
+    s.setRemote({ address: '127.0.0.1', port: panel.address().port });
+    const seen: number[] = [];
+    s.on('rtp', (pkt) => seen.push(pkt.ssrc));
+    send(intruder, s.localPort, 1, 666);
+    await waitFor(() => seen.length === 1, 'intruder first');
+    send(panel, s.localPort, 1, 111);
+    await waitFor(() => seen.length === 2, 'panel takes over');
+    send(intruder, s.localPort, 2, 666);
+    send(panel, s.localPort, 2, 111);
+    await waitFor(() => seen.length === 3, 'panel again');
+    await waitFor(() => s.stats.rejectedSource === 1, 'intruder rejected');
+    expect(seen).toEqual([666, 111, 111]);
+    expect(s.latchedTo?.port).toBe(panel.address().port);
+  });
+
   test('malformed packets are counted, the session keeps working', async () => {
     const s = await session();
     const p = await peer();

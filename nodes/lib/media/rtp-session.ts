@@ -5,7 +5,9 @@
  * address the peer's packets come from, not only to what its SDP says. The first valid RTP
  * packet latches the session to its source; after that, packets from any other source are
  * dropped and counted, so nobody else on the network can inject audio or DTMF into a call
- * that is up (no media hijack). A new SDP from signaling (re-INVITE) clears the latch.
+ * that is up (no media hijack). Should the first sender not be the address the SDP named
+ * and that address then sends, the session moves to it once (the signaled peer wins a
+ * race to our port). A new SDP from signaling (re-INVITE) clears the latch.
  */
 import * as dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
@@ -63,6 +65,7 @@ export class RtpSession extends EventEmitter {
   private remote?: Endpoint;
   private remoteRtcp?: Endpoint;
   private latched?: Endpoint;
+  private latchedToSignaled = false;
   private remoteSsrc?: number;
   private maxSeq = -1;
   private seenWindow = 0n; // bit i = maxSeq - i was seen
@@ -132,6 +135,7 @@ export class RtpSession extends EventEmitter {
     this.remote = rtp;
     this.remoteRtcp = rtcp ?? { address: rtp.address, port: rtp.port + 1 };
     this.latched = undefined;
+    this.latchedToSignaled = false;
   }
 
   /** The peer we send to: the latched source, else the signaled address. */
@@ -173,11 +177,21 @@ export class RtpSession extends EventEmitter {
     }
     if (this.latched) {
       if (this.latched.address !== from.address || this.latched.port !== from.port) {
-        this.stats.rejectedSource++;
-        this.emit('rejected', { reason: 'source', from });
-        return;
+        // The address signaling gave us outranks whoever happened to send first (someone
+        // racing the real peer to our port): move to it once, never away from it.
+        const r = this.remote;
+        if (r && !this.latchedToSignaled && r.address === from.address && r.port === from.port) {
+          this.latched = from;
+          this.latchedToSignaled = true;
+          this.emit('latched', from);
+        } else {
+          this.stats.rejectedSource++;
+          this.emit('rejected', { reason: 'source', from });
+          return;
+        }
       }
     } else {
+      this.latchedToSignaled = !!this.remote && this.remote.address === from.address && this.remote.port === from.port;
       this.latched = from;
       this.emit('latched', from);
     }
