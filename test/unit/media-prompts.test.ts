@@ -31,6 +31,18 @@ describe('shipped prompts', () => {
     expect(rms).toBeGreaterThan(1000);
   });
 
+  test('generated call-progress tones: one cadence cycle each', async () => {
+    const eu = await loadAudio('ringback-eu');
+    expect(eu.length).toBe(5 * 8000);
+    expect(level(eu.subarray(0, 8000), 425)).toBeGreaterThan(3000);
+    expect(level(eu.subarray(8000), 425)).toBe(0);
+    const us = await loadAudio('ringback-us');
+    expect(us.length).toBe(6 * 8000);
+    expect(level(us.subarray(0, 16000), 440)).toBeGreaterThan(1000);
+    expect(level(us.subarray(0, 16000), 480)).toBeGreaterThan(1000);
+    expect((await loadAudio('beep')).length).toBe(1600);
+  });
+
   test('tone specs and bad sources', async () => {
     expect(parseToneSpec('tone:425:200')?.length).toBe(1600);
     expect(parseToneSpec('tone:440+480:1000')?.length).toBe(8000);
