@@ -115,7 +115,16 @@ describe('call media between two of our own legs on loopback', () => {
     // The panel's 1000 Hz reached the phone and the phone's 600 Hz reached the panel.
     expect(toneLevel(atPhone, 1000)).toBeGreaterThan(5 * toneLevel(atPhone, 600) + 100);
     expect(toneLevel(atPanel, 600)).toBeGreaterThan(5 * toneLevel(atPanel, 1000) + 100);
+    // The phone presses the panel's door code: the panel gets it (RFC 4733 re-sent).
+    const atPanelKeys = collect(panel);
+    await phone.sendDtmf('9');
+    await waitFor(() => atPanelKeys.length === 1, 'relayed key at the panel');
+    expect(atPanelKeys[0]).toMatchObject({ digit: '9', method: 'rfc4733' });
+    expect(br.counts.dtmfBToA).toBe(1);
     br.unbridge();
+    await phone.sendDtmf('1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(atPanelKeys).toHaveLength(1); // unbridged: no more relay
   });
 
   test('malformed SDP and no common codec both give NotAcceptableHere (488)', async () => {
