@@ -183,6 +183,25 @@ describe('call media between two of our own legs on loopback', () => {
     expect(resume).toContain('a=sendrecv');
   });
 
+  test('we packetise at the ptime the peer asked for (30 ms): 240 samples, timestamps +240', async () => {
+    const b = leg('b');
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const got: Array<{ len: number; ts: number; at: number }> = [];
+    const { parseRtp } = await import('../../nodes/lib/media/rtp');
+    sock.on('message', (m) => {
+      const p = parseRtp(m);
+      if (p) got.push({ len: p.payload.length, ts: p.timestamp, at: Date.now() });
+    });
+    await b.answer(`v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${sock.address().port} RTP/AVP 8\r\na=ptime:30\r\n`);
+    await waitFor(() => got.length >= 11, 'ten packets');
+    await new Promise<void>((r) => sock.close(() => r()));
+    expect(got.every((g) => g.len === 240)).toBe(true);
+    for (let i = 1; i < 10; i++) expect((got[i].ts - got[i - 1].ts) >>> 0).toBe(240);
+    // 10 intervals of 30 ms on a real clock (loose: the machine is shared)
+    expect(got[10].at - got[0].at).toBeGreaterThan(250);
+  });
+
   test('a peer that stops sending RTP is reported once with rtp-timeout', async () => {
     const m = createRtpMediaFactory({ rtcpIntervalMs: 0, rtpTimeoutMs: 150 }).create({ callId: 't', direction: 'inbound', localAddress: '127.0.0.1' });
     legs.push(m);
