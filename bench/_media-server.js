@@ -5,7 +5,7 @@
 const readline = require('node:readline');
 const { createRtpMediaFactory } = require('../dist/nodes/lib/media/call-media');
 
-const factory = createRtpMediaFactory({ rtcpIntervalMs: 5000, inband: process.env.INBAND || 'auto' });
+const factory = createRtpMediaFactory({ rtcpIntervalMs: 5000, inband: process.env.INBAND || 'auto', sendSilence: process.env.SILENCE !== 'off' });
 const calls = [];
 let digits = 0;
 const rl = readline.createInterface({ input: process.stdin });
