@@ -202,6 +202,30 @@ describe('call media between two of our own legs on loopback', () => {
     expect(got[10].at - got[0].at).toBeGreaterThan(250);
   });
 
+  test('a re-INVITE that changes ptime keeps pacing and timestamps continuous', async () => {
+    const b = leg('b');
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const got: Array<{ len: number; ts: number }> = [];
+    const { parseRtp } = await import('../../nodes/lib/media/rtp');
+    sock.on('message', (m) => {
+      const p = parseRtp(m);
+      if (p) got.push({ len: p.payload.length, ts: p.timestamp });
+    });
+    const sdp = (ptime: number, v: number): string =>
+      `v=0\r\no=p 1 ${v} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${sock.address().port} RTP/AVP 0\r\na=ptime:${ptime}\r\n`;
+    await b.answer(sdp(20, 1));
+    await waitFor(() => got.length >= 10, 'packets at 20 ms');
+    await b.answer(sdp(40, 2));
+    const at = got.length;
+    await waitFor(() => got.length >= at + 5, 'packets at 40 ms', 2000);
+    await new Promise<void>((r) => sock.close(() => r()));
+    const deltas = got.slice(1).map((g, i) => (g.ts - got[i].ts) >>> 0);
+    // every step is one packet's worth of samples: 160, then 320 (no jump, no stall)
+    expect(deltas.every((d) => d === 160 || d === 320)).toBe(true);
+    expect(got[got.length - 1].len).toBe(320);
+  });
+
   test('a peer that stops sending RTP is reported once with rtp-timeout', async () => {
     const m = createRtpMediaFactory({ rtcpIntervalMs: 0, rtpTimeoutMs: 150 }).create({ callId: 't', direction: 'inbound', localAddress: '127.0.0.1' });
     legs.push(m);

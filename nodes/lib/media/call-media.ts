@@ -106,8 +106,8 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
 
   /**
    * Put the call on hold from our side (RFC 3264 §8.4): the next offer() is sendonly and
-   * the next answer() at most sendonly; sending stops at once. The SIP layer then sends the
-   * re-INVITE with offer().
+   * the next answer() at most sendonly, so the peer stops sending while we may still play
+   * a prompt or tone to it. The SIP layer then sends the re-INVITE with offer().
    */
   setHold(on: boolean): void {
     this.hold = on;
@@ -179,6 +179,13 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
       session.setRemote({ address: audio.remoteAddress, port: audio.remotePort }, { address: audio.remoteAddress, port: audio.remoteRtcpPort });
     }
     if ((this.opts.inband ?? 'auto') === 'auto' && audio.telephoneEvent === undefined) this.inbandActive = true;
+    if (prev && prev.ptime !== audio.ptime && this.timer) {
+      // New packetisation (re-INVITE): restart the tick count from the timestamp reached,
+      // so timestamps stay continuous and the next packet is not scheduled in the past/future.
+      this.tsBase = (this.tsBase + this.tick * prev.ptime * 8) >>> 0;
+      this.tickStart = this.now();
+      this.tick = 0;
+    }
     this.startClock(session);
   }
 
