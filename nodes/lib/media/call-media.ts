@@ -287,8 +287,8 @@ export class RtpCallMedia extends EventEmitter implements CallMedia {
   /** A panel that vanished without BYE: tell the SIP layer once, so it can hang up. */
   private checkTimeout(): void {
     const limit = this.opts.rtpTimeoutMs ?? 30000;
-    const d = this.audio?.direction;
-    if (!limit || this.timedOut || (d !== 'sendrecv' && d !== 'recvonly')) return;
+    // Only a call that is fully up: a peer holding us (its sendonly) often sends nothing.
+    if (!limit || this.timedOut || this.audio?.direction !== 'sendrecv') return;
     const since = this.lastRtpAt || this.tickStart;
     if (this.now() - since >= limit) {
       this.timedOut = true;
