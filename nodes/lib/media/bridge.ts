@@ -5,8 +5,9 @@
  *
  * Key presses are relayed too (unless relayDtmf is false): the phone that answered a
  * forwarded panel call opens the door by pressing the panel's code, and RFC 4733 events
- * are not audio, so they are re-sent on the other leg (as RFC 4733, or as tones when that
- * leg has no telephone-event). Each leg still reports its own 'dtmf' events to the flow.
+ * (and SIP INFO) are not audio, so they are re-sent on the other leg (as RFC 4733, or as
+ * tones when that leg has no telephone-event); in-band tones already travel with the
+ * audio. Each leg still reports its own 'dtmf' events to the flow.
  */
 import type { DtmfEvent } from '../sip/media-port';
 import type { Law } from './g711';
@@ -26,6 +27,9 @@ export function bridge(a: RtpCallMedia, b: RtpCallMedia, opts: BridgeOptions = {
   if (a === b) throw new Error('cannot bridge a call to itself');
   const counts = { aToB: 0, bToA: 0, dtmfAToB: 0, dtmfBToA: 0 };
   const relayKey = (to: RtpCallMedia, ev: DtmfEvent, count: 'dtmfAToB' | 'dtmfBToA'): void => {
+    // In-band tones already crossed with the audio; sending them again as events would
+    // give the far end the same press twice.
+    if (ev.method === 'inband') return;
     counts[count]++;
     // A leg on hold or already gone cannot take it; the flow still saw the key.
     to.sendDtmf(ev.digit, { durationMs: ev.durationMs }).catch(() => undefined);
