@@ -127,6 +127,24 @@ describe('call media between two of our own legs on loopback', () => {
     expect(atPanelKeys).toHaveLength(1); // unbridged: no more relay
   });
 
+  test('bridge: an in-band key crosses once, with the audio, not again as an event', async () => {
+    const noTe = (sdp: string): string => sdp.replace(/ 101\r\n/, '\r\n').replace(/a=rtpmap:101.*\r\n|a=fmtp:101.*\r\n/g, '');
+    const panel = leg('panel', 'outbound');
+    const p = leg('p');
+    const q = leg('q', 'outbound');
+    const phone = leg('phone');
+    await call(panel, p, noTe); // the panel only does in-band
+    await call(q, phone); // the phone leg has telephone-event
+    const br = bridge(p, q);
+    const atPhone = collect(phone);
+    await panel.sendDtmf('5', { durationMs: 200 });
+    await waitFor(() => atPhone.length >= 1, 'key at the phone', 3000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(atPhone.map((e) => `${e.digit}:${e.method}`)).toEqual(['5:inband']);
+    expect(br.counts.dtmfAToB).toBe(0);
+    br.unbridge();
+  });
+
   test('malformed SDP and no common codec both give NotAcceptableHere (488)', async () => {
     const b = leg('b');
     await expect(b.answer('this is not sdp')).rejects.toBeInstanceOf(NotAcceptableHere);
