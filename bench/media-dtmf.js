@@ -168,7 +168,7 @@ async function startBaresip(dir) {
     `sip_listen 127.0.0.1:${sipPort}`, 'net_interface 127.0.0.1', 'module_path /usr/lib/baresip/modules',
     'module g711.so', 'module aufile.so', 'module aubridge.so', 'module_app account.so', 'module_app menu.so',
     'module ctrl_tcp.so', `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`, `audio_source aufile,${voice}`,
-    'audio_player aubridge,nil', `call_max_calls ${CALLS + 4}`, 'rtp_ports 30000-39998', '',
+    'audio_player aubridge,nil', `call_max_calls ${CALLS + 4}`, 'rtp_ports 40000-49998', '',
   ].join('\n'));
   fs.writeFileSync(path.join(dir, 'accounts'), `<sip:phone@127.0.0.1:${sipPort}>;regint=0;answermode=auto\n`);
   const child = spawn('baresip', ['-f', dir], { stdio: 'ignore' });

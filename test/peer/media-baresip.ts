@@ -38,7 +38,8 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
       `audio_source aufile,${voice}`,
       'audio_player aubridge,nil',
       'module aubridge.so',
-      'rtp_ports 30000-30100',
+      // wide and apart from our 16384-32766, so parallel tests do not collide
+      'rtp_ports 40000-49998',
       ...extraConfig,
       '',
     ].join('\n'),
