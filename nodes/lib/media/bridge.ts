@@ -1,0 +1,68 @@
+/**
+ * An RTP relay between two calls (a panel and the phone that answered): each leg's
+ * received audio is queued on the other leg's send clock, translated between μ-law and
+ * A-law when the legs negotiated different laws.
+ *
+ * Key presses are relayed too (unless relayDtmf is false): the phone that answered a
+ * forwarded panel call opens the door by pressing the panel's code, and RFC 4733 events
+ * (and SIP INFO) are not audio, so they are re-sent on the other leg (as RFC 4733, or as
+ * tones when that leg has no telephone-event); in-band tones already travel with the
+ * audio. Each leg still reports its own 'dtmf' events to the flow.
+ */
+import type { DtmfEvent } from '../sip/media-port';
+import type { Law } from './g711';
+import type { RtpCallMedia } from './call-media';
+
+export interface Bridge {
+  /** packets relayed a→b and b→a, and key presses relayed */
+  readonly counts: { aToB: number; bToA: number; dtmfAToB: number; dtmfBToA: number };
+  unbridge(): void;
+}
+
+export interface BridgeOptions {
+  relayDtmf?: boolean;
+}
+
+export function bridge(a: RtpCallMedia, b: RtpCallMedia, opts: BridgeOptions = {}): Bridge {
+  if (a === b) throw new Error('cannot bridge a call to itself');
+  const counts = { aToB: 0, bToA: 0, dtmfAToB: 0, dtmfBToA: 0 };
+  const relayKey = (to: RtpCallMedia, ev: DtmfEvent, count: 'dtmfAToB' | 'dtmfBToA'): void => {
+    // In-band tones already crossed with the audio; sending them again as events would
+    // give the far end the same press twice.
+    if (ev.method === 'inband') return;
+    counts[count]++;
+    // A leg on hold or already gone cannot take it; the flow still saw the key.
+    to.sendDtmf(ev.digit, { durationMs: ev.durationMs }).catch(() => undefined);
+  };
+  const dtmfFromA = (ev: DtmfEvent): void => relayKey(b, ev, 'dtmfAToB');
+  const dtmfFromB = (ev: DtmfEvent): void => relayKey(a, ev, 'dtmfBToA');
+  if (opts.relayDtmf !== false) {
+    a.on('dtmf', dtmfFromA);
+    b.on('dtmf', dtmfFromB);
+  }
+  const fromA = (payload: Buffer, law: Law): void => {
+    counts.aToB++;
+    b.relayAudio(payload, law);
+  };
+  const fromB = (payload: Buffer, law: Law): void => {
+    counts.bToA++;
+    a.relayAudio(payload, law);
+  };
+  a.on('audio', fromA);
+  b.on('audio', fromB);
+  let done = false;
+  const unbridge = (): void => {
+    if (done) return;
+    done = true;
+    a.off('audio', fromA);
+    b.off('audio', fromB);
+    a.off('dtmf', dtmfFromA);
+    b.off('dtmf', dtmfFromB);
+    a.off('closed', unbridge);
+    b.off('closed', unbridge);
+  };
+  // A leg that hangs up ends the bridge.
+  a.once('closed', unbridge);
+  b.once('closed', unbridge);
+  return { counts, unbridge };
+}
