@@ -80,7 +80,8 @@ export function settingsJs(): string {
   credentialSecret: false,
   logging: { console: { level: 'warn', metrics: false, audit: false } },
   telemetry: { enabled: false, updateNotification: false },
-  editorTheme: { projects: { enabled: false }, tours: false },
+  // no palette catalogue: the editor would fetch catalogue.nodered.org, and tests stay on loopback
+  editorTheme: { projects: { enabled: false }, tours: false, palette: { catalogues: [] } },
 };
 `;
 }
