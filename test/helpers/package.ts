@@ -44,6 +44,15 @@ function newestMtime(dir: string): number {
   return listFiles(dir).reduce((m, f) => Math.max(m, fs.statSync(path.join(dir, f)).mtimeMs), 0);
 }
 
+/** The tier tests what was built; a missing or stale dist/ is an error, not a rebuild under other workers. */
+export function assertBuilt(): void {
+  const stamp = path.join(repoRoot, 'dist', '.stamp');
+  if (!fs.existsSync(stamp)) throw new Error('dist/ is missing: run `npm run build` (or `npm run test:package`, which builds)');
+  const built = fs.statSync(stamp).mtimeMs;
+  const sources = Math.max(...['nodes', 'icons', 'locales'].map((d) => newestMtime(path.join(repoRoot, d))));
+  if (sources > built) throw new Error('dist/ is older than nodes/, icons/ or locales/: run `npm run build` first');
+}
+
 export interface Packed {
   tarball: string;
   /** paths inside the tarball, relative to the package root */
@@ -57,11 +66,7 @@ export interface Packed {
  * other jest worker. A stale dist/ is refused instead of silently tested.
  */
 export function packPackage(): Packed {
-  const stamp = path.join(repoRoot, 'dist', '.stamp');
-  if (!fs.existsSync(stamp)) throw new Error('dist/ is missing: run `npm run build` (or `npm run test:package`, which builds)');
-  const built = fs.statSync(stamp).mtimeMs;
-  const sources = Math.max(...['nodes', 'icons', 'locales'].map((d) => newestMtime(path.join(repoRoot, d))));
-  if (sources > built) throw new Error('dist/ is older than nodes/, icons/ or locales/: run `npm run build` first');
+  assertBuilt();
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'nrsi-pack-'));
   const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
     cwd: repoRoot,
@@ -161,12 +166,29 @@ export interface NodeRedInstance {
 /** Starts Node-RED on a free loopback port and resolves once the admin API answers. */
 export async function startNodeRed(runtime: Runtime, userDir: string, timeoutMs = 60000): Promise<NodeRedInstance> {
   const port = await freeTcpPort();
+  return launch(runtime.node, [runtime.redJs, '-u', userDir, '-p', String(port)], { cwd: userDir, env: {} }, port, userDir, runtime, timeoutMs);
+}
+
+/**
+ * Runs a command that ends up serving Node-RED on `port` (red.js itself, or `npm start`), in
+ * its own process group so stop() ends every process it started, and waits for /settings.
+ */
+export async function launch(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+  port: number,
+  userDir: string,
+  runtime: Runtime,
+  timeoutMs = 60000,
+): Promise<NodeRedInstance> {
   const url = `http://127.0.0.1:${port}`;
   let log = '';
-  const child: ChildProcess = spawn(runtime.node, [runtime.redJs, '-u', userDir, '-p', String(port)], {
-    cwd: userDir,
+  const child: ChildProcess = spawn(cmd, args, {
+    cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '', NODE_RED_ENABLE_PROJECTS: '' },
+    detached: true,
+    env: { ...process.env, NODE_OPTIONS: '', ...opts.env },
   });
   child.stdout?.on('data', (d) => (log += String(d)));
   child.stderr?.on('data', (d) => (log += String(d)));
@@ -177,12 +199,26 @@ export async function startNodeRed(runtime: Runtime, userDir: string, timeoutMs 
       resolve();
     }),
   );
+  /** false once no process of the group is left */
+  const signalGroup = (sig: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-child.pid!, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const stop = async (): Promise<void> => {
-    if (exited) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exit;
-    clearTimeout(t);
+    if (!exited) {
+      signalGroup('SIGTERM');
+      const t = setTimeout(() => signalGroup('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(t);
+    }
+    // Node-RED under `npm start` may outlive npm by its shutdown; give it that, then kill.
+    const deadline = Date.now() + 5000;
+    while (signalGroup(0) && Date.now() < deadline) await delay(50);
+    signalGroup('SIGKILL');
   };
   const end = Date.now() + timeoutMs;
   for (;;) {
