@@ -137,21 +137,21 @@ export function nodeRed5(): Runtime | string {
  * `describe` when the runtime is there; otherwise in CI a failing test, locally a skip with
  * a printed notice (the same rule as describeWithPeers).
  */
-export function describeWithRuntime(runtime: Runtime | string, title: string, body: (rt: Runtime) => void): void {
+export function describeWithRuntime(runtime: Runtime | string, title: string, body: (rt: Runtime) => void, wanted = 'Node-RED 5 on Node 22'): void {
   if (typeof runtime !== 'string') {
     describe(`${title} (${runtime.label})`, () => body(runtime));
     return;
   }
   if (inCI) {
-    describe(title, () => {
+    describe(`${title} (${wanted})`, () => {
       test('runtime present', () => {
         throw new Error(`${runtime} — required in CI (see .ci/run)`);
       });
     });
     return;
   }
-  process.stderr.write(`\n[package] SKIPPED "${title}": ${runtime}\n`);
-  describe.skip(title, () => body({ label: 'missing', node: '', redJs: '' }));
+  process.stderr.write(`\n[package] SKIPPED "${title} (${wanted})": ${runtime}\n`);
+  describe.skip(`${title} (${wanted})`, () => body({ label: 'missing', node: '', redJs: '' }));
 }
 
 export interface NodeRedInstance {

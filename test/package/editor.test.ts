@@ -4,7 +4,7 @@
  * Every flow node type is in the palette under 'intercom', can be dragged onto the
  * workspace, opens its edit dialog with translated form rows, and shows its help in the
  * help sidebar; every config node type opens its dialog too. A screenshot of the workspace
- * goes to test-results/ for humans.
+ * goes to test-results/editor-node-red-4.png for humans.
  */
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +79,11 @@ describeWithPeers(['chromium'], 'editor (Node-RED 4, headless chromium)', () => 
   }, 120000);
 
   afterAll(async () => {
+    // the workspace as the tests left it, for humans (also when a test failed)
+    if (context && page) {
+      fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
+      await page.screenshot({ path: path.join(repoRoot, 'test-results', 'editor-node-red-4.png') }).catch(() => undefined);
+    }
     await context?.close();
     await nr?.stop();
     rmDir(profile);
@@ -158,17 +163,17 @@ describeWithPeers(['chromium'], 'editor (Node-RED 4, headless chromium)', () => 
       await help.waitFor({ timeout: 5000 });
       expect(norm(await help.innerText())).toContain(helpSnippet(type));
     }
-    fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
-    await page.screenshot({ path: path.join(repoRoot, 'test-results', 'editor-node-red-4.png') });
   });
 
   test('each config node opens its edit dialog with translated form rows', async () => {
     const cats = await categories();
+    const trays = (): Promise<number> => page.locator('.red-ui-tray').count();
     for (const type of declaredTypes().filter((t) => cats[t] === 'config')) {
+      const before = await trays();
       await page.evaluate((t) => (globalThis as any).RED.editor.editConfig('', t, '_ADD_'), type);
       expect([type, await trayProblems()]).toEqual([type, []]);
-      await page.locator('#node-config-dialog-cancel').click();
-      await page.waitForFunction(() => (globalThis as any).$('.red-ui-tray').length === 0, undefined, { timeout: 5000 });
+      await page.locator('.red-ui-tray').last().locator('#node-config-dialog-cancel').click();
+      await page.waitForFunction((n) => (globalThis as any).$('.red-ui-tray').length === n, before, { timeout: 5000 });
     }
   });
 
