@@ -1,10 +1,11 @@
 /**
- * The editor, as a user sees it: the packed package installed into a fresh Node-RED 4,
- * opened in headless Debian chromium (driven by playwright-core; never a downloaded browser).
+ * The editor, as a user sees it: the packed package installed into a fresh Node-RED (4 on
+ * this Node, 5 on Node 22), opened in headless Debian chromium driven by playwright-core
+ * (never a downloaded browser).
  * Every flow node type is in the palette under 'intercom', can be dragged onto the
  * workspace, opens its edit dialog with translated form rows, and shows its help in the
  * help sidebar; every config node type opens its dialog too. A screenshot of the workspace
- * goes to test-results/editor-node-red-4.png for humans.
+ * goes to test-results/editor-node-red-<4|5>.png for humans.
  */
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,13 @@ import { describeWithPeers, which } from '../helpers/peers';
 import {
   NodeRedInstance,
   Packed,
+  Runtime,
+  copyUserDir,
   declaredTypes,
+  describeWithRuntime,
   installIntoUserDir,
   nodeRed4,
+  nodeRed5,
   packPackage,
   pkg,
   repoRoot,
@@ -47,8 +52,10 @@ function helpSnippet(type: string): string {
 
 const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
-describeWithPeers(['chromium'], 'editor (Node-RED 4, headless chromium)', () => {
-  let packed: Packed | undefined;
+let packed: Packed | undefined;
+let installed: string | undefined;
+
+function editorOn(rt: Runtime, shot: string): void {
   let dir: string | undefined;
   let profile: string | undefined;
   let nr: NodeRedInstance | undefined;
@@ -57,9 +64,8 @@ describeWithPeers(['chromium'], 'editor (Node-RED 4, headless chromium)', () => 
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    packed = packPackage();
-    dir = installIntoUserDir(packed.tarball, 'nrsi-editor-');
-    nr = await startNodeRed(nodeRed4(), dir);
+    dir = copyUserDir(installed!, 'nrsi-editor-');
+    nr = await startNodeRed(rt, dir);
     profile = fs.mkdtempSync(path.join(tmpdir(), 'nrsi-chromium-'));
     const { chromium } = await import('playwright-core');
     context = await chromium.launchPersistentContext(profile, {
@@ -82,13 +88,12 @@ describeWithPeers(['chromium'], 'editor (Node-RED 4, headless chromium)', () => 
     // the workspace as the tests left it, for humans (also when a test failed)
     if (context && page) {
       fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
-      await page.screenshot({ path: path.join(repoRoot, 'test-results', 'editor-node-red-4.png') }).catch(() => undefined);
+      await page.screenshot({ path: path.join(repoRoot, 'test-results', shot) }).catch(() => undefined);
     }
     await context?.close();
     await nr?.stop();
     rmDir(profile);
     rmDir(dir);
-    rmDir(packed?.dir);
   });
 
   /**
@@ -180,4 +185,17 @@ describeWithPeers(['chromium'], 'editor (Node-RED 4, headless chromium)', () => 
   test('the editor logged no error while loading and using the nodes', () => {
     expect(pageErrors).toEqual([]);
   });
+}
+
+describeWithPeers(['chromium'], 'editor in headless chromium', () => {
+  beforeAll(() => {
+    packed = packPackage();
+    installed = installIntoUserDir(packed.tarball, 'nrsi-installed-');
+  }, 120000);
+  afterAll(() => {
+    rmDir(installed);
+    rmDir(packed?.dir);
+  });
+  describeWithRuntime(nodeRed4(), 'editor', (rt) => editorOn(rt, 'editor-node-red-4.png'));
+  describeWithRuntime(nodeRed5(), 'editor', (rt) => editorOn(rt, 'editor-node-red-5.png'));
 });
