@@ -121,6 +121,33 @@ function editorOn(rt: Runtime, shot: string): void {
     });
   }
 
+  /**
+   * Drags a type from the palette onto the workspace with the mouse, the way a user adds a
+   * node, and returns the new node's id. jQuery UI starts a drag only after the pointer has
+   * moved a little while pressed, and a busy machine can drop the first attempt; it is
+   * retried, and failing three times is a failure.
+   */
+  async function dragFromPalette(type: string, to: { x: number; y: number }): Promise<string> {
+    const count = (): Promise<number> => page.evaluate((t) => (globalThis as any).RED.nodes.filterNodes({ type: t }).length, type);
+    const before = await count();
+    const item = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await item.scrollIntoViewIfNeeded();
+      const from = (await item.boundingBox())!;
+      await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(from.x + from.width / 2 + 15, from.y + from.height / 2 + 5, { steps: 3 });
+      await page.mouse.move(to.x, to.y, { steps: 15 });
+      await page.mouse.up();
+      const added = await page
+        .waitForFunction(([t, n]) => (globalThis as any).RED.nodes.filterNodes({ type: t }).length > (n as number), [type, before] as const, { timeout: 3000 })
+        .then(() => true, () => false);
+      if (added) return page.evaluate((t) => (globalThis as any).RED.nodes.filterNodes({ type: t }).slice(-1)[0].id as string, type);
+      process.stderr.write(`[editor] drag of ${type} from the palette did not land (attempt ${attempt + 1}), retrying\n`);
+    }
+    throw new Error(`${type}: dragging it from the palette onto the workspace added no node (${await count()} of that type)`);
+  }
+
   /** category of each declared type as the editor registered it (undefined = not registered) */
   async function categories(): Promise<Record<string, string | undefined>> {
     return page.evaluate((types: string[]) => {
@@ -144,17 +171,9 @@ function editorOn(rt: Runtime, shot: string): void {
     expect(flowTypes.length).toBeGreaterThan(0);
     const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
     for (const [i, type] of flowTypes.entries()) {
-      // drag from the palette with the mouse, the way a user adds a node
-      const item = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
-      await item.scrollIntoViewIfNeeded();
-      const from = (await item.boundingBox())!;
-      const to = { x: chart.x + 200 + (i % 4) * 220, y: chart.y + 80 + Math.floor(i / 4) * 80 };
-      await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-      await page.mouse.down();
-      await page.mouse.move(to.x, to.y, { steps: 8 });
-      await page.mouse.up();
-      const id = await page.waitForFunction((t) => (globalThis as any).RED.nodes.filterNodes({ type: t })[0]?.id, type, { timeout: 5000 });
-      const nodeId = (await id.jsonValue()) as string;
+      const cols = Math.max(1, Math.floor((chart.width - 150) / 200));
+      const to = { x: chart.x + 120 + (i % cols) * 200, y: chart.y + 80 + Math.floor(i / cols) * 80 };
+      const nodeId = await dragFromPalette(type, to);
       const node = page.locator(`#red-ui-workspace-chart [id="${nodeId}"] .red-ui-flow-node`).first();
 
       await node.dblclick();
