@@ -44,6 +44,9 @@ export function checkTarball(packed: Packed): string[] {
   for (const f of packed.files) {
     if (/^(test|bench|scripts|\.cache|\.node-red)\//.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f))) problems.push(`tarball: ships ${f}`);
   }
+  // a dangling "main" makes require('<package>') fail for anyone who tries it
+  const main = (pkg as { main?: string }).main;
+  if (main && !has.has(path.posix.normalize(main.replace(/^\.\//, '')))) problems.push(`package.json: main ${main} is not in the tarball`);
   const deps = pkg.dependencies ?? {};
   for (const d of Object.keys(deps)) {
     if (d === 'node-red' || d.startsWith('@node-red/')) problems.push(`package.json: ${d} is a dependency (the user's Node-RED provides it)`);
