@@ -46,6 +46,9 @@ function ready() {
 }
 
 if (!ready()) {
+  // A half-present tree (interrupted install, a file removed) would look satisfied to npm,
+  // so start from an empty node_modules; the npm cache makes a reinstall quick.
+  fs.rmSync(path.join(dir, 'node_modules'), { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   // Its own package.json makes .cache/nr5 the npm prefix, apart from the checkout's tree.
   fs.writeFileSync(
