@@ -53,6 +53,9 @@ export function assertBuilt(): void {
   if (sources > built) throw new Error('dist/ is older than nodes/, icons/ or locales/: run `npm run build` first');
 }
 
+/** npm as the tests run it: no update check against the registry, no progress noise. */
+export const npmEnv: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_progress: 'false' };
+
 export interface Packed {
   tarball: string;
   /** paths inside the tarball, relative to the package root */
@@ -72,6 +75,7 @@ export function packPackage(): Packed {
     cwd: repoRoot,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: npmEnv,
   });
   const info = JSON.parse(out)[0] as { filename: string; files: { path: string }[] };
   return { tarball: path.join(dir, info.filename), files: info.files.map((f) => f.path).sort(), dir };
@@ -102,6 +106,7 @@ export function installIntoUserDir(tarball: string, prefix = 'nrsi-userdir-'): s
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: npmEnv,
   });
   return dir;
 }

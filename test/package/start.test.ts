@@ -19,7 +19,7 @@ describe('npm start', () => {
     assertBuilt(); // so npm start does not rebuild dist/ under other test workers
     userDir = fs.mkdtempSync(path.join(tmpdir(), 'nrsi-start-'));
     const port = await freeTcpPort();
-    nr = await launch('npm', ['start', '--silent'], { cwd: repoRoot, env: { PORT: String(port), NODE_RED_USER_DIR: userDir } }, port, userDir, nodeRed4());
+    nr = await launch('npm', ['start', '--silent'], { cwd: repoRoot, env: { PORT: String(port), NODE_RED_USER_DIR: userDir, npm_config_update_notifier: 'false' } }, port, userDir, nodeRed4());
   }, 90000);
   afterAll(async () => {
     await nr?.stop();
