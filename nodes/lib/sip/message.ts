@@ -1,0 +1,221 @@
+/**
+ * SIP messages at the boundary: untrusted bytes are parsed once (by sip.js's RFC 3261
+ * grammar-based parser) into a typed value that the rest of nodes/lib/sip trusts, and
+ * outgoing messages are serialised here. Parsing never throws: it returns a reason.
+ */
+import { Grammar, NameAddrHeader, Parser, URI } from 'sip.js/lib/core/index.js';
+import { randomBytes } from 'node:crypto';
+
+export { URI, NameAddrHeader };
+
+const quietLogger = { log: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+export interface Via {
+  protocol: string; // UDP / TCP
+  host: string;
+  port?: number;
+  branch?: string;
+  received?: string;
+  rport?: number | true; // true = present without value (RFC 3581 request)
+  raw: string;
+}
+
+interface Base {
+  /** header name in lower case → raw values in order (compact forms expanded) */
+  headers: Map<string, string[]>;
+  body: string;
+  callId: string;
+  cseq: number;
+  cseqMethod: string;
+  from: NameAddrHeader;
+  to: NameAddrHeader;
+  fromTag: string;
+  toTag?: string;
+  vias: Via[];
+}
+export interface SipRequest extends Base {
+  kind: 'request';
+  method: string;
+  uri: string;
+  ruri: URI;
+}
+export interface SipResponse extends Base {
+  kind: 'response';
+  status: number;
+  reason: string;
+}
+export type SipMessage = SipRequest | SipResponse;
+
+export type ParseResult =
+  | { ok: true; message: SipMessage }
+  /** `partial` is set for requests whose Via/From/To/Call-ID/CSeq parsed, so a 400 can be sent. */
+  | { ok: false; reason: string; partial?: SipRequest };
+
+export function header(m: { headers: Map<string, string[]> }, name: string): string | undefined {
+  return m.headers.get(name.toLowerCase())?.[0];
+}
+export function headers(m: { headers: Map<string, string[]> }, name: string): string[] {
+  return m.headers.get(name.toLowerCase()) ?? [];
+}
+
+export function parseVia(raw: string): Via | undefined {
+  // Via: SIP/2.0/UDP host[:port];params (RFC 3261 §20.42)
+  const m = /^\s*SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)\s+([^;\s]+)\s*(.*)$/i.exec(raw);
+  if (!m) return undefined;
+  const hp = parseHostPort(m[2]);
+  if (!hp) return undefined;
+  const via: Via = { protocol: m[1].toUpperCase(), host: hp.host, port: hp.port, raw: raw.trim() };
+  for (const p of m[3].split(';')) {
+    const [k, v] = p.trim().split('=', 2).map((s) => s?.trim());
+    if (!k) continue;
+    const key = k.toLowerCase();
+    if (key === 'branch') via.branch = v;
+    else if (key === 'received') via.received = v;
+    else if (key === 'rport') via.rport = v ? Number(v) : true;
+  }
+  return via;
+}
+
+function parseHostPort(s: string): { host: string; port?: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(s);
+  if (!m) return undefined;
+  const port = m[2] ? Number(m[2]) : undefined;
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+/** Parse one complete SIP message (a datagram, or a TCP frame cut by Content-Length). */
+export function parseMessage(data: string): ParseResult {
+  let parsed: ReturnType<typeof Parser.parseMessage>;
+  try {
+    parsed = Parser.parseMessage(data, quietLogger as never);
+  } catch (err) {
+    return { ok: false, reason: 'unparsable: ' + String(err) };
+  }
+  if (!parsed) return { ok: false, reason: 'unparsable start line or headers' };
+  const hmap = new Map<string, string[]>();
+  for (const [name, values] of Object.entries(parsed.headers)) {
+    hmap.set(name.toLowerCase(), (values as Array<{ raw: string }>).map((v) => v.raw));
+  }
+  const vias = (hmap.get('via') ?? []).flatMap((raw) => splitComma(raw)).map(parseVia);
+  if (vias.length === 0 || vias.some((v) => !v)) return { ok: false, reason: 'missing or bad Via' };
+  const from = safeNameAddr(hmap.get('from')?.[0]);
+  const to = safeNameAddr(hmap.get('to')?.[0]);
+  const callId = hmap.get('call-id')?.[0]?.trim();
+  const cseqM = /^\s*(\d{1,10})\s+([A-Za-z!%'*+.`~_-]+)\s*$/.exec(hmap.get('cseq')?.[0] ?? '');
+  if (!from || !to || !callId || !cseqM) return { ok: false, reason: 'missing or bad From/To/Call-ID/CSeq' };
+  const base: Base = {
+    headers: hmap,
+    body: parsed.body ?? '',
+    callId,
+    cseq: Number(cseqM[1]),
+    cseqMethod: cseqM[2].toUpperCase(),
+    from,
+    to,
+    fromTag: (from.getParam('tag') as string | undefined) ?? '',
+    toTag: (to.getParam('tag') as string | undefined) || undefined,
+    vias: vias as Via[],
+  };
+  const p = parsed as unknown as { method?: string; ruri?: URI; statusCode?: number; reasonPhrase?: string };
+  if (p.statusCode === undefined && p.method) {
+    const uri = /^\S+\s+(\S+)/.exec(data)?.[1] ?? '';
+    if (!p.ruri) return { ok: false, reason: 'bad Request-URI' };
+    const req: SipRequest = { ...base, kind: 'request', method: p.method.toUpperCase(), uri, ruri: p.ruri };
+    if (req.method !== req.cseqMethod && !(req.method === 'ACK' && req.cseqMethod === 'INVITE')) {
+      return { ok: false, reason: 'CSeq method does not match the request method', partial: req };
+    }
+    if (!req.fromTag) return { ok: false, reason: 'From has no tag', partial: req };
+    return { ok: true, message: req };
+  }
+  if (!p.statusCode || p.statusCode < 100 || p.statusCode > 699) return { ok: false, reason: 'bad status code' };
+  return { ok: true, message: { ...base, kind: 'response', status: p.statusCode, reason: p.reasonPhrase ?? '' } };
+}
+
+function safeNameAddr(raw: string | undefined): NameAddrHeader | undefined {
+  if (!raw) return undefined;
+  try {
+    const r = Grammar.nameAddrHeaderParse(raw);
+    return r ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Split a header value on commas outside quotes and angle brackets. */
+export function splitComma(v: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let q = false;
+  let a = 0;
+  for (const ch of v) {
+    if (ch === '"') q = !q;
+    else if (!q && ch === '<') a++;
+    else if (!q && ch === '>') a--;
+    if (ch === ',' && !q && a === 0) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+export function parseUri(s: string): URI | undefined {
+  try {
+    const u = Grammar.URIParse(s.trim());
+    return u || undefined;
+  } catch {
+    return undefined;
+  }
+}
+export function parseNameAddr(s: string): NameAddrHeader | undefined {
+  return safeNameAddr(s);
+}
+
+export const randomToken = (bytes = 8): string => randomBytes(bytes).toString('hex');
+/** RFC 3261 §8.1.1.7: the magic cookie marks a branch unique across space and time. */
+export const newBranch = (): string => 'z9hG4bK' + randomToken(10);
+
+export type HeaderList = Array<[string, string]>;
+
+export function serializeRequest(method: string, uri: string, hs: HeaderList, body = ''): string {
+  const lines = [`${method} ${uri} SIP/2.0`];
+  for (const [k, v] of hs) lines.push(`${k}: ${v}`);
+  lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  return lines.join('\r\n') + '\r\n\r\n' + body;
+}
+
+export const REASONS: Record<number, string> = {
+  100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK', 202: 'Accepted',
+  302: 'Moved Temporarily', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',
+  408: 'Request Timeout', 415: 'Unsupported Media Type', 420: 'Bad Extension',
+  423: 'Interval Too Brief', 480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected', 483: 'Too Many Hops', 486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here',
+  491: 'Request Pending', 500: 'Server Internal Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+  513: 'Message Too Large', 603: 'Decline',
+};
+
+/**
+ * A response to `req` (RFC 3261 §8.2.6.2): Via, From, Call-ID, CSeq copied; To copied
+ * with our tag added when the request had none (not on 100 Trying).
+ */
+export function serializeResponse(req: SipRequest, status: number, opts: { toTag?: string; headers?: HeaderList; body?: string; reason?: string } = {}): string {
+  const lines = [`SIP/2.0 ${status} ${opts.reason ?? REASONS[status] ?? 'Unknown'}`];
+  for (const v of req.vias) lines.push(`Via: ${v.raw}`);
+  lines.push(`From: ${header(req, 'from')}`);
+  let to = header(req, 'to') ?? '';
+  if (!req.toTag && status > 100 && opts.toTag) to += `;tag=${opts.toTag}`;
+  lines.push(`To: ${to}`);
+  lines.push(`Call-ID: ${req.callId}`);
+  lines.push(`CSeq: ${req.cseq} ${req.cseqMethod}`);
+  for (const [k, v] of opts.headers ?? []) lines.push(`${k}: ${v}`);
+  const body = opts.body ?? '';
+  lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  return lines.join('\r\n') + '\r\n\r\n' + body;
+}
+
+/** Replace the top Via of a serialised request (used when the transport fills received/rport). */
+export function withTopVia(req: SipRequest, via: Via): SipRequest {
+  return { ...req, vias: [via, ...req.vias.slice(1)] };
+}
