@@ -156,7 +156,7 @@ export class SipTransport extends EventEmitter {
   private adopt(sock: net.Socket, key?: string): void {
     const k = key ?? `${sock.remoteAddress}:${sock.remotePort}`;
     this.conns.set(k, sock);
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     sock.on('error', (err) => this.log.warn(`SIP TCP ${k}: ${err.message}`));
     sock.on('close', () => {
       if (this.conns.get(k) === sock) this.conns.delete(k);
