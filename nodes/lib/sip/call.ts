@@ -125,7 +125,8 @@ export class Call extends EventEmitter {
       const v = header(req, n);
       if (v !== undefined) hs[n] = v;
     }
-    const call = new Call(host, 'inbound', { from: party(req.from), to: party(req.to), source: `${remote.address}:${remote.port}`, headers: hs }, req.callId, listenOnly);
+    const fromNA = parseNameAddr(header(req, 'from') ?? '');
+    const call = new Call(host, 'inbound', { from: party(fromNA), to: party(parseNameAddr(header(req, 'to') ?? '')), source: `${remote.address}:${remote.port}`, headers: hs }, req.callId, listenOnly);
     call.invite = req;
     call.inviteTx = tx;
     const contact = parseNameAddr(header(req, 'contact') ?? '');
@@ -135,7 +136,7 @@ export class Call extends EventEmitter {
       remoteTag: req.fromTag,
       localHeader: `${header(req, 'to')};tag=${call.localTag}`,
       remoteHeader: header(req, 'from') ?? '',
-      remoteTarget: contact?.uri.toString() ?? req.from.uri.toString(),
+      remoteTarget: contact?.uri.toString() ?? fromNA?.uri.toString() ?? req.uri,
       routeSet: headerValues(req, 'record-route').flatMap(splitComma),
       localSeq: Math.floor(Math.random() * 10000) + 1,
       // In-dialog requests go back where the INVITE came from, which works through NAT.
