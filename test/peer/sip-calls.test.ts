@@ -54,6 +54,15 @@ describeWithPeers(['sipp'], 'SIP calls with sipp (UDP)', () => {
     expect(ok?.data).toMatch(/m=video 0 RTP\/AVP/);
   });
 
+  test('P2P to sip:IP with no user part (the sip.js 404 trap) is a normal call', async () => {
+    ep.on('call', (call: Call) => void call.answer());
+    const r = await uac('uac-nouser');
+    expect(r.errors).toBe('');
+    expect(r.code).toBe(0);
+    expect(events.map((e) => e.topic)).toEqual(['ring', 'answered', 'ended']);
+    expect(events[0].call.info.to.user).toBe('');
+  });
+
   test('we answer and then hang up (BYE from us)', async () => {
     ep.on('call', (call: Call) => {
       call.on('answered', () => setTimeout(() => call.hangup(), 200));

@@ -49,6 +49,8 @@ export interface EndpointOptions {
   ringTimeoutMs?: number;
   /** send 180 Ringing as soon as an INVITE is admitted */
   autoRing?: boolean;
+  /** where a plain user lives (registrar mode: its binding) */
+  locate?: (user: string) => { uri: string; remote: Remote } | undefined;
 }
 
 const KNOWN_NOT_ALLOWED = ['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'MESSAGE', 'REFER', 'PUBLISH', 'UPDATE', 'PRACK'];
@@ -286,6 +288,8 @@ export class SipEndpoint extends EventEmitter implements CallHost {
       return { uri: `sip:${ipPort[1]}${ipPort[2] ? ':' + port : ''}`, remote: { address: ipPort[1], port, protocol: proto } };
     }
     if (!/^[A-Za-z0-9*#+._-]+$/.test(t)) throw new Error(`cannot dial ${JSON.stringify(t)}: give a number, user, IP or sip: URI`);
+    const located = this.opts.locate?.(t);
+    if (located) return located;
     const server = this.opts.server;
     if (!server) throw new Error(`cannot dial ${t}: this account has no server; give IP or sip:user@IP`);
     return { uri: `sip:${t}@${this.opts.domain ?? server.address}`, remote: server };
