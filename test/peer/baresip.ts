@@ -43,12 +43,12 @@ export async function startBaresip(account: string): Promise<Baresip> {
   child.stdout?.on('data', (d) => (log += d));
   child.stderr?.on('data', (d) => (log += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const sock = await waitFor(
+  const sock: net.Socket = await waitFor<net.Socket>(
     () =>
-      new Promise<net.Socket | undefined>((resolve) => {
+      new Promise<net.Socket>((resolve) => {
         const s = net.connect(ctrlPort, '127.0.0.1');
         s.once('connect', () => resolve(s));
-        s.once('error', () => resolve(undefined));
+        s.once('error', () => resolve(undefined as unknown as net.Socket));
       }),
     'baresip ctrl_tcp',
     5000,
@@ -87,7 +87,7 @@ export async function startBaresip(account: string): Promise<Baresip> {
       return new Promise((resolve) => responses.set(t, resolve));
     },
     waitEvent(type, timeoutMs = 5000) {
-      return waitFor(() => events.find((e) => e.type === type), `baresip event ${type}`, timeoutMs);
+      return waitFor(() => events.find((e) => e.type === type), `baresip event ${type}`, timeoutMs) as Promise<Record<string, any>>;
     },
     async stop() {
       sock.destroy();
