@@ -125,3 +125,26 @@ describeWithPeers(['sipp'], 'SIP calls with sipp (UDP)', () => {
     expect(ep.activeCalls).toHaveLength(0);
   });
 });
+
+describeWithPeers(['sipp'], 'listen mode (a FRITZ!Box ring group member that never disturbs)', () => {
+  afterEach(() => killAll());
+
+  test('rings at most (100, 180), refuses to answer, and reports the caller giving up', async () => {
+    const s = await startEndpoint({ mode: 'listen' });
+    const topicsSeen: string[] = [];
+    const refusals: string[] = [];
+    s.ep.on('call', (call: Call) => {
+      call.on('event', (t: string) => topicsSeen.push(t));
+      call.answer().catch((err: Error) => refusals.push(err.message));
+    });
+    const r = await sipp(['-sf', scenario('uac-cancel'), '-s', 'door', '-m', '1', '-p', String(await freeSipPort()), `127.0.0.1:${s.port}`]);
+    await s.ep.close();
+    await s.transport.close();
+    expect(r.code).toBe(0);
+    expect(refusals).toEqual(['listen mode never answers a call']);
+    // every status we sent is 100, 180, or the 487/200 that CANCEL demands; never 2xx to INVITE or 486
+    const finals = s.wire.filter((w) => w.direction === 'out' && w.data.includes('CSeq: 1 INVITE')).map((w) => w.first);
+    expect(finals).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 180 Ringing', 'SIP/2.0 487 Request Terminated']);
+    expect(topicsSeen).toEqual(['ring', 'cancelled', 'ended']);
+  });
+});
