@@ -40,7 +40,7 @@ request_route {
       www_challenge("127.0.0.1", "1");
       exit;
     }
-    if ($au != "${o.user}") { sl_send_reply("403", "Forbidden"); exit; }
+${o.user === '*' ? '' : `    if ($au != "${o.user}") { sl_send_reply("403", "Forbidden"); exit; }`}
     if (!save("location")) sl_reply_error();
     exit;
   }
