@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Logger, TimerHandle } from './clock';
 import { authorize, type Credentials, parseChallenge } from './digest';
 import { type CallMedia, type DtmfEvent, type MediaFactory, NotAcceptableHere } from './media-port';
-import { type HeaderList, header, headers as headerValues, parseNameAddr, randomToken, type SipRequest, type SipResponse, splitComma, type NameAddrHeader } from './message';
+import { type HeaderList, header, headers as headerValues, parseNameAddr, randomToken, type SipRequest, type SipResponse, splitComma, type NameAddr } from './message';
 import type { ClientTransaction, RequestSpec, ServerTransaction, TransactionLayer } from './transactions';
 import type { Remote } from './transport';
 
@@ -52,7 +52,7 @@ export interface CallHost {
 /** Headers a flow may want to see (caller identity as asserted by a PBX, RFC 3325). */
 const EXPOSED = ['p-asserted-identity', 'remote-party-id', 'user-agent', 'subject', 'priority', 'alert-info', 'call-info', 'diversion', 'history-info'];
 
-export function party(na: NameAddrHeader | undefined): Party {
+export function party(na: NameAddr | undefined): Party {
   if (!na) return { user: '', display: '', uri: '' };
   return { user: na.uri.user ?? '', display: na.displayName ?? '', uri: na.uri.toString() };
 }
