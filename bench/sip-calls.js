@@ -11,9 +11,9 @@ const net = require('node:net');
 const dgram = require('node:dgram');
 const { SipAccount } = require('../dist/nodes/lib/sip/account');
 
-const CALLS = Number(process.env.SIP_BENCH_CALLS || 1000);
-const RATE = Number(process.env.SIP_BENCH_RATE || 400);
-const LIMIT = Number(process.env.SIP_BENCH_LIMIT || 100);
+const CALLS = Number(process.env.SIP_BENCH_CALLS || 3000);
+const RATE = Number(process.env.SIP_BENCH_RATE || 3000);
+const LIMIT = Number(process.env.SIP_BENCH_LIMIT || 200);
 
 function freePort() {
   return new Promise((resolve) => {

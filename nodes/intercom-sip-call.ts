@@ -3,7 +3,9 @@
  * redirect, cancel) or places a new call (dial msg.payload from its account, with the
  * account's failover). The action comes from msg.action or the node's setting.
  */
-import { callRegistry } from './lib/sip/registry';
+import { accountRegistry, callRegistry } from './lib/sip/registry';
+import { ParallelCall } from './lib/sip/parallel';
+import type { SipAccount } from './lib/sip/account';
 import type { Call } from './lib/sip/call';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { callMessage } from './intercom-sip-in.helpers';
@@ -20,6 +22,12 @@ interface SipCallDef extends NodeDef {
   target?: string;
 }
 
+function named(name: string): SipAccount {
+  const a = accountRegistry.get(name);
+  if (!a) throw new Error(`no started SIP account named "${name}"`);
+  return a;
+}
+
 export = function (RED: RED): void {
   function IntercomSipCallNode(this: Node, def: SipCallDef): void {
     RED.nodes.createNode(this, def);
@@ -34,11 +42,26 @@ export = function (RED: RED): void {
       if (!ACTIONS.includes(action)) throw new Error(`unknown action "${raw}"; use ${ACTIONS.join(', ')}`);
 
       if (action === 'dial') {
-        if (!acc?.account) throw new Error('dial needs a SIP account on this node');
-        await acc.ready;
         const target = typeof msg.payload === 'number' ? String(msg.payload) : msg.payload;
         if (typeof target !== 'string' || !target.trim()) throw new Error('dial needs msg.payload: a number, user, IP or sip: URI');
-        const call = acc.account.dial(target);
+        if (Array.isArray(msg.accounts)) {
+          // parallel ring: the first account whose call is answered wins
+          const list = msg.accounts.map((n) => named(String(n)));
+          const p = new ParallelCall(list, target);
+          msg.call = callMessage(p.branches[0].info);
+          msg.calls = p.branches.map((b) => callMessage(b.info));
+          msg.payload = 'dial';
+          send(msg);
+          return;
+        }
+        let account: SipAccount | undefined;
+        if (typeof msg.account === 'string' && msg.account) account = named(msg.account);
+        else if (acc?.account) {
+          await acc.ready;
+          account = acc.account;
+        }
+        if (!account) throw new Error('dial needs a SIP account: set one on the node or give msg.account (account name)');
+        const call = account.dial(target);
         msg.call = callMessage(call.info);
         msg.payload = 'dial';
         send(msg);

@@ -113,6 +113,19 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     await waitFor(() => seen.includes('answered'), 'answered event');
   });
 
+  test('per-target routing: msg.account picks the account by name', async () => {
+    await loaded();
+    panel.on('call', (c: Call) => void c.answer());
+    const done = nextMessage(getNode('done'));
+    getNode('act').receive({ action: 'dial', account: 'door', payload: `sip:panel@127.0.0.1:${panelTransport.port}` });
+    expect((await done).call).toMatchObject({ account: 'door', direction: 'outbound' });
+    const errors: string[] = [];
+    getNode('act').on('call:error', (c: { args: unknown[] }) => errors.push(String(c.args[0])));
+    getNode('act').receive({ action: 'dial', account: 'nope', payload: '1' });
+    await waitFor(() => errors.length === 1, 'error');
+    expect(errors[0]).toMatch(/no started SIP account named "nope"/);
+  });
+
   test('the SIP trace is downloadable with the password masked; close frees the port', async () => {
     await loaded({ mode: 'client', server: `127.0.0.1:${panelTransport.port}`, user: 'door' });
     // the "server" is our panel endpoint, which does not do REGISTER: 405 → failed status

@@ -29,13 +29,13 @@ describe('digest client', () => {
 
 describe('digest server (registrar)', () => {
   const pw = (u: string) => (u === 'panel' ? 'pan3l' : undefined);
-  function answer(server: DigestServer, challenge: string, nc: number, password = 'pan3l', user = 'panel') {
+  function answer(_server: DigestServer, challenge: string, nc: number, password = 'pan3l', user = 'panel') {
     const ch = parseChallenge(challenge)!;
     return authorize(ch, { user, password }, 'REGISTER', 'sip:127.0.0.1', nc);
   }
 
   test('accepts the right password, refuses a wrong one and an unknown user', () => {
-    let now = 1_000_000;
+    const now = 1_000_000;
     const s = new DigestServer('door', () => now);
     const c = s.challenge('SHA-256');
     expect(s.verify(answer(s, c, 1), 'REGISTER', pw)).toMatchObject({ ok: true, user: 'panel' });

@@ -17,7 +17,7 @@ import { type EndpointMode, SipEndpoint } from './endpoint';
 import type { MediaFactory } from './media-port';
 import { Registrar, type RegistrarAccount } from './registrar';
 import { Registration, type RegistrationState } from './registration';
-import { callRegistry } from './registry';
+import { accountRegistry, callRegistry } from './registry';
 import { SipTrace } from './trace';
 import { type Protocol, type Remote, SipTransport } from './transport';
 
@@ -142,6 +142,7 @@ export class SipAccount extends EventEmitter {
     if (registrar) ep.registrar = registrar;
     this.endpoint = ep;
     callRegistry.add(ep);
+    accountRegistry.add(this);
     ep.on('call', (call: Call) => this.emit('call', call));
     if (c.mode === 'client' && server) {
       const reg = new Registration(ep, { user: c.user, domain: c.domain || server.address, server, credentials, expires: c.expires ?? 600 });
@@ -202,6 +203,7 @@ export class SipAccount extends EventEmitter {
   async close(): Promise<void> {
     this.setStatus('closed');
     if (this.endpoint) callRegistry.remove(this.endpoint);
+    accountRegistry.remove(this);
     await this.registration?.stop().catch(() => undefined);
     await this.endpoint?.close();
     await this.transport?.close();
