@@ -97,6 +97,25 @@ describe('SIP transport and endpoint under hostile input (UDP)', () => {
     expect(await reply('481')).toMatch(/^SIP\/2\.0 481 /);
   });
 
+  test('rejections and OPTIONS leave no transaction state behind (stateless answers, §8.2.7)', async () => {
+    for (let i = 0; i < 200; i++) {
+      send(request(i % 2 ? 'OPTIONS' : 'NOTIFY', port));
+      if (i % 50 === 49) await delay(20);
+    }
+    await waitFor(() => replies.length >= 200, `200 answers (${replies.length})`);
+    expect(ep.layer.counts.servers).toBe(0);
+  });
+
+  test('more simultaneous inbound calls than the limit get 503 with Retry-After', async () => {
+    for (let i = 0; i < 20; i++) send(request('INVITE', port));
+    await waitFor(() => replies.filter((r) => r.startsWith('SIP/2.0 503')).length === 4, 'four 503s');
+    expect(replies.find((r) => r.startsWith('SIP/2.0 503'))).toContain('Retry-After: 30');
+    expect(ep.activeCalls).toHaveLength(16);
+    for (const c of ep.activeCalls) c.hangup();
+    expect(ep.activeCalls).toHaveLength(0);
+    await waitFor(() => replies.filter((r) => r.startsWith('SIP/2.0 603')).length === 16, 'sixteen 603s');
+  });
+
   test('rport (RFC 3581): the answer goes to the source port and carries received/rport', async () => {
     // Via claims port 9 and another host; the reply must still reach this socket.
     send(request('OPTIONS', port, { via: 'SIP/2.0/UDP 192.0.2.7:9;branch=z9hG4bKnat1;rport' }));

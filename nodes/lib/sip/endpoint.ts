@@ -49,6 +49,8 @@ export interface EndpointOptions {
   ringTimeoutMs?: number;
   /** send 180 Ringing as soon as an INVITE is admitted */
   autoRing?: boolean;
+  /** inbound calls at once before new INVITEs get 503 (default 16) */
+  maxInboundCalls?: number;
   /** where a plain user lives (registrar mode: its binding) */
   locate?: (user: string) => { uri: string; remote: Remote } | undefined;
 }
@@ -56,6 +58,7 @@ export interface EndpointOptions {
 const KNOWN_NOT_ALLOWED = ['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'MESSAGE', 'REFER', 'PUBLISH', 'UPDATE', 'PRACK'];
 
 export interface EndpointStats {
+  overload: number;
   rejectedSource: number;
   unknownDialog: number;
   notImplemented: number;
@@ -71,7 +74,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
   readonly userAgent: string;
   readonly credentials?: Credentials;
   readonly dtmfSend: 'rfc4733' | 'info';
-  readonly stats: EndpointStats = { rejectedSource: 0, unknownDialog: 0, notImplemented: 0 };
+  readonly stats: EndpointStats = { overload: 0, rejectedSource: 0, unknownDialog: 0, notImplemented: 0 };
   registrar?: RequestHandler;
   private calls = new Map<string, Call>(); // by id
   private dialogs = new Map<string, Call>(); // by Call-ID|local tag|remote tag
@@ -137,7 +140,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     // RFC 3261 §8.2.2.3: we support no extensions; a Require we do not know gets 420.
     const require = header(req, 'require');
     if (require && req.method !== 'CANCEL') {
-      tx.respond(420, { toTag: randomToken(), headers: [['Unsupported', require]] });
+      tx.respondAndForget(420, { toTag: randomToken(), headers: [['Unsupported', require]] });
       return;
     }
     if (req.toTag) return this.inDialog(req, tx);
@@ -148,21 +151,21 @@ export class SipEndpoint extends EventEmitter implements CallHost {
         return this.cancel(req, tx);
       case 'OPTIONS':
         // Keepalive and capability query (§11.2): always 200, even from strangers, no state.
-        tx.respond(200, { toTag: randomToken(), headers: [['Allow', ALLOW], ['Accept', 'application/sdp, application/dtmf-relay'], ['Supported', ''], ['User-Agent', this.userAgent]] });
+        tx.respondAndForget(200, { toTag: randomToken(), headers: [['Allow', ALLOW], ['Accept', 'application/sdp, application/dtmf-relay'], ['Supported', ''], ['User-Agent', this.userAgent]] });
         return;
       case 'BYE':
       case 'INFO':
         this.stats.unknownDialog++;
-        tx.respond(481, { toTag: randomToken() });
+        tx.respondAndForget(481, { toTag: randomToken() });
         return;
       default:
         if (req.method === 'REGISTER' && this.registrar?.handle(req, tx, remote)) return;
         if (KNOWN_NOT_ALLOWED.includes(req.method)) {
-          tx.respond(405, { toTag: randomToken(), headers: [['Allow', ALLOW]] });
+          tx.respondAndForget(405, { toTag: randomToken(), headers: [['Allow', ALLOW]] });
           return;
         }
         this.stats.notImplemented++;
-        tx.respond(501, { toTag: randomToken() });
+        tx.respondAndForget(501, { toTag: randomToken() });
     }
   }
 
@@ -171,13 +174,20 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     if (!ok) {
       this.stats.rejectedSource++;
       this.log.warn(`${this.account}: INVITE from ${remote.address}:${remote.port} refused (source not allowed)`);
-      tx.respond(403, { toTag: randomToken() });
+      tx.respondAndForget(403, { toTag: randomToken() });
+      return;
+    }
+    const ringing = this.activeCalls.filter((c) => c.direction === 'inbound').length;
+    if (ringing >= (this.opts.maxInboundCalls ?? 16)) {
+      // A door has a handful of callers; more at once is a flood, not a visitor.
+      this.stats.overload++;
+      tx.respondAndForget(503, { toTag: randomToken(), headers: [['Retry-After', '30']] });
       return;
     }
     // §8.2.2.2 merged request: same Call-ID/From tag/CSeq arriving on another path.
     for (const c of this.calls.values()) {
       if (c.direction === 'inbound' && c.callId === req.callId && c.dialog?.remoteTag === req.fromTag && !c.isEnded) {
-        tx.respond(482, { toTag: randomToken() });
+        tx.respondAndForget(482, { toTag: randomToken() });
         return;
       }
     }
@@ -196,7 +206,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     const call = inviteTx ? this.invites.get(inviteTx) : undefined;
     if (!inviteTx || !call) {
       this.stats.unknownDialog++;
-      tx.respond(481, { toTag: randomToken() });
+      tx.respondAndForget(481, { toTag: randomToken() });
       return;
     }
     // §9.2: 200 to the CANCEL itself, then 487 to the INVITE if it is still pending.
@@ -208,7 +218,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     const call = this.dialogs.get(`${req.callId}|${req.toTag}|${req.fromTag}`);
     if (!call || call.isEnded) {
       this.stats.unknownDialog++;
-      tx.respond(481);
+      tx.respondAndForget(481);
       return;
     }
     switch (req.method) {

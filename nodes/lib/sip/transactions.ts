@@ -210,6 +210,16 @@ export class ServerTransaction {
     }, this.interval);
   }
 
+  /**
+   * Answer and forget at once (a stateless UAS, RFC 3261 §8.2.7): for rejections of
+   * requests that create nothing, so a flood of junk leaves no 32 s of state behind.
+   * A retransmitted request simply gets the same answer again.
+   */
+  respondAndForget(status: number, opts: ResponseOptions = {}): void {
+    this.layer.transport.respond(this.request, this.remote, serializeResponse(this.request, status, opts));
+    this.terminate();
+  }
+
   /** A retransmission of our request arrived: replay the last response (§17.2.1, §17.2.2). */
   retransmitted(): void {
     if (this.lastResponse && this.state !== 'terminated' && this.state !== 'confirmed') {
