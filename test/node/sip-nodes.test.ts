@@ -11,6 +11,7 @@ import { SipTransport } from '../../nodes/lib/sip/transport';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
 import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
 import type { Call } from '../../nodes/lib/sip/call';
+import { SipAccount } from '../../nodes/lib/sip/account';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
 import callNode = require('../../nodes/intercom-sip-call');
@@ -140,6 +141,24 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
       s.bind(port, '127.0.0.1', () => resolve());
     });
     s.close();
+  });
+
+  test('client mode against our registrar: sip-in says "registered", the status dot turns green', async () => {
+    const registrar = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'pbx', domain: '127.0.0.1', registrarAccounts: [{ user: 'door', password: 'Sup3rSecret' }] });
+    await registrar.start();
+    try {
+      const statuses: any[] = [];
+      await helper.load(nodes, flow({ mode: 'client', server: `127.0.0.1:${registrar.port}`, domain: '127.0.0.1', user: 'door' }), { acc: { password: 'Sup3rSecret' } });
+      getNode('in').on('call:status', (c: { args: unknown[] }) => statuses.push(c.args[0]));
+      const msg = await nextMessage(getNode('events'));
+      expect(msg).toMatchObject({ topic: 'registered', payload: { account: 'door' } });
+      await waitFor(() => statuses.some((st) => st.fill === 'green' && st.shape === 'dot'), 'green dot');
+      expect(registrar.registrar?.lookup('door')).toHaveLength(1);
+      await helper.unload(); // unregister on close removes the binding
+      await waitFor(() => registrar.registrar?.lookup('door').length === 0, 'binding removed');
+    } finally {
+      await registrar.close();
+    }
   });
 
   test('a bad allowed-sources entry is a clear configuration error', async () => {

@@ -10,7 +10,7 @@ import { Call, type CallHost, type DialOptions, ALLOW } from './call';
 import { admitted, type CidrRule } from './cidr';
 import { authorize, type Credentials, parseChallenge } from './digest';
 import type { MediaFactory } from './media-port';
-import { type HeaderList, header, parseUri, randomToken, type SipRequest, type SipResponse, serializeResponse } from './message';
+import { type HeaderList, header, parseUri, randomToken, type SipRequest, type SipResponse } from './message';
 import { type ServerTransaction, TransactionLayer } from './transactions';
 import type { Remote, SipTransport } from './transport';
 
@@ -91,7 +91,6 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     this.credentials = opts.credentials;
     this.dtmfSend = opts.dtmfSend ?? 'rfc4733';
     this.layer = new TransactionLayer(opts.transport, this.clock, opts.timers);
-    this.layer.onUnackedAnswer = () => undefined;
     opts.transport.on('request', (req: SipRequest, remote: Remote) => this.onRequest(req, remote));
     opts.transport.on('response', (res: SipResponse) => this.onResponse(res));
     this.on('error', () => undefined);
@@ -337,11 +336,6 @@ export class SipEndpoint extends EventEmitter implements CallHost {
       };
       send();
     });
-  }
-
-  /** Answer statelessly (used by the registrar for replies outside a transaction). */
-  respondTo(req: SipRequest, remote: Remote, status: number, hs: HeaderList = []): void {
-    this.transport.respond(req, remote, serializeResponse(req, status, { toTag: randomToken(), headers: hs }));
   }
 
   async close(): Promise<void> {

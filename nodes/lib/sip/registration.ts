@@ -136,7 +136,8 @@ export class Registration extends EventEmitter {
   async stop(timeoutMs = 2000): Promise<void> {
     this.stopped = true;
     this.ep.clock.clearTimeout(this.timer);
-    await this.inFlight;
+    // A REGISTER in flight may take up to 64*T1; do not hold a redeploy hostage to it.
+    await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, 1000).unref())]);
     if (this.state !== 'registered') {
       this.set('unregistered');
       return;

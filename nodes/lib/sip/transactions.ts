@@ -193,10 +193,8 @@ export class ServerTransaction {
     // Timer H: give up waiting for the ACK after 64*T1.
     this.timerH = clock.setTimeout(() => {
       clock.clearTimeout(this.timerG);
-      const wasAccepted = this.state === 'accepted';
       this.terminate();
-      if (this.onAckTimeout) this.onAckTimeout();
-      else if (wasAccepted) this.layer.onUnackedAnswer?.(this);
+      this.onAckTimeout?.();
     }, 64 * timers.T1);
   }
 
@@ -267,7 +265,6 @@ export type ServerMatch =
 export class TransactionLayer {
   readonly timers: SipTimers;
   readonly accepted = new Map<string, ServerTransaction>();
-  onUnackedAnswer?: (tx: ServerTransaction) => void;
   private clients = new Map<string, ClientTransaction>();
   private servers = new Map<string, ServerTransaction>();
 
