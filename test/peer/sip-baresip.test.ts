@@ -74,8 +74,11 @@ describeWithPeers(['baresip'], 'baresip panel against our account', () => {
     await waitFor(() => account!.registrar!.lookup('panel').length === 1, 'binding for panel');
     expect(account.registrar?.stats.challenged).toBeGreaterThanOrEqual(1);
 
+    const challengedBefore = account.registrar!.stats.challenged;
     await panel.command('dial', `sip:door@127.0.0.1:${port}`);
     await panel.waitEvent('CALL_ESTABLISHED');
+    // the INVITE itself was challenged and answered with the panel's credentials
+    expect(account.registrar!.stats.challenged).toBe(challengedBefore + 1);
     await panel.command('hangup');
     await waitFor(() => calls[0]?.isEnded, 'inbound call ended');
     expect(calls[0].info.reason).toBe('remote-bye');

@@ -8,6 +8,7 @@ import { waitFor } from '../helpers/wait';
 import type { Call } from '../../nodes/lib/sip/call';
 import type { SipEndpoint } from '../../nodes/lib/sip/endpoint';
 import { killAll, scenario, sipp, startEndpoint, type Wire } from './sip-harness';
+import { SipAccount } from '../../nodes/lib/sip/account';
 
 jest.setTimeout(30000);
 
@@ -146,5 +147,22 @@ describeWithPeers(['sipp'], 'listen mode (a FRITZ!Box ring group member that nev
     const finals = s.wire.filter((w) => w.direction === 'out' && w.data.includes('CSeq: 1 INVITE')).map((w) => w.first);
     expect(finals).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 180 Ringing', 'SIP/2.0 487 Request Terminated']);
     expect(topicsSeen).toEqual(['ring', 'cancelled', 'ended']);
+  });
+});
+
+describeWithPeers(['sipp'], 'registrar mode admission', () => {
+  afterEach(() => killAll());
+
+  test('an INVITE without panel credentials gets a 401 challenge and creates no call', async () => {
+    const account = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'door', registrarAccounts: [{ user: 'panel', password: 'pan3l' }] });
+    account.trace.enabled = true;
+    await account.start();
+    let calls = 0;
+    account.on('call', () => calls++);
+    const r = await sipp(['-sf', scenario('uac-bye'), '-s', 'door', '-m', '1', '-p', String(await freeSipPort()), `127.0.0.1:${account.port}`], 4000);
+    await account.close();
+    expect(r.code).not.toBe(0);
+    expect(calls).toBe(0);
+    expect(account.trace.text()).toMatch(/SIP\/2\.0 401 Unauthorized[\s\S]*WWW-Authenticate: Digest/);
   });
 });

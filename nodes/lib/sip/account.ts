@@ -125,7 +125,7 @@ export class SipAccount extends EventEmitter {
       credentials,
       // In registrar mode the registered devices are the callers; allowed sources add to them.
       allowedSources: c.mode === 'registrar' && sources.rules.length === 0 ? [{ text: 'none', test: () => false }] : sources.rules,
-      admit: registrar ? (remote) => registrar.admits(remote) : undefined,
+      admit: registrar ? (remote, req, tx) => registrar.authorizeInvite(req, tx, remote) : undefined,
       locate: registrar
         ? (user) => {
             const b = registrar.lookup(user).pop();

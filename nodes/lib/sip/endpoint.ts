@@ -36,8 +36,11 @@ export interface EndpointOptions {
   credentials?: Credentials;
   /** who may call us; empty = everyone (p2p/registrar use it as the admission list) */
   allowedSources?: CidrRule[];
-  /** admit a caller not in allowedSources (registrar: a registered binding) */
-  admit?: (remote: Remote, req: SipRequest) => boolean;
+  /**
+   * Admit a caller not in allowedSources (registrar: digest credentials of a panel
+   * account). 'answered' means it already answered the INVITE (a 401 challenge).
+   */
+  admit?: (remote: Remote, req: SipRequest, tx: ServerTransaction) => boolean | 'answered';
   clock?: Clock;
   timers?: Partial<SipTimers>;
   logger?: Logger;
@@ -169,7 +172,12 @@ export class SipEndpoint extends EventEmitter implements CallHost {
   }
 
   private newInvite(req: SipRequest, tx: ServerTransaction, remote: Remote): void {
-    const ok = admitted(this.opts.allowedSources ?? [], remote.address) || (this.opts.admit?.(remote, req) ?? false);
+    let ok = admitted(this.opts.allowedSources ?? [], remote.address);
+    if (!ok && this.opts.admit) {
+      const r = this.opts.admit(remote, req, tx);
+      if (r === 'answered') return;
+      ok = r;
+    }
     if (!ok) {
       this.stats.rejectedSource++;
       this.log.warn(`${this.account}: INVITE from ${remote.address}:${remote.port} refused (source not allowed)`);

@@ -2,7 +2,8 @@
  * A registrar for panels and gateways (RFC 3261 §10.3): digest challenge with expiring,
  * replay-proof nonces (digest.ts), bindings with expiry, 423 for too-short intervals, and
  * admission by source address per account. It answers REGISTER only; calls from a
- * registered device are admitted by the endpoint through `admits()`.
+ * panel account are admitted by the endpoint through `authorizeInvite()` (digest again,
+ * RFC 3261 §22.2: a registration proves nothing about who sends an INVITE later).
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, Logger } from './clock';
@@ -144,11 +145,32 @@ export class Registrar extends EventEmitter implements RequestHandler {
     return (this.bindings.get(user) ?? []).filter((b) => b.expiresAt > now);
   }
 
-  /** A call from this source comes from a device registered here (admission for INVITE). */
-  admits(remote: Remote): boolean {
-    const now = this.opts.clock.now();
-    for (const list of this.bindings.values()) for (const b of list) if (b.expiresAt > now && b.source.address === remote.address) return true;
-    return false;
+  /**
+   * Digest for an INVITE from a panel: 401 challenge first (answered here), then the
+   * panel's credentials, which must belong to an account whose sources admit the caller.
+   */
+  authorizeInvite(req: SipRequest, tx: ServerTransaction, remote: Remote): boolean | 'answered' {
+    const alg = this.opts.algorithm ?? 'MD5';
+    const tag = { toTag: Math.random().toString(36).slice(2, 10) };
+    const auth = header(req, 'authorization') ?? header(req, 'proxy-authorization');
+    if (!auth) {
+      this.stats.challenged++;
+      tx.respondAndForget(401, { ...tag, headers: [['WWW-Authenticate', this.digest.challenge(alg)]] });
+      return 'answered';
+    }
+    const v = this.digest.verify(auth, 'INVITE', (u) => this.accounts.get(u)?.password);
+    if (v.stale || (!v.ok && v.reason === 'nonce not ours')) {
+      this.stats.challenged++;
+      tx.respondAndForget(401, { ...tag, headers: [['WWW-Authenticate', this.digest.challenge(alg, !!v.stale)]] });
+      return 'answered';
+    }
+    const account = v.user ? this.accounts.get(v.user) : undefined;
+    if (!v.ok || !account || !admitted(account.allowedSources, remote.address)) {
+      this.stats.refused++;
+      this.opts.logger.warn(`registrar: INVITE from ${remote.address} refused: ${v.reason ?? 'source not allowed'}`);
+      return false;
+    }
+    return true;
   }
 
   get users(): string[] {
