@@ -53,10 +53,8 @@ export = function (RED: RED): void {
     };
     this.ready = (async () => {
       if (!config) throw new Error(configError);
-      if (def.failover) {
-        const f = RED.nodes.getNode(def.failover) as SipAccountNode | null;
-        if (f && f !== this) account.failover = f.account;
-      }
+      // Looked up at dial time: the failover's config node may be created after this one.
+      if (def.failover) account.failover = () => (RED.nodes.getNode(def.failover as string) as SipAccountNode | null)?.account;
       await account.start();
     })();
     this.ready.catch((err: unknown) => {

@@ -161,6 +161,22 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     }
   });
 
+  test('failover account defined after the first one: an unregistered account dials via it', async () => {
+    const dead = await freeSipPort();
+    const f = [
+      { id: 'acc', type: 'intercom-sip-account', name: 'pbx', mode: 'client', transport: 'udp', bindAddress: '127.0.0.1', bindPort: port, server: `127.0.0.1:${dead}`, user: 'door', failover: 'acc2' },
+      { id: 'act', type: 'intercom-sip-call', account: 'acc', action: 'dial', wires: [['done']] },
+      { id: 'done', type: 'helper' },
+      { id: 'acc2', type: 'intercom-sip-account', name: 'backup', mode: 'p2p', transport: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'door' },
+    ];
+    await helper.load(nodes, f, { acc: { password: 'x' } });
+    await (getNode('acc2') as any).ready;
+    panel.on('call', (c: Call) => void c.answer());
+    const done = nextMessage(getNode('done'));
+    getNode('act').receive({ payload: `sip:panel@127.0.0.1:${panelTransport.port}` });
+    expect((await done).call.account).toBe('backup');
+  });
+
   test('a bad allowed-sources entry is a clear configuration error', async () => {
     await helper.load(nodes, flow({ allowedSources: '300.1.2.3' }));
     await expect((getNode('acc') as any).ready).rejects.toThrow(/not an address or CIDR: 300\.1\.2\.3/);

@@ -69,7 +69,8 @@ export class SipAccount extends EventEmitter {
   status: AccountStatus = 'starting';
   statusDetail = '';
   readonly trace: SipTrace;
-  failover?: SipAccount;
+  /** the account for outbound calls when this one cannot carry them (set, or looked up late) */
+  failover?: SipAccount | (() => SipAccount | undefined);
   endpoint?: SipEndpoint;
   registration?: Registration;
   registrar?: Registrar;
@@ -177,12 +178,13 @@ export class SipAccount extends EventEmitter {
    * the call then fails without an answer (timeout, 408, 5xx) it is retried on the failover.
    */
   dial(target: string, opts: { noAnswerTimeoutMs?: number } = {}): Call {
-    const first = this.usable || !this.failover?.usable ? this : this.failover;
+    const fo = typeof this.failover === 'function' ? this.failover() : this.failover;
+    const first = this.usable || !fo?.usable ? this : fo;
     const ep = first.endpoint;
     if (!ep) throw new Error(`account ${this.config.name} is not started`);
     const call = ep.dial(target, { noAnswerTimeoutMs: opts.noAnswerTimeoutMs ?? this.config.noAnswerTimeoutMs });
     first.emit('call', call);
-    const alt = first === this ? this.failover : undefined;
+    const alt = first === this && fo !== this ? fo : undefined;
     if (alt) {
       call.once('ended', (e: { status?: number; reason?: string }) => {
         const failed = e.reason === 'timeout' || e.status === 408 || (e.status !== undefined && e.status >= 500 && e.status < 600);
