@@ -162,7 +162,6 @@ export class Call extends EventEmitter {
     }
     if (this.listenOnly) throw new Error('listen mode never sends early media');
     const body = await this.localAnswer();
-    if (body === undefined) return;
     this.setState('early');
     this.inviteTx?.respond(183, { ...this.respOpts(), headers: [['Contact', this.host.contact()], ['Content-Type', 'application/sdp']], body });
   }
@@ -172,7 +171,6 @@ export class Call extends EventEmitter {
     if (this.listenOnly) throw new Error('listen mode never answers a call');
     if (this.state !== 'ringing' && this.state !== 'early') throw new Error(`cannot answer a call that is ${this.state}`);
     const body = await this.localAnswer();
-    if (body === undefined) return;
     if (this.ended) return; // cancelled while media was negotiating
     this.inviteTx?.respond(200, {
       ...this.respOpts(),
@@ -185,8 +183,11 @@ export class Call extends EventEmitter {
     this.fire('answered');
   }
 
-  /** Offer/answer for the initial INVITE; answers 488 when no codec fits. */
-  private async localAnswer(): Promise<string | undefined> {
+  /**
+   * Offer/answer for the initial INVITE. When no codec fits the caller gets 488 (500 for
+   * a media failure) and the flow gets the error, so "answer" never fails silently.
+   */
+  private async localAnswer(): Promise<string> {
     try {
       this.media ??= this.host.mediaFactory.create({ callId: this.id, direction: 'inbound', localAddress: this.host.localAddress, dtmfSend: this.host.dtmfSend });
       this.wireMedia();
@@ -195,7 +196,7 @@ export class Call extends EventEmitter {
     } catch (err) {
       const status = err instanceof NotAcceptableHere ? 488 : 500;
       this.reject(status);
-      return undefined;
+      throw new Error(`call rejected with ${status}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
