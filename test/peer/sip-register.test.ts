@@ -19,11 +19,11 @@ describeWithPeers(['kamailio', 'sipp'], 'registration against kamailio', () => {
     kam = undefined;
   });
 
-  async function setup(algorithm: 'MD5' | 'SHA-256', password: string, minExpires: number) {
-    const kport = await freeSipPort();
-    kam = await startKamailio(kport, { algorithm, minExpires, user: 'door', password: 's3cret' });
-    const server = { address: '127.0.0.1', port: kport, protocol: 'udp' as const };
-    const s = await startEndpoint({ mode: 'client', server, domain: '127.0.0.1', credentials: { user: 'door', password } });
+  async function setup(algorithm: 'MD5' | 'SHA-256', password: string, minExpires: number, protocol: 'udp' | 'tcp' = 'udp', running?: Kamailio) {
+    const kport = running?.port ?? (await freeSipPort());
+    if (!running) kam = await startKamailio(kport, { algorithm, minExpires, user: 'door', password: 's3cret' });
+    const server = { address: '127.0.0.1', port: kport, protocol };
+    const s = await startEndpoint({ protocol, mode: 'client', server, domain: '127.0.0.1', credentials: { user: 'door', password } });
     cleanups.push(async () => {
       await s.ep.close();
       await s.transport.close();
@@ -65,10 +65,14 @@ describeWithPeers(['kamailio', 'sipp'], 'registration against kamailio', () => {
     expect(wire.some((w) => w.direction === 'out' && w.data.startsWith('REGISTER') && /\r\nExpires: 0\r\n/.test(w.data))).toBe(true);
   });
 
-  test('MD5 works too', async () => {
+  test('MD5 works too, over UDP and over TCP', async () => {
     const { reg } = await setup('MD5', 's3cret', 1);
     reg.start();
     await waitFor(() => reg.state === 'registered', 'registered');
+    const tcp = await setup('MD5', 's3cret', 1, 'tcp', kam);
+    tcp.reg.start();
+    await waitFor(() => tcp.reg.state === 'registered', 'registered over TCP');
+    expect(tcp.wire.some((w) => w.direction === 'out' && w.data.startsWith('REGISTER') && w.data.includes('SIP/2.0/TCP'))).toBe(true);
   });
 
   test('a wrong password gives a clear failed state and retries with backoff', async () => {

@@ -439,7 +439,15 @@ export class Call extends EventEmitter {
       return;
     }
     try {
-      const body = req.body.trim() ? await this.media.answer(req.body) : await this.media.offer();
+      const lateOffer = !req.body.trim();
+      const body = lateOffer ? await this.media.offer() : await this.media.answer(req.body);
+      // Session refresh without SDP: our offer rides on the 200, the answer on the ACK (RFC 3264 §4).
+      if (lateOffer) {
+        const media = this.media;
+        tx.onAck = (ack) => {
+          if (ack.body.trim()) media.setRemoteAnswer(ack.body).catch((err: unknown) => this.host.log.warn('SDP in ACK rejected: ' + String(err)));
+        };
+      }
       tx.respond(200, { headers: [['Contact', this.host.contact()], ['Allow', ALLOW], ['Content-Type', 'application/sdp']], body });
       const hold = /a=(sendonly|inactive)/.test(req.body) || /c=IN IP4 0\.0\.0\.0/.test(req.body);
       this.fire('reinvite', { hold });
