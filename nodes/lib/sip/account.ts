@@ -98,9 +98,6 @@ export class SipAccount extends EventEmitter {
     if (c.mode === 'client' && !server) throw new Error('client mode needs a server');
     if (c.mode === 'client' && !c.user) throw new Error('client mode needs a user');
     const clock = this.deps.clock ?? systemClock;
-    const transport = new SipTransport({ protocol: c.protocol, host: c.bindAddress, port: c.bindPort, logger: this.log, trace: (d, data, r) => this.trace.record(d, data, r) });
-    await transport.start();
-    this.transport = transport;
     let registrar: Registrar | undefined;
     if (c.mode === 'registrar') {
       const accounts: RegistrarAccount[] = [];
@@ -112,6 +109,10 @@ export class SipAccount extends EventEmitter {
       registrar = new Registrar({ realm: c.domain || c.bindAddress, accounts, clock, logger: this.log, algorithm: c.algorithm });
       this.registrar = registrar;
     }
+    // Everything that can be wrong in the settings is checked above; only now take the port.
+    const transport = new SipTransport({ protocol: c.protocol, host: c.bindAddress, port: c.bindPort, logger: this.log, trace: (d, data, r) => this.trace.record(d, data, r) });
+    await transport.start();
+    this.transport = transport;
     const credentials = c.password ? { user: c.authUser || c.user, password: c.password } : undefined;
     const localAddress = c.publicAddress || (c.bindAddress === '0.0.0.0' || c.bindAddress === '::' ? '127.0.0.1' : c.bindAddress);
     const ep = new SipEndpoint({

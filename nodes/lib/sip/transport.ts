@@ -90,6 +90,8 @@ export class SipTransport extends EventEmitter {
       this.port = s.address().port;
     } else {
       const srv = net.createServer((sock) => this.adopt(sock));
+      // A door has a handful of peers; thousands of connections are an attack, not traffic.
+      srv.maxConnections = 256;
       this.server = srv;
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
@@ -158,6 +160,8 @@ export class SipTransport extends EventEmitter {
     this.conns.set(k, sock);
     let buf: Buffer = Buffer.alloc(0);
     sock.on('error', (err) => this.log.warn(`SIP TCP ${k}: ${err.message}`));
+    // Idle connections are closed after an hour; a registered device re-opens on its next refresh.
+    sock.setTimeout(3_600_000, () => sock.destroy());
     sock.on('close', () => {
       if (this.conns.get(k) === sock) this.conns.delete(k);
     });
