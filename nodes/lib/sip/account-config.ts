@@ -26,6 +26,7 @@ export interface AccountDef {
   noAnswerTimeout?: string | number;
   dtmfSend?: string;
   trace?: boolean;
+  publicAddress?: string;
 }
 
 const MODES: EndpointMode[] = ['client', 'registrar', 'p2p', 'listen'];
@@ -77,6 +78,7 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     ringTimeoutMs: num(def.ringTimeout, 120, 0, 3600, 'ring timeout') * 1000,
     noAnswerTimeoutMs: num(def.noAnswerTimeout, 60, 1, 3600, 'no-answer timeout') * 1000,
     dtmfSend: def.dtmfSend === 'info' ? 'info' : 'rfc4733',
+    publicAddress: def.publicAddress?.trim() || undefined,
   };
 }
 
