@@ -56,4 +56,18 @@ describe.each(['udp', 'tcp'] as const)('call API over %s', (protocol) => {
     expect(callRegistry.getCall(inbound!.id)).toBeUndefined();
     expect(() => inbound!.sendInfoDtmf('1')).toThrow(/answered call/);
   });
+
+  test('an outbound call follows a 302 to the new target, which answers', async () => {
+    const front = await account('front');
+    const flat = await account('flat12');
+    const caller = await account('caller');
+    front.on('call', (c: Call) => c.redirect(`sip:flat12@127.0.0.1:${flat.port}`));
+    flat.on('call', (c: Call) => void c.answer());
+    const out = caller.dial(`sip:front@127.0.0.1:${front.port}`);
+    const redirected: unknown[] = [];
+    out.on('event', (t: string, p: unknown) => t === 'redirected' && redirected.push(p));
+    await waitFor(() => out.state === 'answered', 'answered at the new target');
+    expect(redirected).toEqual([`sip:flat12@127.0.0.1:${flat.port}`]);
+    out.hangup();
+  });
 });

@@ -64,6 +64,8 @@ export interface DialOptions {
   fromUser: string;
   fromHost: string;
   headers?: HeaderList;
+  /** requests go to an outbound proxy/registrar (client mode) rather than to the target itself */
+  viaProxy?: boolean;
 }
 
 interface Dialog {
@@ -96,6 +98,7 @@ export class Call extends EventEmitter {
   private authTries = 0;
   private redirects = 0;
   private nc = 0;
+  private viaProxy = false;
   private timer?: TimerHandle;
   private ended = false;
 
@@ -257,6 +260,7 @@ export class Call extends EventEmitter {
       source: `${remote.address}:${remote.port}`,
       headers: {},
     }, callId);
+    call.viaProxy = opts.viaProxy ?? false;
     const from = `${opts.displayName ? `"${opts.displayName.replace(/"/g, '')}" ` : ''}<sip:${opts.fromUser}@${opts.fromHost}>;tag=${call.localTag}`;
     call.inviteSpec = {
       method: 'INVITE',
@@ -338,7 +342,9 @@ export class Call extends EventEmitter {
       if (contact) {
         this.redirects++;
         spec.uri = contact.uri.toString();
-        spec.headers = bumpCSeq(spec.headers, 'INVITE');
+        // A new request to the new target (RFC 3261 §8.1.3.4): direct unless a proxy carries it.
+        if (!this.viaProxy) spec.remote = { address: contact.uri.host, port: contact.uri.port ?? 5060, protocol: spec.remote.protocol };
+        spec.headers = bumpCSeq(spec.headers, 'INVITE').map(([k, v]): [string, string] => (k === 'To' ? [k, `<${spec.uri}>`] : [k, v]));
         this.fire('redirected', spec.uri);
         return this.sendInvite();
       }

@@ -283,6 +283,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
       fromUser: this.opts.user || 'intercom',
       fromHost: this.opts.domain ?? this.localAddress,
       headers: opts.headers,
+      viaProxy: !!this.opts.server && remote === this.opts.server,
     };
     const call = Call.outbound(this, uri, remote, dialOpts);
     this.track(call);
