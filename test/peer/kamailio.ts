@@ -54,23 +54,33 @@ ${o.user === '*' ? '' : `    if ($au != "${o.user}") { sl_send_reply("403", "For
 }
 `;
   fs.writeFileSync(path.join(dir, 'kamailio.cfg'), cfg);
-  const child: ChildProcess = spawn('kamailio', ['-f', path.join(dir, 'kamailio.cfg'), '-DD', '-E', '-Y', dir, '-P', path.join(dir, 'k.pid')], { cwd: dir });
+  // Its own process group: kamailio forks workers, and a worker left behind keeps the test
+  // runner from exiting, so stop() signals the whole group.
+  const child: ChildProcess = spawn('kamailio', ['-f', path.join(dir, 'kamailio.cfg'), '-DD', '-E', '-Y', dir, '-P', path.join(dir, 'k.pid')], { cwd: dir, detached: true });
+  const group = (sig: NodeJS.Signals): void => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
   let log = '';
   child.stderr?.on('data', (d) => (log += d));
   child.stdout?.on('data', (d) => (log += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await ready(port, 5000).catch((err: Error) => {
-    child.kill('SIGKILL');
+    group('SIGKILL');
     throw new Error(err.message + '\n' + log);
   });
   return {
     port,
     log: () => log,
     async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 2000);
+      group('SIGTERM');
+      const t = setTimeout(() => group('SIGKILL'), 2000);
       await exited;
       clearTimeout(t);
+      group('SIGKILL'); // any worker that outlived the main process
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
