@@ -110,6 +110,7 @@ async function baresip(flooded) {
   console.log(`ours, quiet     : ring-to-answer median ${f(q.rtd)} ms p95 ${f(q.rtd95)} ms, ok ${q.ok}/${CALLS}, failed ${q.failed}, event-loop lag p99 ${f(q.lagP99)} ms max ${f(q.lagMax)} ms`);
   console.log(`ours, flooded   : ring-to-answer median ${f(a.rtd)} ms p95 ${f(a.rtd95)} ms, ok ${a.ok}/${CALLS}, failed ${a.failed}, event-loop lag p99 ${f(a.lagP99)} ms max ${f(a.lagMax)} ms, ${a.junk} packets in, ${a.badRequest} answered 400`);
   console.log(`baresip, flooded: ring-to-answer median ${f(b.rtd)} ms p95 ${f(b.rtd95)} ms, ok ${b.ok}/${CALLS}, failed ${b.failed}`);
+  if (a.failed > 0 || q.failed > 0) process.exitCode = 1;
   console.log(`ratio median ring-to-answer ours/baresip under flood: ${(a.rtd / Math.max(b.rtd, 0.001)).toFixed(2)} (lower is better)`);
 })().catch((err) => {
   console.error(err);

@@ -46,6 +46,8 @@ export interface AccountConfig {
   ringTimeoutMs?: number;
   noAnswerTimeoutMs?: number;
   dtmfSend?: 'rfc4733' | 'info';
+  /** inbound calls at once before 503 (flood protection, default 16) */
+  maxInboundCalls?: number;
   /** address to put in Contact/SDP when binding to 0.0.0.0 */
   publicAddress?: string;
 }
@@ -152,6 +154,7 @@ export class SipAccount extends EventEmitter {
       localAddress,
       dtmfSend: c.dtmfSend,
       ringTimeoutMs: c.ringTimeoutMs,
+      maxInboundCalls: c.maxInboundCalls,
     });
     if (registrar) ep.registrar = registrar;
     this.endpoint = ep;
