@@ -102,9 +102,10 @@ describeWithPeers(['sipp'], 'SIP calls with sipp (UDP)', () => {
     expect(r.errors).toBe('');
     expect(r.code).toBe(0);
     const topics = events.map((e) => e.topic);
-    expect(topics).toEqual(['ring', 'answered', 'reinvite', 'dtmf', 'ended']);
+    expect(topics).toEqual(['ring', 'answered', 'reinvite', 'dtmf', 'dtmf', 'ended']);
     expect(events[2].payload).toEqual({ hold: true });
     expect(events[3].payload).toMatchObject({ digit: '5', method: 'info', durationMs: 160 });
+    expect(events[4].payload).toMatchObject({ digit: '#', method: 'info' }); // Signal=11
   });
 
   test('Timer G: our 200 is resent until the late ACK arrives, and the call survives', async () => {

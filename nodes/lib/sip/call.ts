@@ -468,7 +468,9 @@ export class Call extends EventEmitter {
     let digit: string | undefined;
     let duration: number | undefined;
     if (type === 'application/dtmf-relay') {
-      digit = /^\s*Signal\s*=\s*(\S)/im.exec(req.body)?.[1];
+      // Some gateways send the RFC 4733 event number: 10 for *, 11 for #.
+      const sig = /^\s*Signal\s*=\s*(\S+)/im.exec(req.body)?.[1];
+      digit = sig === '10' ? '*' : sig === '11' ? '#' : sig?.length === 1 ? sig : undefined;
       const d = /^\s*Duration\s*=\s*(\d+)/im.exec(req.body)?.[1];
       duration = d ? Number(d) : undefined;
     } else if (type === 'application/dtmf') {
