@@ -77,7 +77,8 @@ export = function (RED: RED): void {
           await call.answer();
           break;
         case 'ring':
-          await call.ring();
+          // msg.early: 183 Session Progress with SDP, so the caller hears our media before answer
+          await call.ring(msg.early === true);
           break;
         case 'reject': {
           const code = Number(msg.code ?? def.code ?? 486);

@@ -77,6 +77,21 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     expect(out.info.reason).toBe('remote-bye');
   });
 
+  test('ring with msg.early sends 183 with SDP (early media) and the call stays unanswered', async () => {
+    await loaded();
+    const ring = nextMessage(getNode('events'));
+    const out = panel.dial(`127.0.0.1:${port}`);
+    const progress: unknown[] = [];
+    out.on('event', (t: string, p: unknown) => t === 'progress' && progress.push(p));
+    const msg = await ring;
+    getNode('act').receive({ action: 'ring', early: true, call: msg.call });
+    await waitFor(() => progress.includes(183), '183 at the caller');
+    expect(out.state).toBe('ringing');
+    getNode('act').receive({ action: 'hangup', call: msg.call });
+    await waitFor(() => out.isEnded, 'ended');
+    expect(out.info.status).toBe(603);
+  });
+
   test('reject with a chosen code reaches the caller', async () => {
     await loaded();
     const ring = nextMessage(getNode('events'));
