@@ -4,7 +4,7 @@ import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import type { Call } from '../../nodes/lib/sip/call';
 import { SipAccount } from '../../nodes/lib/sip/account';
-import { startBaresip, type Baresip } from './baresip';
+import { startBaresip, type Baresip } from './sip-peer-baresip';
 
 jest.setTimeout(30000);
 

@@ -8,7 +8,7 @@ import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { SipAccount } from '../../nodes/lib/sip/account';
 import type { Call } from '../../nodes/lib/sip/call';
-import { startKamailio, type Kamailio } from './kamailio';
+import { startKamailio, type Kamailio } from './sip-peer-kamailio';
 
 jest.setTimeout(30000);
 

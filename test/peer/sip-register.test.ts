@@ -4,7 +4,7 @@ import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import type { Call } from '../../nodes/lib/sip/call';
 import { Registration, type RegistrationState } from '../../nodes/lib/sip/registration';
-import { startKamailio, type Kamailio } from './kamailio';
+import { startKamailio, type Kamailio } from './sip-peer-kamailio';
 import { killAll, scenario, sipp, startEndpoint } from './sip-harness';
 
 jest.setTimeout(30000);
