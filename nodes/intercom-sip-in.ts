@@ -1,0 +1,67 @@
+/**
+ * intercom-sip-in: one output of call events for its account — ring, progress, answered,
+ * cancelled, ended, dtmf, reinvite — plus registered / unregistered, with msg.call
+ * describing the call (ARCHITECTURE.md message conventions).
+ */
+import type { Call } from './lib/sip/call';
+import { callMessage } from './intercom-sip-in.helpers';
+import type { AccountStatus } from './lib/sip/account';
+import type { DtmfEvent } from './lib/sip/media-port';
+import type { SipAccountNode } from './intercom-sip-account.types';
+import { onClose } from './shared/lifecycle';
+import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
+
+interface SipInDef extends NodeDef {
+  account?: string;
+  /** comma separated topics to emit; empty = all */
+  events?: string;
+}
+
+export = function (RED: RED): void {
+  function IntercomSipInNode(this: Node, def: SipInDef): void {
+    RED.nodes.createNode(this, def);
+    const acc = def.account ? (RED.nodes.getNode(def.account) as SipAccountNode | null) : null;
+    if (!acc || !acc.account) {
+      this.status({ fill: 'red', shape: 'ring', text: 'no SIP account' });
+      this.error('intercom-sip-in needs a SIP account (intercom-sip-account)');
+      return;
+    }
+    const wanted = new Set((def.events ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+    let closed = false;
+    const emit = (msg: NodeMessage): void => {
+      if (closed || (wanted.size && !wanted.has(String(msg.topic)))) return;
+      this.send(msg);
+    };
+    const onCall = (call: Call): void => {
+      call.on('event', (topic: string, payload: unknown) => {
+        const msg: NodeMessage = { topic, call: callMessage(call.info) };
+        if (topic === 'dtmf') {
+          const ev = payload as DtmfEvent;
+          msg.payload = ev.digit;
+          msg.dtmf = ev;
+        } else if (topic === 'ended') {
+          msg.payload = payload;
+        } else {
+          msg.payload = payload ?? topic;
+        }
+        emit(msg);
+      });
+    };
+    let registered = acc.account.status === 'registered';
+    const onStatus = (s: AccountStatus, detail: string): void => {
+      if (s === 'registered' && !registered) emit({ topic: 'registered', payload: { account: acc.account.config.name, detail } });
+      else if (s !== 'registered' && registered) emit({ topic: 'unregistered', payload: { account: acc.account.config.name, status: s, detail } });
+      registered = s === 'registered';
+    };
+    acc.account.on('call', onCall);
+    acc.account.on('status', onStatus);
+    acc.registerUser(this);
+    onClose(this, () => {
+      closed = true;
+      acc.account.off('call', onCall);
+      acc.account.off('status', onStatus);
+      acc.deregisterUser(this);
+    });
+  }
+  RED.nodes.registerType('intercom-sip-in', IntercomSipInNode);
+};

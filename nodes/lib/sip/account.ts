@@ -1,0 +1,231 @@
+/**
+ * One SIP account as the user configures it: a transport, an endpoint in one of four modes
+ * (client registers to a PBX, registrar for panels, p2p, listen-only), its registration
+ * state, a trace, and failover to a second account for outbound calls.
+ *
+ * Events: 'call' (Call) for every new call, 'status' (AccountStatus, detail).
+ */
+import { EventEmitter } from 'node:events';
+import { lookup } from 'node:dns/promises';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { type Clock, type Logger, type SipTimers, silentLogger, systemClock } from './clock';
+import type { Call } from './call';
+import { parseCidrList } from './cidr';
+import type { DigestAlgorithm } from './digest';
+import { defaultMediaFactory } from './default-media';
+import { type EndpointMode, SipEndpoint } from './endpoint';
+import type { MediaFactory } from './media-port';
+import { Registrar, type RegistrarAccount } from './registrar';
+import { Registration, type RegistrationState } from './registration';
+import { accountRegistry, callRegistry } from './registry';
+import { SipTrace } from './trace';
+import { type Protocol, type Remote, SipTransport } from './transport';
+
+export type AccountStatus = 'starting' | 'bound' | 'registering' | 'registered' | 'failed' | 'closed';
+
+export interface AccountConfig {
+  name: string;
+  mode: EndpointMode;
+  protocol: Protocol;
+  bindAddress: string;
+  bindPort: number;
+  /** client mode: registrar/proxy as host[:port] */
+  server?: string;
+  domain?: string;
+  user: string;
+  authUser?: string;
+  password?: string;
+  displayName?: string;
+  expires?: number;
+  /** comma separated addresses / CIDRs that may call us (and register, in registrar mode) */
+  allowedSources?: string;
+  /** registrar mode: the panels' accounts */
+  registrarAccounts?: Array<{ user: string; password: string; allowedSources?: string }>;
+  algorithm?: DigestAlgorithm;
+  ringTimeoutMs?: number;
+  noAnswerTimeoutMs?: number;
+  dtmfSend?: 'rfc4733' | 'info';
+  /** inbound calls at once before 503 (flood protection, default 16) */
+  maxInboundCalls?: number;
+  /** address to put in Contact/SDP when binding to 0.0.0.0 */
+  publicAddress?: string;
+}
+
+export interface AccountDeps {
+  mediaFactory?: MediaFactory;
+  clock?: Clock;
+  logger?: Logger;
+  timers?: Partial<SipTimers>;
+}
+
+/** Parse `host[:port]`; a bad value is a configuration error, not a crash later. */
+export async function resolveServer(text: string, protocol: Protocol): Promise<Remote> {
+  const m = /^\s*(\[[^\]]+\]|[^:\s]+)(?::(\d{1,5}))?\s*$/.exec(text);
+  if (!m) throw new Error(`server "${text}" is not host[:port]`);
+  const host = m[1].replace(/^\[|\]$/g, '');
+  const address = net.isIP(host) ? host : (await lookup(host)).address;
+  return { address, port: m[2] ? Number(m[2]) : 5060, protocol };
+}
+
+/**
+ * The address peers can reach us at when bound to every interface: the first non-internal
+ * IPv4 address (a door controller usually has one LAN); loopback if there is none.
+ */
+export function primaryAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export class SipAccount extends EventEmitter {
+  status: AccountStatus = 'starting';
+  statusDetail = '';
+  readonly trace: SipTrace;
+  /** the account for outbound calls when this one cannot carry them (set, or looked up late) */
+  failover?: SipAccount | (() => SipAccount | undefined);
+  endpoint?: SipEndpoint;
+  registration?: Registration;
+  registrar?: Registrar;
+  private transport?: SipTransport;
+  private readonly log: Logger;
+
+  constructor(readonly config: AccountConfig, private deps: AccountDeps = {}) {
+    super();
+    this.log = deps.logger ?? silentLogger;
+    this.trace = new SipTrace(2000, () => [config.password ?? '', ...(config.registrarAccounts ?? []).map((a) => a.password)]);
+    this.on('error', () => undefined);
+  }
+
+  private setStatus(s: AccountStatus, detail = ''): void {
+    this.status = s;
+    this.statusDetail = detail;
+    this.emit('status', s, detail);
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const sources = parseCidrList(c.allowedSources ?? '');
+    if (sources.invalid.length) throw new Error(`allowed sources: not an address or CIDR: ${sources.invalid.join(', ')}`);
+    const server = c.server?.trim() ? await resolveServer(c.server, c.protocol) : undefined;
+    if (c.mode === 'client' && !server) throw new Error('client mode needs a server');
+    if (c.mode === 'client' && !c.user) throw new Error('client mode needs a user');
+    const clock = this.deps.clock ?? systemClock;
+    let registrar: Registrar | undefined;
+    if (c.mode === 'registrar') {
+      const accounts: RegistrarAccount[] = [];
+      for (const a of c.registrarAccounts ?? []) {
+        const r = parseCidrList(a.allowedSources ?? '');
+        if (r.invalid.length) throw new Error(`account ${a.user}: not an address or CIDR: ${r.invalid.join(', ')}`);
+        accounts.push({ user: a.user, password: a.password, allowedSources: r.rules });
+      }
+      registrar = new Registrar({ realm: c.domain || c.bindAddress, accounts, clock, logger: this.log, algorithm: c.algorithm });
+      this.registrar = registrar;
+    }
+    // Everything that can be wrong in the settings is checked above; only now take the port.
+    const transport = new SipTransport({ protocol: c.protocol, host: c.bindAddress, port: c.bindPort, logger: this.log, trace: (d, data, r) => this.trace.record(d, data, r) });
+    await transport.start();
+    this.transport = transport;
+    const credentials = c.password ? { user: c.authUser || c.user, password: c.password } : undefined;
+    const localAddress = c.publicAddress || (c.bindAddress === '0.0.0.0' || c.bindAddress === '::' ? primaryAddress() : c.bindAddress);
+    const ep = new SipEndpoint({
+      transport,
+      mediaFactory: this.deps.mediaFactory ?? defaultMediaFactory(),
+      mode: c.mode,
+      account: c.name,
+      user: c.user,
+      displayName: c.displayName,
+      domain: c.domain || server?.address,
+      server: c.mode === 'client' ? server : undefined,
+      credentials,
+      // In registrar mode the registered devices are the callers; allowed sources add to them.
+      allowedSources: c.mode === 'registrar' && sources.rules.length === 0 ? [{ text: 'none', test: () => false }] : sources.rules,
+      admit: registrar ? (remote, req, tx) => registrar.authorizeInvite(req, tx, remote) : undefined,
+      locate: registrar
+        ? (user) => {
+            const b = registrar.lookup(user).pop();
+            return b ? { uri: b.contact, remote: b.source } : undefined;
+          }
+        : undefined,
+      clock,
+      timers: this.deps.timers,
+      logger: this.log,
+      localAddress,
+      dtmfSend: c.dtmfSend,
+      ringTimeoutMs: c.ringTimeoutMs,
+      maxInboundCalls: c.maxInboundCalls,
+    });
+    if (registrar) ep.registrar = registrar;
+    this.endpoint = ep;
+    callRegistry.add(ep);
+    accountRegistry.add(this);
+    ep.on('call', (call: Call) => this.emit('call', call));
+    if (c.mode === 'client' && server) {
+      const reg = new Registration(ep, { user: c.user, domain: c.domain || server.address, server, credentials, expires: c.expires ?? 600 });
+      this.registration = reg;
+      reg.on('state', (s: RegistrationState, d: { status?: number; reason?: string }) => {
+        if (s === 'registered') this.setStatus('registered', `${c.user}@${c.domain || server.address}`);
+        else if (s === 'failed') this.setStatus('failed', d.reason ?? `status ${d.status}`);
+        else if (s === 'registering') this.setStatus('registering');
+        else if (s === 'unregistered' && this.status !== 'closed') this.setStatus('bound', 'unregistered');
+      });
+      reg.start();
+    }
+    this.setStatus('bound', `${c.protocol}:${c.bindAddress}:${transport.port}`);
+  }
+
+  get port(): number | undefined {
+    return this.transport?.port;
+  }
+
+  /** Outbound calls can use this account now (client mode: only while registered). */
+  get usable(): boolean {
+    if (!this.endpoint) return false;
+    return this.config.mode !== 'client' || this.status === 'registered';
+  }
+
+  getCall(id: string): Call | undefined {
+    return this.endpoint?.getCall(id);
+  }
+
+  /**
+   * Dial from this account, or from the failover account when this one is not usable; if
+   * the call then fails without an answer (timeout, 408, 5xx) it is retried on the failover.
+   */
+  dial(target: string, opts: { noAnswerTimeoutMs?: number } = {}): Call {
+    const fo = typeof this.failover === 'function' ? this.failover() : this.failover;
+    const first = this.usable || !fo?.usable ? this : fo;
+    const ep = first.endpoint;
+    if (!ep) throw new Error(`account ${this.config.name} is not started`);
+    const call = ep.dial(target, { noAnswerTimeoutMs: opts.noAnswerTimeoutMs ?? this.config.noAnswerTimeoutMs });
+    first.emit('call', call);
+    const alt = first === this && fo !== this ? fo : undefined;
+    if (alt) {
+      call.once('ended', (e: { status?: number; reason?: string }) => {
+        const failed = e.reason === 'timeout' || e.status === 408 || (e.status !== undefined && e.status >= 500 && e.status < 600);
+        if (failed && alt.usable) {
+          this.log.warn(`${this.config.name}: call to ${target} failed (${e.status ?? e.reason}); trying ${alt.config.name}`);
+          try {
+            const next = alt.dial(target, opts);
+            call.emit('failover', next);
+          } catch (err) {
+            this.log.warn('failover dial failed: ' + String(err));
+          }
+        }
+      });
+    }
+    return call;
+  }
+
+  async close(): Promise<void> {
+    this.setStatus('closed');
+    if (this.endpoint) callRegistry.remove(this.endpoint);
+    accountRegistry.remove(this);
+    await this.registration?.stop().catch(() => undefined);
+    await this.endpoint?.close();
+    await this.transport?.close();
+    this.endpoint = undefined;
+    this.transport = undefined;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * A SIP endpoint on one transport: routes every request and response (RFC 3261 §8.2,
+ * §12.2.2), owns the calls, answers OPTIONS, refuses what it does not do with the status
+ * the RFC names (405/420/481/501), and lets a registrar take REGISTER. Nothing a peer
+ * sends throws out of here.
+ */
+import { EventEmitter } from 'node:events';
+import { type Clock, type Logger, type SipTimers, silentLogger, systemClock } from './clock';
+import { Call, type CallHost, type DialOptions, ALLOW } from './call';
+import { admitted, type CidrRule } from './cidr';
+import { authorize, type Credentials, parseChallenge } from './digest';
+import type { MediaFactory } from './media-port';
+import { type HeaderList, header, parseUri, randomToken, type SipRequest, type SipResponse } from './message';
+import { type ServerTransaction, TransactionLayer } from './transactions';
+import type { Remote, SipTransport } from './transport';
+
+export type EndpointMode = 'client' | 'registrar' | 'p2p' | 'listen';
+
+export interface RequestHandler {
+  /** Return true when the request was handled (answered) by this handler. */
+  handle(req: SipRequest, tx: ServerTransaction, remote: Remote): boolean;
+}
+
+export interface EndpointOptions {
+  transport: SipTransport;
+  mediaFactory: MediaFactory;
+  mode: EndpointMode;
+  account?: string;
+  /** our user part, used in Contact and From */
+  user: string;
+  displayName?: string;
+  /** domain used in From / Request-URIs when dialing numbers (the registrar's domain) */
+  domain?: string;
+  /** outbound proxy / registrar where requests go in client mode */
+  server?: Remote;
+  credentials?: Credentials;
+  /** who may call us; empty = everyone (p2p/registrar use it as the admission list) */
+  allowedSources?: CidrRule[];
+  /**
+   * Admit a caller not in allowedSources (registrar: digest credentials of a panel
+   * account). 'answered' means it already answered the INVITE (a 401 challenge).
+   */
+  admit?: (remote: Remote, req: SipRequest, tx: ServerTransaction) => boolean | 'answered';
+  clock?: Clock;
+  timers?: Partial<SipTimers>;
+  logger?: Logger;
+  userAgent?: string;
+  /** address written into SDP and Contact (defaults to the bind address) */
+  localAddress?: string;
+  dtmfSend?: 'rfc4733' | 'info';
+  /** inbound calls nobody answers get 480 after this (ms); 0 = never */
+  ringTimeoutMs?: number;
+  /** send 180 Ringing as soon as an INVITE is admitted */
+  autoRing?: boolean;
+  /** inbound calls at once before new INVITEs get 503 (default 16) */
+  maxInboundCalls?: number;
+  /** where a plain user lives (registrar mode: its binding) */
+  locate?: (user: string) => { uri: string; remote: Remote } | undefined;
+}
+
+const KNOWN_NOT_ALLOWED = ['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'MESSAGE', 'REFER', 'PUBLISH', 'UPDATE', 'PRACK'];
+
+export interface EndpointStats {
+  overload: number;
+  rejectedSource: number;
+  unknownDialog: number;
+  notImplemented: number;
+}
+
+export class SipEndpoint extends EventEmitter implements CallHost {
+  readonly layer: TransactionLayer;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly mediaFactory: MediaFactory;
+  readonly account: string;
+  readonly localAddress: string;
+  readonly userAgent: string;
+  readonly credentials?: Credentials;
+  readonly dtmfSend: 'rfc4733' | 'info';
+  readonly stats: EndpointStats = { overload: 0, rejectedSource: 0, unknownDialog: 0, notImplemented: 0 };
+  registrar?: RequestHandler;
+  private calls = new Map<string, Call>(); // by id
+  private dialogs = new Map<string, Call>(); // by Call-ID|local tag|remote tag
+  private invites = new Map<ServerTransaction, Call>();
+
+  constructor(readonly opts: EndpointOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+    this.mediaFactory = opts.mediaFactory;
+    this.account = opts.account ?? opts.user;
+    this.localAddress = opts.localAddress ?? opts.transport.host;
+    this.userAgent = opts.userAgent ?? 'node-red-contrib-sip-intercom';
+    this.credentials = opts.credentials;
+    this.dtmfSend = opts.dtmfSend ?? 'rfc4733';
+    this.layer = new TransactionLayer(opts.transport, this.clock, opts.timers);
+    opts.transport.on('request', (req: SipRequest, remote: Remote) => this.onRequest(req, remote));
+    opts.transport.on('response', (res: SipResponse) => this.onResponse(res));
+    this.on('error', () => undefined);
+  }
+
+  get transport(): SipTransport {
+    return this.opts.transport;
+  }
+  get mode(): EndpointMode {
+    return this.opts.mode;
+  }
+
+  contact(user = this.opts.user): string {
+    const t = this.transport;
+    const hp = t.host.includes(':') ? `[${this.localAddress}]:${t.port}` : `${this.localAddress}:${t.port}`;
+    return `<sip:${user ? user + '@' : ''}${hp}${t.protocol === 'tcp' ? ';transport=tcp' : ''}>`;
+  }
+
+  getCall(id: string): Call | undefined {
+    return this.calls.get(id);
+  }
+  get activeCalls(): Call[] {
+    return [...this.calls.values()];
+  }
+
+  forget(call: Call): void {
+    this.calls.delete(call.id);
+    const k = call.dialogKey;
+    if (k && this.dialogs.get(k) === call) this.dialogs.delete(k);
+    for (const [tx, c] of this.invites) if (c === call) this.invites.delete(tx);
+  }
+
+  private track(call: Call): void {
+    this.calls.set(call.id, call);
+    const k = call.dialogKey;
+    if (k) this.dialogs.set(k, call);
+  }
+
+  // ---- requests in ---------------------------------------------------------------------
+
+  private onRequest(req: SipRequest, remote: Remote): void {
+    const m = this.layer.handleRequest(req, remote);
+    if (m.kind === 'retransmission') return;
+    if (m.kind === 'ack') return; // transaction or accepted-2xx handling already done
+    const tx = m.tx;
+    // RFC 3261 §8.2.2.3: we support no extensions; a Require we do not know gets 420.
+    const require = header(req, 'require');
+    if (require && req.method !== 'CANCEL') {
+      tx.respondAndForget(420, { toTag: randomToken(), headers: [['Unsupported', require]] });
+      return;
+    }
+    if (req.toTag) return this.inDialog(req, tx);
+    switch (req.method) {
+      case 'INVITE':
+        return this.newInvite(req, tx, remote);
+      case 'CANCEL':
+        return this.cancel(req, tx);
+      case 'OPTIONS':
+        // Keepalive and capability query (§11.2): always 200, even from strangers, no state.
+        tx.respondAndForget(200, { toTag: randomToken(), headers: [['Allow', ALLOW], ['Accept', 'application/sdp, application/dtmf-relay'], ['Supported', ''], ['User-Agent', this.userAgent]] });
+        return;
+      case 'BYE':
+      case 'INFO':
+        this.stats.unknownDialog++;
+        tx.respondAndForget(481, { toTag: randomToken() });
+        return;
+      default:
+        if (req.method === 'REGISTER' && this.registrar?.handle(req, tx, remote)) return;
+        if (KNOWN_NOT_ALLOWED.includes(req.method)) {
+          tx.respondAndForget(405, { toTag: randomToken(), headers: [['Allow', ALLOW]] });
+          return;
+        }
+        this.stats.notImplemented++;
+        tx.respondAndForget(501, { toTag: randomToken() });
+    }
+  }
+
+  private newInvite(req: SipRequest, tx: ServerTransaction, remote: Remote): void {
+    let ok = admitted(this.opts.allowedSources ?? [], remote.address);
+    if (!ok && this.opts.admit) {
+      const r = this.opts.admit(remote, req, tx);
+      if (r === 'answered') return;
+      ok = r;
+    }
+    if (!ok) {
+      this.stats.rejectedSource++;
+      this.log.warn(`${this.account}: INVITE from ${remote.address}:${remote.port} refused (source not allowed)`);
+      tx.respondAndForget(403, { toTag: randomToken() });
+      return;
+    }
+    const ringing = this.activeCalls.filter((c) => c.direction === 'inbound').length;
+    if (ringing >= (this.opts.maxInboundCalls ?? 16)) {
+      // A door has a handful of callers; more at once is a flood, not a visitor.
+      this.stats.overload++;
+      tx.respondAndForget(503, { toTag: randomToken(), headers: [['Retry-After', '30']] });
+      return;
+    }
+    // §8.2.2.2 merged request: same Call-ID/From tag/CSeq arriving on another path.
+    for (const c of this.calls.values()) {
+      if (c.direction === 'inbound' && c.callId === req.callId && c.dialog?.remoteTag === req.fromTag && !c.isEnded) {
+        tx.respondAndForget(482, { toTag: randomToken() });
+        return;
+      }
+    }
+    tx.respond(100);
+    const call = Call.inbound(this, req, tx, remote, this.mode === 'listen');
+    this.track(call);
+    this.invites.set(tx, call);
+    call.startRingTimer(this.opts.ringTimeoutMs ?? 120_000);
+    if (this.opts.autoRing !== false) call.ring().catch(() => undefined);
+    this.emit('call', call);
+    call.emit('event', 'ring');
+  }
+
+  private cancel(req: SipRequest, tx: ServerTransaction): void {
+    const inviteTx = this.layer.inviteFor(req);
+    const call = inviteTx ? this.invites.get(inviteTx) : undefined;
+    if (!inviteTx || !call) {
+      this.stats.unknownDialog++;
+      tx.respondAndForget(481, { toTag: randomToken() });
+      return;
+    }
+    // §9.2: 200 to the CANCEL itself, then 487 to the INVITE if it is still pending.
+    tx.respond(200, { toTag: call.localTag });
+    call.cancelledByRemote();
+  }
+
+  private inDialog(req: SipRequest, tx: ServerTransaction): void {
+    const call = this.dialogs.get(`${req.callId}|${req.toTag}|${req.fromTag}`);
+    if (!call || call.isEnded) {
+      this.stats.unknownDialog++;
+      tx.respondAndForget(481);
+      return;
+    }
+    switch (req.method) {
+      case 'BYE':
+        tx.respond(200);
+        call.byeFromRemote();
+        return;
+      case 'INVITE':
+        call.reinvite(req, tx).catch((err: unknown) => this.log.warn('re-INVITE failed: ' + String(err)));
+        return;
+      case 'INFO':
+        tx.respond(200);
+        call.infoFromRemote(req);
+        return;
+      case 'OPTIONS':
+        tx.respond(200, { headers: [['Allow', ALLOW]] });
+        return;
+      default:
+        if (KNOWN_NOT_ALLOWED.includes(req.method)) tx.respond(405, { headers: [['Allow', ALLOW]] });
+        else tx.respond(501);
+    }
+  }
+
+  // ---- responses in --------------------------------------------------------------------
+
+  private onResponse(res: SipResponse): void {
+    if (this.layer.handleResponse(res)) {
+      this.afterResponse(res);
+      return;
+    }
+    // A 2xx retransmission for an INVITE whose transaction is gone: ACK it again.
+    if (res.status >= 200 && res.status < 300 && res.cseqMethod === 'INVITE') {
+      for (const c of this.calls.values()) if (c.callId === res.callId && c.direction === 'outbound') c.retransmitted2xx(res);
+    }
+  }
+
+  private afterResponse(res: SipResponse): void {
+    // Outbound calls get their dialog on the first 2xx; index it so BYE from the callee finds it.
+    if (res.cseqMethod === 'INVITE' && res.status < 300) {
+      for (const c of this.calls.values()) if (c.callId === res.callId && c.dialogKey && !this.dialogs.has(c.dialogKey)) this.dialogs.set(c.dialogKey, c);
+    }
+  }
+
+  // ---- requests out --------------------------------------------------------------------
+
+  /**
+   * Place a call. `target` is a full URI, `IP[:port]` (P2P), or a user/number that goes to
+   * the account's server.
+   */
+  dial(target: string, opts: { noAnswerTimeoutMs?: number; headers?: HeaderList } = {}): Call {
+    const { uri, remote } = this.resolveTarget(target);
+    const dialOpts: DialOptions = {
+      noAnswerTimeoutMs: opts.noAnswerTimeoutMs ?? 60_000,
+      displayName: this.opts.displayName,
+      fromUser: this.opts.user || 'intercom',
+      fromHost: this.opts.domain ?? this.localAddress,
+      headers: opts.headers,
+      viaProxy: !!this.opts.server && remote === this.opts.server,
+    };
+    const call = Call.outbound(this, uri, remote, dialOpts);
+    this.track(call);
+    call.start().catch((err: unknown) => this.log.warn('dial failed: ' + String(err)));
+    return call;
+  }
+
+  resolveTarget(target: string): { uri: string; remote: Remote } {
+    const t = target.trim();
+    const proto = this.transport.protocol;
+    if (/^sips?:/i.test(t)) {
+      const u = parseUri(t);
+      if (!u) throw new Error(`not a SIP URI: ${t}`);
+      const remote = this.opts.server ?? { address: u.host, port: u.port ?? 5060, protocol: proto };
+      return { uri: u.toString(), remote };
+    }
+    const ipPort = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(t);
+    if (ipPort) {
+      const port = ipPort[2] ? Number(ipPort[2]) : 5060;
+      return { uri: `sip:${ipPort[1]}${ipPort[2] ? ':' + port : ''}`, remote: { address: ipPort[1], port, protocol: proto } };
+    }
+    if (!/^[A-Za-z0-9*#+._-]+$/.test(t)) throw new Error(`cannot dial ${JSON.stringify(t)}: give a number, user, IP or sip: URI`);
+    const located = this.opts.locate?.(t);
+    if (located) return located;
+    const server = this.opts.server;
+    if (!server) throw new Error(`cannot dial ${t}: this account has no server; give IP or sip:user@IP`);
+    return { uri: `sip:${t}@${this.opts.domain ?? server.address}`, remote: server };
+  }
+
+  /**
+   * A non-INVITE request outside a dialog with one digest retry per challenge (REGISTER,
+   * OPTIONS). Resolves with the final response; a Timer F timeout resolves as 408.
+   */
+  request(build: (cseq: number) => { method: string; uri: string; headers: HeaderList; body?: string; remote: Remote }, creds?: Credentials, startCSeq = 1): Promise<{ res?: SipResponse; status: number; cseq: number }> {
+    return new Promise((resolve) => {
+      let cseq = startCSeq;
+      let tries = 0;
+      let nc = 0;
+      let auth: [string, string] | undefined;
+      const send = (): void => {
+        const spec = build(cseq);
+        if (auth) spec.headers = [...spec.headers, auth];
+        this.layer.sendRequest({ ...spec }, {
+          onTimeout: () => resolve({ status: 408, cseq }),
+          onResponse: (res) => {
+            if (res.status < 200) return;
+            if ((res.status === 401 || res.status === 407) && creds && tries < 2) {
+              const ch = parseChallenge(header(res, res.status === 401 ? 'www-authenticate' : 'proxy-authenticate') ?? '');
+              if (ch) {
+                tries++;
+                cseq++;
+                auth = [res.status === 401 ? 'Authorization' : 'Proxy-Authorization', authorize(ch, creds, spec.method, spec.uri, ++nc)];
+                return send();
+              }
+            }
+            resolve({ res, status: res.status, cseq });
+          },
+        });
+      };
+      send();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of [...this.calls.values()]) c.hangup();
+    // Give BYE/CANCEL a moment on the wire before the socket goes away.
+    if (this.calls.size) await new Promise((r) => setTimeout(r, 50));
+    this.layer.shutdown();
+    this.removeAllListeners();
+  }
+}

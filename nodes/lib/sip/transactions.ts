@@ -1,0 +1,344 @@
+/**
+ * RFC 3261 §17 transactions with the retransmission timers sip.js leaves out (it was built
+ * for reliable WebSocket): Timer A/B/D (INVITE client), E/F/K (non-INVITE client), G/H/I
+ * (INVITE server), J (non-INVITE server), and the UAS 2xx retransmission of §13.3.1.4
+ * (RFC 6026 "Accepted" state), which also uses T1 doubling to T2 and is called Timer G here.
+ * On a reliable transport (TCP) no request or response is retransmitted.
+ */
+import { type Clock, type SipTimers, type TimerHandle, defaultTimers } from './clock';
+import { type HeaderList, header, newBranch, serializeRequest, serializeResponse, type SipRequest, type SipResponse } from './message';
+import type { Remote } from './transport';
+
+export interface TransportLike {
+  readonly reliable: boolean;
+  via(branch: string): string;
+  send(data: string, remote: Remote): void;
+  respond(req: SipRequest, from: Remote, data: string): void;
+}
+
+export interface RequestSpec {
+  method: string;
+  uri: string;
+  /** every header except Via and Content-Length, which the layer adds */
+  headers: HeaderList;
+  body?: string;
+  remote: Remote;
+  branch?: string;
+}
+
+export interface ClientHandlers {
+  onResponse(res: SipResponse): void;
+  /** Timer B / Timer F fired: no final response (the TU treats it as 408, RFC 3261 §8.1.3.1). */
+  onTimeout(): void;
+}
+
+type ClientState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+export class ClientTransaction {
+  state: ClientState;
+  readonly branch: string;
+  readonly data: string;
+  private timerRetransmit?: TimerHandle; // Timer A (INVITE) or E (non-INVITE)
+  private timerTimeout?: TimerHandle; // Timer B or F
+  private timerLinger?: TimerHandle; // Timer D or K
+  private interval: number;
+
+  constructor(private layer: TransactionLayer, readonly spec: RequestSpec, private handlers: ClientHandlers) {
+    this.branch = spec.branch ?? newBranch();
+    this.state = spec.method === 'INVITE' ? 'calling' : 'trying';
+    this.data = serializeRequest(spec.method, spec.uri, [['Via', layer.transport.via(this.branch)], ...spec.headers], spec.body);
+    this.interval = layer.timers.T1;
+  }
+
+  get isInvite(): boolean {
+    return this.spec.method === 'INVITE';
+  }
+
+  start(): void {
+    const { clock, timers, transport } = this.layer;
+    transport.send(this.data, this.spec.remote);
+    if (!transport.reliable) this.armRetransmit();
+    this.timerTimeout = clock.setTimeout(() => {
+      if (this.state === 'calling' || this.state === 'trying' || (!this.isInvite && this.state === 'proceeding')) {
+        this.terminate();
+        this.handlers.onTimeout();
+      }
+    }, 64 * timers.T1);
+  }
+
+  private armRetransmit(): void {
+    const { clock, timers, transport } = this.layer;
+    this.timerRetransmit = clock.setTimeout(() => {
+      if (this.state === 'terminated' || this.state === 'completed') return;
+      if (this.isInvite && this.state !== 'calling') return; // Timer A only runs while Calling
+      transport.send(this.data, this.spec.remote);
+      // Timer A doubles without cap (§17.1.1.2); Timer E doubles up to T2, and is T2 in Proceeding (§17.1.2.2).
+      this.interval = this.isInvite ? this.interval * 2 : this.state === 'proceeding' ? timers.T2 : Math.min(this.interval * 2, timers.T2);
+      this.armRetransmit();
+    }, this.interval);
+  }
+
+  receive(res: SipResponse): void {
+    const { clock, timers, transport } = this.layer;
+    if (this.state === 'terminated') return;
+    if (res.status < 200) {
+      if (this.state === 'calling' || this.state === 'trying') this.state = 'proceeding';
+      if (this.isInvite) clock.clearTimeout(this.timerRetransmit);
+      this.handlers.onResponse(res);
+      return;
+    }
+    if (this.state === 'completed') {
+      // Retransmitted final: re-ACK (INVITE, §17.1.1.2) or absorb (non-INVITE).
+      if (this.isInvite) transport.send(this.ackFor(res), this.spec.remote);
+      return;
+    }
+    clock.clearTimeout(this.timerRetransmit);
+    clock.clearTimeout(this.timerTimeout);
+    if (this.isInvite && res.status < 300) {
+      // 2xx: the transaction ends; ACK and 2xx retransmissions belong to the dialog (§13.2.2.4).
+      this.terminate();
+      this.handlers.onResponse(res);
+      return;
+    }
+    if (this.isInvite) transport.send(this.ackFor(res), this.spec.remote);
+    this.state = 'completed';
+    this.handlers.onResponse(res);
+    // Timer D (32 s, INVITE) / Timer K (T4, non-INVITE) absorb retransmissions; zero on reliable.
+    const linger = transport.reliable ? 0 : this.isInvite ? Math.max(32000, 64 * timers.T1) : timers.T4;
+    this.timerLinger = clock.setTimeout(() => this.terminate(), linger);
+  }
+
+  /** ACK for a non-2xx final response: same branch, To from the response (§17.1.1.3). */
+  private ackFor(res: SipResponse): string {
+    const pick = (n: string): HeaderList => this.spec.headers.filter(([k]) => k.toLowerCase() === n);
+    const hs: HeaderList = [
+      ['Via', this.layer.transport.via(this.branch)],
+      ...pick('route'),
+      ['Max-Forwards', '70'],
+      ['From', headerOf(this.spec.headers, 'from')],
+      ['To', header(res, 'to') ?? ''],
+      ['Call-ID', headerOf(this.spec.headers, 'call-id')],
+      ['CSeq', `${headerOf(this.spec.headers, 'cseq').split(/\s+/)[0]} ACK`],
+    ];
+    return serializeRequest('ACK', this.spec.uri, hs);
+  }
+
+  terminate(): void {
+    const { clock } = this.layer;
+    this.state = 'terminated';
+    clock.clearTimeout(this.timerRetransmit);
+    clock.clearTimeout(this.timerTimeout);
+    clock.clearTimeout(this.timerLinger);
+    this.layer.forgetClient(this);
+  }
+}
+
+function headerOf(hs: HeaderList, name: string): string {
+  return hs.find(([k]) => k.toLowerCase() === name)?.[1] ?? '';
+}
+
+type ServerState = 'trying' | 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated';
+
+export interface ResponseOptions {
+  toTag?: string;
+  headers?: HeaderList;
+  body?: string;
+  reason?: string;
+}
+
+export class ServerTransaction {
+  state: ServerState;
+  lastResponse?: string;
+  lastStatus = 0;
+  /** Called when Timer H fires without an ACK (for a 2xx: the TU should send BYE, §13.3.1.4). */
+  onAckTimeout?: () => void;
+  onAck?: (ack: SipRequest) => void;
+  private timerG?: TimerHandle;
+  private timerH?: TimerHandle;
+  private timerEnd?: TimerHandle; // Timer I / J / L
+  private interval: number;
+
+  constructor(private layer: TransactionLayer, readonly request: SipRequest, readonly remote: Remote) {
+    this.state = request.method === 'INVITE' ? 'proceeding' : 'trying';
+    this.interval = layer.timers.T1;
+  }
+
+  get key(): string {
+    return serverKey(this.request);
+  }
+
+  respond(status: number, opts: ResponseOptions = {}): void {
+    if (this.state !== 'proceeding' && this.state !== 'trying') return; // one final response only
+    const { clock, timers, transport } = this.layer;
+    const data = serializeResponse(this.request, status, opts);
+    this.lastResponse = data;
+    this.lastStatus = status;
+    transport.respond(this.request, this.remote, data);
+    if (status < 200) {
+      this.state = 'proceeding';
+      return;
+    }
+    const isInvite = this.request.method === 'INVITE';
+    if (!isInvite) {
+      this.state = 'completed';
+      // Timer J: absorb request retransmissions for 64*T1 on UDP (§17.2.2).
+      this.timerEnd = clock.setTimeout(() => this.terminate(), transport.reliable ? 0 : 64 * timers.T1);
+      return;
+    }
+    this.state = status < 300 ? 'accepted' : 'completed';
+    if (status < 300) this.layer.accepted.set(acceptedKey(this.request), this);
+    // Timer G: resend the final response at T1, 2T1, ... capped at T2 until an ACK arrives.
+    // For a 2xx the UAS core does this end to end even on TCP (§13.3.1.4).
+    if (!transport.reliable || status < 300) this.armG();
+    // Timer H: give up waiting for the ACK after 64*T1.
+    this.timerH = clock.setTimeout(() => {
+      clock.clearTimeout(this.timerG);
+      this.terminate();
+      this.onAckTimeout?.();
+    }, 64 * timers.T1);
+  }
+
+  private armG(): void {
+    const { clock, timers, transport } = this.layer;
+    this.timerG = clock.setTimeout(() => {
+      if ((this.state !== 'completed' && this.state !== 'accepted') || !this.lastResponse) return;
+      transport.respond(this.request, this.remote, this.lastResponse);
+      this.interval = Math.min(this.interval * 2, timers.T2);
+      this.armG();
+    }, this.interval);
+  }
+
+  /**
+   * Answer and forget at once (a stateless UAS, RFC 3261 §8.2.7): for rejections of
+   * requests that create nothing, so a flood of junk leaves no 32 s of state behind.
+   * A retransmitted request simply gets the same answer again.
+   */
+  respondAndForget(status: number, opts: ResponseOptions = {}): void {
+    this.layer.transport.respond(this.request, this.remote, serializeResponse(this.request, status, opts));
+    this.terminate();
+  }
+
+  /** A retransmission of our request arrived: replay the last response (§17.2.1, §17.2.2). */
+  retransmitted(): void {
+    if (this.lastResponse && this.state !== 'terminated' && this.state !== 'confirmed') {
+      this.layer.transport.respond(this.request, this.remote, this.lastResponse);
+    }
+  }
+
+  ack(ack: SipRequest): void {
+    const { clock, timers, transport } = this.layer;
+    if (this.state !== 'completed' && this.state !== 'accepted') return;
+    clock.clearTimeout(this.timerG);
+    clock.clearTimeout(this.timerH);
+    const wasAccepted = this.state === 'accepted';
+    this.state = 'confirmed';
+    if (wasAccepted) this.onAck?.(ack);
+    // Timer I: absorb ACK retransmissions for T4 on UDP.
+    this.timerEnd = clock.setTimeout(() => this.terminate(), transport.reliable ? 0 : timers.T4);
+  }
+
+  terminate(): void {
+    const { clock } = this.layer;
+    this.state = 'terminated';
+    clock.clearTimeout(this.timerG);
+    clock.clearTimeout(this.timerH);
+    clock.clearTimeout(this.timerEnd);
+    this.layer.forgetServer(this);
+  }
+}
+
+function serverKey(req: SipRequest): string {
+  // RFC 3261 §17.2.3: branch + sent-by + method, where ACK matches the INVITE.
+  const v = req.vias[0];
+  const method = req.method === 'ACK' ? 'INVITE' : req.method;
+  return `${v.branch ?? ''}|${v.host}:${v.port ?? ''}|${method}`;
+}
+function acceptedKey(req: SipRequest): string {
+  return `${req.callId}|${req.cseq}`;
+}
+
+export type ServerMatch =
+  | { kind: 'new'; tx: ServerTransaction }
+  | { kind: 'retransmission' }
+  | { kind: 'ack'; tx?: ServerTransaction; for2xx: boolean };
+
+export class TransactionLayer {
+  readonly timers: SipTimers;
+  readonly accepted = new Map<string, ServerTransaction>();
+  private clients = new Map<string, ClientTransaction>();
+  private servers = new Map<string, ServerTransaction>();
+
+  constructor(readonly transport: TransportLike, readonly clock: Clock, timers: Partial<SipTimers> = {}) {
+    this.timers = { ...defaultTimers, ...timers };
+  }
+
+  sendRequest(spec: RequestSpec, handlers: ClientHandlers): ClientTransaction {
+    const tx = new ClientTransaction(this, spec, handlers);
+    this.clients.set(`${tx.branch}|${spec.method}`, tx);
+    tx.start();
+    return tx;
+  }
+
+  /** Send an ACK for a 2xx or any request outside a transaction (§13.2.2.4: ACK has none). */
+  sendStateless(spec: RequestSpec): void {
+    const branch = spec.branch ?? newBranch();
+    this.transport.send(serializeRequest(spec.method, spec.uri, [['Via', this.transport.via(branch)], ...spec.headers], spec.body), spec.remote);
+  }
+
+  /** Responses go to their client transaction; returns false for strays (e.g. 2xx retransmits). */
+  handleResponse(res: SipResponse): boolean {
+    const key = `${res.vias[0]?.branch ?? ''}|${res.cseqMethod}`;
+    const tx = this.clients.get(key);
+    if (!tx) return false;
+    tx.receive(res);
+    return true;
+  }
+
+  handleRequest(req: SipRequest, remote: Remote): ServerMatch {
+    const key = serverKey(req);
+    const existing = this.servers.get(key);
+    if (req.method === 'ACK') {
+      if (existing) {
+        existing.ack(req);
+        return { kind: 'ack', tx: existing, for2xx: false };
+      }
+      const acc = this.accepted.get(acceptedKey(req));
+      if (acc) acc.ack(req);
+      return { kind: 'ack', tx: acc, for2xx: true };
+    }
+    if (existing) {
+      existing.retransmitted();
+      return { kind: 'retransmission' };
+    }
+    const tx = new ServerTransaction(this, req, remote);
+    this.servers.set(key, tx);
+    return { kind: 'new', tx };
+  }
+
+  /** The INVITE server transaction a CANCEL refers to (same branch, §9.2). */
+  inviteFor(cancel: SipRequest): ServerTransaction | undefined {
+    return this.servers.get(serverKey({ ...cancel, method: 'INVITE' }));
+  }
+
+  forgetClient(tx: ClientTransaction): void {
+    const k = `${tx.branch}|${tx.spec.method}`;
+    if (this.clients.get(k) === tx) this.clients.delete(k);
+  }
+  forgetServer(tx: ServerTransaction): void {
+    if (this.servers.get(tx.key) === tx) this.servers.delete(tx.key);
+    const ak = acceptedKey(tx.request);
+    if (this.accepted.get(ak) === tx) this.accepted.delete(ak);
+  }
+
+  /** Stop every timer (account close). */
+  shutdown(): void {
+    for (const tx of [...this.clients.values()]) tx.terminate();
+    for (const tx of [...this.servers.values()]) tx.terminate();
+    for (const tx of [...this.accepted.values()]) tx.terminate();
+  }
+
+  get counts(): { clients: number; servers: number } {
+    return { clients: this.clients.size, servers: this.servers.size };
+  }
+}
+

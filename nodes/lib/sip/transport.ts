@@ -1,0 +1,243 @@
+/**
+ * SIP over UDP and TCP (RFC 3261 §18). Frames bytes into messages, parses them once,
+ * stamps `received`/`rport` on requests (RFC 3261 §18.2.1, RFC 3581 §4), routes responses
+ * back the way RFC 3581 says, and drops (counting) what is not SIP. Nothing a peer sends
+ * can throw out of here: parse failures are answered 400 when possible, else dropped.
+ */
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { type Logger, silentLogger } from './clock';
+import { parseMessage, serializeResponse, type SipRequest, type SipResponse, type Via } from './message';
+
+export type Protocol = 'udp' | 'tcp';
+export interface Remote {
+  address: string;
+  port: number;
+  protocol: Protocol;
+}
+export type TraceFn = (direction: 'in' | 'out', data: string, remote: Remote) => void;
+
+export interface TransportOptions {
+  protocol: Protocol;
+  host: string;
+  port: number;
+  /** RFC 3261 §18.1.1 leaves the limit to us; larger frames are dropped and counted. */
+  maxMessageBytes?: number;
+  logger?: Logger;
+  trace?: TraceFn;
+}
+
+export interface TransportStats {
+  received: number;
+  sent: number;
+  garbage: number;
+  oversize: number;
+  badRequest: number;
+  handlerErrors: number;
+}
+
+export const MAX_MESSAGE_BYTES = 65535;
+
+export class SipTransport extends EventEmitter {
+  readonly protocol: Protocol;
+  readonly host: string;
+  port: number;
+  readonly stats: TransportStats = { received: 0, sent: 0, garbage: 0, oversize: 0, badRequest: 0, handlerErrors: 0 };
+  trace?: TraceFn;
+  private udp?: dgram.Socket;
+  private server?: net.Server;
+  private conns = new Map<string, net.Socket>();
+  private readonly max: number;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(opts: TransportOptions) {
+    super();
+    this.protocol = opts.protocol;
+    this.host = opts.host;
+    this.port = opts.port;
+    this.max = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.log = opts.logger ?? silentLogger;
+    this.trace = opts.trace;
+  }
+
+  /** Reliable transports skip retransmission timers (RFC 3261 §17.1.1.2). */
+  get reliable(): boolean {
+    return this.protocol === 'tcp';
+  }
+
+  async start(): Promise<void> {
+    if (this.protocol === 'udp') {
+      const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4' });
+      this.udp = s;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(this.port, this.host, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      s.on('error', (err) => this.log.warn('SIP UDP socket error: ' + err.message));
+      s.on('message', (buf, rinfo) => {
+        const remote: Remote = { address: rinfo.address, port: rinfo.port, protocol: 'udp' };
+        if (buf.length > this.max) {
+          this.stats.oversize++;
+          return;
+        }
+        this.ingest(buf.toString('utf8'), remote);
+      });
+      this.port = s.address().port;
+    } else {
+      const srv = net.createServer((sock) => this.adopt(sock));
+      // A door has a handful of peers; thousands of connections are an attack, not traffic.
+      srv.maxConnections = 256;
+      this.server = srv;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(this.port, this.host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      srv.on('error', (err) => this.log.warn('SIP TCP server error: ' + err.message));
+      this.port = (srv.address() as net.AddressInfo).port;
+    }
+  }
+
+  /** Our Via for an outgoing request; `rport` asks the peer to answer where we sent from. */
+  via(branch: string): string {
+    return `SIP/2.0/${this.protocol.toUpperCase()} ${hostPort(this.host, this.port)};branch=${branch};rport`;
+  }
+
+  send(data: string, remote: Remote): void {
+    if (this.closed) return;
+    this.stats.sent++;
+    this.trace?.('out', data, remote);
+    if (this.udp) {
+      this.udp.send(data, remote.port, remote.address, (err) => {
+        if (err) this.log.warn(`SIP UDP send to ${remote.address}:${remote.port} failed: ${err.message}`);
+      });
+      return;
+    }
+    const key = `${remote.address}:${remote.port}`;
+    let sock = this.conns.get(key);
+    if (!sock || sock.destroyed) {
+      sock = net.connect({ host: remote.address, port: remote.port, localAddress: this.host });
+      this.adopt(sock, key);
+    }
+    sock.write(data);
+  }
+
+  /** Where a response to `req` goes: RFC 3261 §18.2.2 with RFC 3581 §4 (received + rport). */
+  responseTarget(req: SipRequest, from: Remote): Remote {
+    const v = req.vias[0];
+    if (this.reliable) return from; // same connection when it is still open
+    const address = v.received ?? v.host;
+    const port = typeof v.rport === 'number' ? v.rport : v.port ?? 5060;
+    return { address, port, protocol: this.protocol };
+  }
+
+  respond(req: SipRequest, from: Remote, data: string): void {
+    this.send(data, this.responseTarget(req, from));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.conns.values()) s.destroy();
+    this.conns.clear();
+    const udp = this.udp;
+    const srv = this.server;
+    this.udp = undefined;
+    this.server = undefined;
+    if (udp) await new Promise<void>((r) => udp.close(() => r()));
+    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+    this.removeAllListeners();
+  }
+
+  private adopt(sock: net.Socket, key?: string): void {
+    const k = key ?? `${sock.remoteAddress}:${sock.remotePort}`;
+    this.conns.set(k, sock);
+    let buf: Buffer = Buffer.alloc(0);
+    sock.on('error', (err) => this.log.warn(`SIP TCP ${k}: ${err.message}`));
+    // Idle connections are closed after an hour; a registered device re-opens on its next refresh.
+    sock.setTimeout(3_600_000, () => sock.destroy());
+    sock.on('close', () => {
+      if (this.conns.get(k) === sock) this.conns.delete(k);
+    });
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      const remote: Remote = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, protocol: 'tcp' };
+      for (;;) {
+        // RFC 5626 §3.5.1 keepalive: CRLFCRLF ping gets a CRLF pong; stray CRLFs are skipped.
+        let skip = 0;
+        while (skip < buf.length && (buf[skip] === 0x0d || buf[skip] === 0x0a)) skip++;
+        if (skip >= 4 && buf.slice(0, 4).toString() === '\r\n\r\n') sock.write('\r\n');
+        if (skip) buf = buf.subarray(skip);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (buf.length > this.max) return this.dropStream(sock);
+          return;
+        }
+        const head = buf.subarray(0, end).toString('utf8');
+        const cl = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im.exec(head);
+        const bodyLen = cl ? Number(cl[1]) : 0; // RFC 3261 §18.3: mandatory on streams; absent → 0
+        const total = end + 4 + bodyLen;
+        if (total > this.max) return this.dropStream(sock);
+        if (buf.length < total) return;
+        const frame = buf.subarray(0, total).toString('utf8');
+        buf = buf.subarray(total);
+        this.ingest(frame, remote);
+      }
+    });
+  }
+
+  private dropStream(sock: net.Socket): void {
+    // A stream that exceeds the limit has lost its framing; nothing after it can be trusted.
+    this.stats.oversize++;
+    sock.destroy();
+  }
+
+  private ingest(data: string, remote: Remote): void {
+    this.stats.received++;
+    this.trace?.('in', data, remote);
+    const r = parseMessage(data);
+    if (!r.ok) {
+      if (r.partial && r.partial.method !== 'ACK') {
+        this.stats.badRequest++;
+        const req = stampVia(r.partial, remote);
+        this.respond(req, remote, serializeResponse(req, 400, { reason: 'Bad Request (' + r.reason + ')' }));
+      } else {
+        this.stats.garbage++;
+      }
+      return;
+    }
+    try {
+      if (r.message.kind === 'request') this.emit('request', stampVia(r.message, remote), remote);
+      else this.emit('response', r.message as SipResponse, remote);
+    } catch (err) {
+      // The last line of defence: a bug in a handler must not take down Node-RED.
+      this.stats.handlerErrors++;
+      this.log.warn('SIP handler error: ' + (err instanceof Error ? err.stack ?? err.message : String(err)));
+    }
+  }
+}
+
+function hostPort(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** RFC 3261 §18.2.1 + RFC 3581 §4: record where the request really came from. */
+export function stampVia(req: SipRequest, remote: Remote): SipRequest {
+  const top = req.vias[0];
+  const needReceived = top.host !== remote.address || top.rport !== undefined;
+  if (!needReceived) return req;
+  let raw = top.raw.replace(/;\s*received=[^;]*/i, '');
+  const via: Via = { ...top, received: remote.address };
+  if (top.rport === true) {
+    raw = raw.replace(/;\s*rport(?=;|$)/i, `;rport=${remote.port}`);
+    via.rport = remote.port;
+  }
+  via.raw = `${raw};received=${remote.address}`;
+  return { ...req, vias: [via, ...req.vias.slice(1)] };
+}
