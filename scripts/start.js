@@ -63,6 +63,8 @@ module.exports = {
   credentialSecret: '${secret}',
   logging: { console: { level: process.env.LOG_LEVEL || 'info' } },
   editorTheme: { projects: { enabled: false }, tours: false },
+  // No update-check prompt in a development instance.
+  telemetry: { enabled: false },
 };
 `,
   );
