@@ -32,10 +32,9 @@ function callerOf(msg: NodeMessage): string | undefined {
 export = function (RED: RED): void {
   function IntercomHaDoorNode(this: Node, def: HaDoorDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
     const server = (def.server ? RED.nodes.getNode(def.server) : null) as HaConfigNode | null;
     const door = (def.door ? RED.nodes.getNode(def.door) : null) as DoorConfigNode | null;
-    const log = { debug: (m: string) => node.debug(m), info: (m: string) => node.log(m), warn: (m: string) => node.warn(m), error: (m: string) => node.error(m) };
+    const log = { debug: (m: string) => this.debug(m), info: (m: string) => this.log(m), warn: (m: string) => this.warn(m), error: (m: string) => this.error(m) };
     let device: DoorDevice | null = null;
     let unroute: (() => void) | null = null;
     let last = '';
@@ -43,12 +42,12 @@ export = function (RED: RED): void {
 
     const showStatus = (): void => {
       if (problem) {
-        node.status({ fill: 'red', shape: 'ring', text: problem });
+        this.status({ fill: 'red', shape: 'ring', text: problem });
         return;
       }
       const parts: Array<{ label: string; state: any }> = [{ label: 'MQTT', state: server?.mqtt?.state ?? 'missing' }];
       if (server?.ws) parts.push({ label: 'HA', state: server.ws.state });
-      node.status(partsStatus(parts, last));
+      this.status(partsStatus(parts, last));
     };
 
     if (!server || !server.mqtt) problem = 'no MQTT broker configured';
@@ -70,7 +69,7 @@ export = function (RED: RED): void {
       }
       last = `${command}${ha.user ? ' by ' + String(ha.user) : ''}`;
       showStatus();
-      node.send({ topic: command, payload: command, door: { id: door.doorId, name: door.doorName }, ha });
+      this.send({ topic: command, payload: command, door: { id: door.doorId, name: door.doorName }, ha });
     };
 
     if (!problem && server?.mqtt && door) {
@@ -88,14 +87,14 @@ export = function (RED: RED): void {
       try {
         unroute = mqtt.addDoor(door.doorId, {
           onCommand: (command, via) => {
-            emitCommand(command, via).catch((err) => node.error(`command ${command} failed: ${errorText(err)}`));
+            emitCommand(command, via).catch((err) => this.error(`command ${command} failed: ${errorText(err)}`));
           },
           onAnnounce: () => {
-            dev.announce().catch((err) => node.warn(`announce failed: ${errorText(err)}`));
+            dev.announce().catch((err) => this.warn(`announce failed: ${errorText(err)}`));
           },
         });
-        node.on('intercom-ha-state', showStatus);
-        server.register(node, server.ws ? ['mqtt', 'ws'] : ['mqtt']);
+        this.on('intercom-ha-state', showStatus);
+        server.register(this, server.ws ? ['mqtt', 'ws'] : ['mqtt']);
       } catch (err) {
         problem = errorText(err);
         device = null;
@@ -103,12 +102,12 @@ export = function (RED: RED): void {
     }
     showStatus();
 
-    onInput(node, (msg: NodeMessage) => {
+    onInput(this, (msg: NodeMessage) => {
       if (!device) throw new Error(`not exposed to Home Assistant: ${problem}`);
       const dev = device;
       const reportLoss = (what: string) => (err: unknown) => {
         // Never silent: the error goes to Catch nodes (and so to a journal) with the message.
-        node.error(`${what} not delivered to Home Assistant: ${errorText(err)}`, msg);
+        this.error(`${what} not delivered to Home Assistant: ${errorText(err)}`, msg);
       };
       if (Buffer.isBuffer(msg.payload)) {
         dev.setImage(msg.payload).catch(reportLoss('snapshot'));
@@ -127,16 +126,16 @@ export = function (RED: RED): void {
       showStatus();
     });
 
-    onClose(node, async (removed) => {
-      node.removeListener('intercom-ha-state', showStatus);
+    onClose(this, async (removed) => {
+      this.removeListener('intercom-ha-state', showStatus);
       try {
         // Removed: delete the retained discovery configs; a redeploy only goes offline.
         if (device) await device.stop(removed);
       } catch (err) {
-        node.warn(`could not update Home Assistant on close: ${errorText(err)}`);
+        this.warn(`could not update Home Assistant on close: ${errorText(err)}`);
       } finally {
         unroute?.();
-        server?.deregister(node);
+        server?.deregister(this);
       }
     });
   }

@@ -40,7 +40,6 @@ function fill(template: string, vars: Record<string, string>): string {
 export = function (RED: RED): void {
   function IntercomNotifyNode(this: Node, def: NotifyDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
     const server = (def.server ? RED.nodes.getNode(def.server) : null) as HaConfigNode | null;
     const door = (def.door ? RED.nodes.getNode(def.door) : null) as DoorConfigNode | null;
     const expirySeconds = Math.max(1, Math.min(3600, Number(def.expiry) || 60));
@@ -61,8 +60,8 @@ export = function (RED: RED): void {
     const doorId = door && validDoorId(door.doorId) ? door.doorId : undefined;
 
     const showStatus = (): void => {
-      if (problem) node.status({ fill: 'red', shape: 'ring', text: problem });
-      else node.status(partsStatus([{ label: 'HA', state: server?.ws?.state ?? 'missing' }], last));
+      if (problem) this.status({ fill: 'red', shape: 'ring', text: problem });
+      else this.status(partsStatus([{ label: 'HA', state: server?.ws?.state ?? 'missing' }], last));
     };
 
     let unsubscribe: (() => void) | null = null;
@@ -82,21 +81,21 @@ export = function (RED: RED): void {
         };
         if (r.kind === 'action') {
           last = `${r.key} pressed`;
-          node.send([out, null]);
+          this.send([out, null]);
         } else {
           out.reason = r.reason;
           last = `${r.key} refused (${r.reason})`;
-          node.warn(`notification action ${r.key} refused: ${r.reason}`);
-          node.send([null, out]);
+          this.warn(`notification action ${r.key} refused: ${r.reason}`);
+          this.send([null, out]);
         }
         showStatus();
       });
-      node.on('intercom-ha-state', showStatus);
-      server.register(node, ['ws']);
+      this.on('intercom-ha-state', showStatus);
+      server.register(this, ['ws']);
     }
     showStatus();
 
-    onInput(node, async (msg: NodeMessage) => {
+    onInput(this, async (msg: NodeMessage) => {
       if (problem || !server?.ws) throw new Error(`cannot notify: ${problem}`);
       const ws = server.ws;
       const call = (msg.call && typeof msg.call === 'object' ? msg.call : undefined) as { id?: unknown; from?: { user?: unknown } | string } | undefined;
@@ -127,10 +126,10 @@ export = function (RED: RED): void {
       showStatus();
     });
 
-    onClose(node, () => {
-      node.removeListener('intercom-ha-state', showStatus);
+    onClose(this, () => {
+      this.removeListener('intercom-ha-state', showStatus);
       unsubscribe?.();
-      server?.deregister(node);
+      server?.deregister(this);
     });
   }
   RED.nodes.registerType('intercom-notify', IntercomNotifyNode);

@@ -321,7 +321,8 @@ export class HaSocket {
       if (m.type === 'result') {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
-        if (p) (m.success ? p.resolve(m.result) : p.reject(new Error(JSON.stringify(m.error))));
+        if (p && m.success) p.resolve(m.result);
+        else if (p) p.reject(new Error(JSON.stringify(m.error)));
       } else if (m.type === 'event') {
         this.listeners.get(m.id)?.(m.event);
       }
@@ -389,7 +390,7 @@ export class Phone {
   }
 
   async next(predicate: (m: PushMessage) => boolean, timeoutMs = 10000): Promise<PushMessage> {
-    return waitFor(() => this.received.find(predicate), 'a push notification on the phone', timeoutMs, 25);
+    return waitFor(() => this.received.find(predicate), 'a push notification on the phone', timeoutMs, 25) as Promise<PushMessage>;
   }
 
   /** What the app does when the user taps an action button. */
