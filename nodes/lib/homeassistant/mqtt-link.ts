@@ -105,6 +105,10 @@ export class MqttLink extends EventEmitter {
     });
     this.client = client;
     client.on('connect', () => {
+      // A ring is several small publishes in a burst; with Nagle on, the second waits for the
+      // broker's delayed ACK (~40 ms on Linux). A doorbell wants them out at once.
+      const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+      stream?.setNoDelay?.(true);
       this.backoff.reset();
       client.options.reconnectPeriod = this.backoff.take();
       this.setState('connected');
