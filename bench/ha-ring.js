@@ -42,7 +42,7 @@ async function main() {
     await ha.configureMqtt(broker.port);
     link = new MqttLink({ url: broker.url, baseTopic: 'intercom', discoveryPrefix: 'homeassistant', logger: quiet });
     const door = new DoorDevice({ doorId: 'bench_door', doorName: 'Bench door', baseTopic: 'intercom', discoveryPrefix: 'homeassistant', publisher: link, logger: quiet });
-    link.addDoor('bench_door', { onCommand() {}, onAnnounce: () => door.announce().catch(() => undefined) });
+    link.addDoor('bench_door', { onCommand() {}, onAnnounce: (reason) => door.linkUp(reason) });
     bare = mqtt.connect(broker.url);
     await new Promise((r) => bare.once('connect', r));
     // Same socket option as the link (TCP_NODELAY), so the floor is not Nagle's delay.

@@ -89,9 +89,7 @@ export = function (RED: RED): void {
           onCommand: (command, via) => {
             emitCommand(command, via).catch((err) => this.error(`command ${command} failed: ${errorText(err)}`));
           },
-          onAnnounce: () => {
-            dev.announce().catch((err) => this.warn(`announce failed: ${errorText(err)}`));
-          },
+          onAnnounce: (reason) => dev.linkUp(reason),
         });
         this.on('intercom-ha-state', showStatus);
         server.register(this, server.ws ? ['mqtt', 'ws'] : ['mqtt']);

@@ -228,6 +228,26 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     await load();
   });
 
+  test('an HA restart: a ring while it is down is reported lost, then entities and commands with user are back', async () => {
+    outputs.cmd = [];
+    const errs: string[] = [];
+    hd().on('call:error', (c: any) => errs.push(String(c.args[0])));
+    await ha.stop();
+    // HA's last will (or its clean-shutdown message) on homeassistant/status said offline.
+    await waitFor(() => (getNode('ha1') as any).mqtt.haOnline === false, 'HA offline seen', 10000, 50);
+    hd().receive({ topic: 'ring', call: { id: 'c-ha-down', from: { user: '205' } } });
+    await waitFor(() => errs.some((e) => /ring event was not seen/.test(e)), 'ring reported lost', 5000);
+    await ha.launch();
+    await waitFor(async () => (await ha.state('lock.front_door'))?.state === 'locked', 'lock back after HA restart', 30000, 200);
+    expect((await ha.state('sensor.front_door_last_caller')).state).toBe('205');
+    expect((await ha.state('event.front_door_doorbell')).attributes.call_id).not.toBe('c-ha-down');
+    // The websocket part reconnected by itself: a command still says who asked.
+    await waitFor(() => (getNode('ha1') as any).ws.connected, 'websocket back', 20000, 100);
+    await ha.rest('POST', '/api/services/lock/open', { entity_id: 'lock.front_door' });
+    await waitFor(() => outputs.cmd.length === 1, 'open after restart', 5000);
+    expect(outputs.cmd[0].ha).toMatchObject({ via: 'lock', user_id: ownerId });
+  });
+
   test('deleting the node removes the device from HA; a redeploy does not', async () => {
     // Redeploy: stop and start the same flow, the lock must come back, never vanish.
     await helper.unload();

@@ -17,6 +17,10 @@ import type { PublishOptions } from './mqtt-link';
 
 export interface Publisher {
   publish(topic: string, payload: string | Buffer, opts?: PublishOptions): Promise<void>;
+  /** false while Home Assistant's last will says it is gone */
+  readonly haOnline?: boolean;
+  /** the broker connection is up */
+  readonly connected: boolean;
 }
 
 export interface DoorEventInfo {
@@ -29,6 +33,8 @@ export interface DoorDeviceOptions extends DoorDescription {
   logger: Logger;
   /** after an "opened" event the lock shows unlocked for this long, then locked again */
   relockMs?: number;
+  /** how long held events wait for HA's birth message after a reconnect */
+  haGraceMs?: number;
   now?: () => Date;
 }
 
@@ -43,6 +49,9 @@ export class DoorDevice {
   private image: Buffer | null = null;
   private relock: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** events raised while the broker was away, held until HA can hear them */
+  private held: Array<{ payload: string; resolve: () => void; reject: (e: Error) => void }> = [];
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: DoorDeviceOptions) {
     this.topics = doorTopics(o.baseTopic, o.doorId);
@@ -67,8 +76,31 @@ export class DoorDevice {
   }
 
   /**
-   * A door event from the flow. Resolves once the broker acknowledged the event (QoS 1);
-   * while the broker is away it waits in the client's queue and is delivered on reconnect.
+   * The broker connection came (back) or HA announced itself. Everything is published again;
+   * events held while the broker was away go out once HA is back on the broker too: after a
+   * broker restart HA resubscribes only when it reconnects, and says so with its birth message.
+   * If no birth comes within haGraceMs (only our side had dropped), they go out anyway.
+   */
+  linkUp(reason: 'connected' | 'ha-online'): void {
+    this.announce().catch((err: Error) => this.o.logger.warn(`announce failed: ${err.message}`));
+    if (this.held.length === 0) return;
+    if (reason === 'ha-online') {
+      this.flushHeld();
+    } else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flushHeld(), this.o.haGraceMs ?? 5000);
+    }
+  }
+
+  private flushHeld(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    for (const h of this.held.splice(0)) this.pub(this.topics.event, h.payload, false).then(h.resolve, h.reject);
+  }
+
+  /**
+   * A door event from the flow. Resolves once the broker acknowledged it (QoS 1). Raised
+   * while the broker is away, it is held and delivered after reconnection (see linkUp);
+   * raised while HA itself is gone, it rejects: nobody could hear it.
    */
   async event(type: DoorEventType, info: DoorEventInfo = {}): Promise<void> {
     if (this.stopped) throw new Error('door device stopped');
@@ -88,8 +120,16 @@ export class DoorDevice {
     const payload: Record<string, unknown> = { event_type: type, time: (this.o.now ?? (() => new Date()))().toISOString() };
     if (info.caller !== undefined) payload.caller = info.caller;
     if (info.callId !== undefined) payload.call_id = info.callId;
-    jobs.push(this.pub(this.topics.event, JSON.stringify(payload), false));
+    // HA subscribes with a clean session: an event published while it is down reaches
+    // nobody. The states above are retained and catch up; the event itself is reported lost.
+    const haDown = this.o.publisher.haOnline === false;
+    if (this.o.publisher.connected || this.stopped) {
+      jobs.push(this.pub(this.topics.event, JSON.stringify(payload), false));
+    } else {
+      jobs.push(new Promise<void>((resolve, reject) => this.held.push({ payload: JSON.stringify(payload), resolve, reject })));
+    }
     await Promise.all(jobs);
+    if (haDown) throw new Error(`Home Assistant was offline (its last will on ${this.o.discoveryPrefix}/status); the ${type} event was not seen`);
   }
 
   private showOpened(): void {
@@ -124,6 +164,9 @@ export class DoorDevice {
     this.stopped = true;
     if (this.relock) clearTimeout(this.relock);
     this.relock = null;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    for (const h of this.held.splice(0)) h.reject(new Error('node stopped before the broker came back; event lost'));
     const jobs = [this.pub(this.topics.available, 'offline', true)];
     if (removed) {
       for (const m of discoveryMessages(this.o)) jobs.push(this.pub(m.topic, '', true));

@@ -49,6 +49,11 @@ export class MqttLink extends EventEmitter {
   private readonly backoff: Backoff;
   state: LinkState = 'idle';
   detail = '';
+  /**
+   * Home Assistant's own availability from its birth and last-will messages on
+   * <prefix>/status: false after "offline", true after "online", undefined until HA said.
+   */
+  haOnline: boolean | undefined = undefined;
   readonly availabilityTopic: string;
   readonly birthTopic: string;
 
@@ -142,7 +147,10 @@ export class MqttLink extends EventEmitter {
     try {
       if (topic === this.birthTopic) {
         // HA restarted: it forgets non-retained state, so everything is published again.
-        if (payload.toString() === 'online') {
+        const text = payload.toString();
+        if (text === 'offline') this.haOnline = false;
+        if (text === 'online') {
+          this.haOnline = true;
           for (const r of this.routes.values()) this.safe(() => r.onAnnounce('ha-online'));
         }
         return;
