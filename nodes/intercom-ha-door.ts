@@ -128,7 +128,10 @@ export = function (RED: RED): void {
       this.removeListener('intercom-ha-state', showStatus);
       try {
         // Removed: delete the retained discovery configs; a redeploy only goes offline.
-        if (device) await device.stop(removed);
+        // Bounded: with the broker away these publishes could wait forever, and a redeploy must not.
+        let timer: NodeJS.Timeout | undefined;
+        if (device) await Promise.race([device.stop(removed), new Promise((r) => (timer = setTimeout(r, 1500)))]);
+        clearTimeout(timer);
       } catch (err) {
         this.warn(`could not update Home Assistant on close: ${errorText(err)}`);
       } finally {

@@ -148,6 +148,11 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     }, 'snapshot served by HA', 5000, 100);
     hd().receive({ topic: 'answered', call: { id: 'c-ring' } });
     await waitFor(async () => (await ha.state('binary_sensor.front_door_ringing')).state === 'off', 'ringing off', 5000, 50);
+    // Opened: the lock shows unlocked, then locked again after relockSeconds (1 s here).
+    hd().receive({ topic: 'opened', call: { id: 'c-ring' } });
+    await waitFor(async () => (await ha.state('lock.front_door')).state === 'unlocked', 'unlocked', 5000, 50);
+    await waitFor(async () => (await ha.state('lock.front_door')).state === 'locked', 'relocked', 5000, 50);
+    expect((await ha.state('event.front_door_doorbell')).attributes.event_type).toBe('opened');
   });
 
   test('bad flow input is a clear error', async () => {
@@ -171,6 +176,8 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     await phone.press(open);
     await waitFor(() => outputs.act.length === 1, 'the Open press', 5000);
     expect(outputs.act[0]).toMatchObject({ topic: 'action', payload: 'open', action: open, call: { id: 'c-push' }, door: { id: 'front_door' } });
+    // The webhook belongs to the phone's registration, made by the owner: HA says who pressed.
+    expect(outputs.act[0].ha.user_id).toBe(ownerId);
     // The same press again (a double tap, a replay) is refused on output 2.
     await phone.press(open);
     await waitFor(() => outputs.exp.length === 1, 'the refused second press', 5000);
