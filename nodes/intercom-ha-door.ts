@@ -6,6 +6,7 @@
  */
 import { isDoorEventType, validDoorId, type DoorCommand } from './lib/homeassistant/discovery';
 import { DoorDevice } from './lib/homeassistant/door-device';
+import type { LinkState } from './lib/homeassistant/logger';
 import type { DoorConfigNode } from './shared/door';
 import { partsStatus, type HaConfigNode } from './shared/home-assistant';
 import { errorText, onClose, onInput } from './shared/lifecycle';
@@ -45,7 +46,7 @@ export = function (RED: RED): void {
         this.status({ fill: 'red', shape: 'ring', text: problem });
         return;
       }
-      const parts: Array<{ label: string; state: any }> = [{ label: 'MQTT', state: server?.mqtt?.state ?? 'missing' }];
+      const parts: Array<{ label: string; state: LinkState | 'missing' }> = [{ label: 'MQTT', state: server?.mqtt?.state ?? 'missing' }];
       if (server?.ws) parts.push({ label: 'HA', state: server.ws.state });
       this.status(partsStatus(parts, last));
     };
