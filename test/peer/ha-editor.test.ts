@@ -51,17 +51,17 @@ describeWithPeers(['chromium'], 'Home Assistant nodes in the editor', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
-    await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('intercom-notify'), null, { timeout: 30000 });
+    await page.waitForFunction(() => (globalThis as any).RED?.nodes?.getType?.('intercom-notify'), null, { timeout: 30000 });
     await page.waitForSelector('.red-ui-palette-node[data-palette-type="intercom-ha-door"]', { timeout: 10000 });
     await page.waitForSelector('.red-ui-palette-node[data-palette-type="intercom-notify"]', { timeout: 10000 });
-    expect(await page.evaluate(() => (window as any).RED.nodes.getType('intercom-ha-door').category)).toBe('intercom');
+    expect(await page.evaluate(() => (globalThis as any).RED.nodes.getType('intercom-ha-door').category)).toBe('intercom');
 
     for (const [type, field] of [
       ['intercom-notify', '#node-input-service'],
       ['intercom-ha-door', '#node-input-relockSeconds'],
     ]) {
       await page.evaluate((t) => {
-        const RED = (window as any).RED;
+        const RED = (globalThis as any).RED;
         RED.nodes.import([{ id: 'n_' + t.replace(/-/g, '_'), type: t, x: 200, y: 100, z: RED.workspaces.active(), wires: [] }]);
         RED.editor.edit(RED.nodes.node('n_' + t.replace(/-/g, '_')));
       }, type);
@@ -71,12 +71,12 @@ describeWithPeers(['chromium'], 'Home Assistant nodes in the editor', () => {
       expect(labels.length).toBeGreaterThan(2);
       expect(labels.every((l) => l.length > 0 && !l.includes('.label.'))).toBe(true);
       // (the first-run telemetry prompt shades the page; close the tray through the editor API)
-      await page.evaluate(() => (window as any).RED.tray.close());
+      await page.evaluate(() => (globalThis as any).RED.tray.close());
       await page.waitForSelector(field, { state: 'detached', timeout: 10000 });
-      const help = await page.evaluate((t) => document.querySelector(`script[data-help-name="${t}"]`)?.textContent ?? '', type);
+      const help = await page.evaluate((t) => (globalThis as any).document.querySelector(`script[data-help-name="${t}"]`)?.textContent ?? '', type);
       expect(help).toMatch(/Home Assistant/);
     }
-    const cfgHelp = await page.evaluate(() => document.querySelector('script[data-help-name="intercom-home-assistant"]')?.textContent ?? '');
+    const cfgHelp = await page.evaluate(() => (globalThis as any).document.querySelector('script[data-help-name="intercom-home-assistant"]')?.textContent ?? '');
     expect(cfgHelp).toMatch(/long-lived access token/);
     expect(errors).toEqual([]);
     await page.close();
