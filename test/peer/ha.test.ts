@@ -203,6 +203,17 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     expect(outputs.act).toHaveLength(0);
   });
 
+  test('HA announcing itself (homeassistant/status online) gets every config again', async () => {
+    const c = mqtt.connect(broker.url);
+    await new Promise((r) => c.once('connect', r));
+    // Someone wiped the retained lock config: HA drops the entity.
+    await c.publishAsync('homeassistant/lock/intercom_front_door/lock/config', '', { retain: true, qos: 1 });
+    await waitFor(async () => (await ha.state('lock.front_door')) === null, 'lock gone', 10000, 100);
+    await c.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    await waitFor(async () => (await ha.state('lock.front_door'))?.state === 'locked', 'lock announced again', 10000, 100);
+    await c.endAsync();
+  });
+
   test('a broker restart brings the entities back, and a ring raised while it was down arrives', async () => {
     await broker.stop();
     await waitFor(async () => (await ha.state('lock.front_door'))?.state === 'unavailable', 'unavailable while broker down', 15000, 200);
