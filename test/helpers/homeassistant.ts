@@ -37,6 +37,17 @@ export function describeWithHomeAssistant(title: string, body: () => void): void
   }
 }
 
+// Safety net: if a test dies before its afterAll, no HA or broker outlives the jest worker.
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
+function track(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     if (child.pid) process.kill(-child.pid, signal);
@@ -76,7 +87,7 @@ export class Mosquitto {
     // Persistence off: a restart loses retained messages, which is what a broker crash does.
     // set_tcp_nodelay: otherwise two messages to HA in a row wait ~40 ms for a delayed ACK.
     writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n`);
-    this.child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore', detached: true });
+    this.child = track(spawn('mosquitto', ['-c', conf], { stdio: 'ignore', detached: true }));
     const port = this.port;
     await waitFor(
       () =>
@@ -195,11 +206,13 @@ export class HomeAssistant {
   private spawn(python: string): void {
     this.log = '';
     // --skip-pip: every requirement is installed with the venv, a test never reaches PyPI.
-    this.child = spawn(python, ['-m', 'homeassistant', '--config', this.dir, '--skip-pip', '--log-no-color'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-    });
+    this.child = track(
+      spawn(python, ['-m', 'homeassistant', '--config', this.dir, '--skip-pip', '--log-no-color'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      }),
+    );
     const keep = (b: Buffer): void => {
       this.log = (this.log + b.toString()).slice(-20000);
     };
