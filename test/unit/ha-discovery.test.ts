@@ -1,4 +1,6 @@
 import { discoveryMessages, doorTopics, parseCommand, validDoorId } from '../../nodes/lib/homeassistant/discovery';
+import { Backoff } from '../../nodes/lib/homeassistant/logger';
+import { websocketUrl } from '../../nodes/lib/homeassistant/ws-link';
 
 const d = { doorId: 'front_door', doorName: 'Front door', baseTopic: 'intercom', discoveryPrefix: 'homeassistant' };
 
@@ -66,5 +68,22 @@ describe('parsing commands from Home Assistant', () => {
   test('door ids are slugs that cannot add a topic level or a wildcard', () => {
     expect(validDoorId('front_door')).toBe(true);
     for (const bad of ['', 'a/b', '+', '#', 'Front', 'x'.repeat(65), 'é', undefined, 3]) expect(validDoorId(bad)).toBe(false);
+  });
+});
+
+describe('connection helpers', () => {
+  test('reconnect delay doubles up to its cap and starts over after a good connection', () => {
+    const b = new Backoff(1000, 8000);
+    expect([b.take(), b.take(), b.take(), b.take(), b.take()]).toEqual([1000, 2000, 4000, 8000, 8000]);
+    b.reset();
+    expect(b.take()).toBe(1000);
+  });
+
+  test('the HA URL becomes its websocket API URL; other schemes are refused', () => {
+    expect(websocketUrl('http://homeassistant.local:8123')).toBe('ws://homeassistant.local:8123/api/websocket');
+    expect(websocketUrl('https://ha.example/')).toBe('wss://ha.example/api/websocket');
+    expect(websocketUrl('ws://127.0.0.1:8123/api/websocket')).toBe('ws://127.0.0.1:8123/api/websocket');
+    expect(() => websocketUrl('ftp://x')).toThrow(/unsupported/);
+    expect(() => websocketUrl('not a url')).toThrow();
   });
 });
