@@ -1,0 +1,89 @@
+import { discoveryMessages, doorTopics, parseCommand, validDoorId } from '../../nodes/lib/homeassistant/discovery';
+import { Backoff } from '../../nodes/lib/homeassistant/logger';
+import { websocketUrl } from '../../nodes/lib/homeassistant/ws-link';
+
+const d = { doorId: 'front_door', doorName: 'Front door', baseTopic: 'intercom', discoveryPrefix: 'homeassistant' };
+
+describe('MQTT discovery for a door', () => {
+  const msgs = discoveryMessages(d);
+  const byComponent = Object.fromEntries(msgs.map((m) => [m.component, { ...m, config: JSON.parse(m.payload) }]));
+
+  test('one retained config per entity, under the discovery prefix and one device', () => {
+    expect(msgs.map((m) => m.topic)).toEqual([
+      'homeassistant/lock/intercom_front_door/lock/config',
+      'homeassistant/event/intercom_front_door/doorbell/config',
+      'homeassistant/image/intercom_front_door/snapshot/config',
+      'homeassistant/sensor/intercom_front_door/last_caller/config',
+      'homeassistant/binary_sensor/intercom_front_door/ringing/config',
+      'homeassistant/button/intercom_front_door/open/config',
+    ]);
+    const ids = new Set(msgs.map((m) => JSON.stringify(JSON.parse(m.payload).device.identifiers)));
+    expect(ids.size).toBe(1);
+    expect(new Set(msgs.map((m) => JSON.parse(m.payload).unique_id)).size).toBe(6);
+  });
+
+  test('the lock announces payload_open (what makes HA show Open) and reports state', () => {
+    const lock = byComponent.lock.config;
+    expect(lock.payload_open).toBe('OPEN');
+    expect(lock.state_topic).toBe('intercom/front_door/lock/state');
+    expect(lock.command_topic).toBe('intercom/front_door/lock/set');
+    expect(lock.optimistic).toBe(false);
+  });
+
+  test('the event entity is a doorbell with the five event types; availability needs bridge and door', () => {
+    expect(byComponent.event.config).toMatchObject({ device_class: 'doorbell', event_types: ['ring', 'answered', 'missed', 'opened', 'denied'] });
+    expect(byComponent.event.config.availability_mode).toBe('all');
+    expect(byComponent.event.config.availability.map((a: { topic: string }) => a.topic)).toEqual(['intercom/bridge/status', 'intercom/front_door/available']);
+    expect(byComponent.image.config.image_topic).toBe(doorTopics('intercom', 'front_door').image);
+  });
+});
+
+describe('parsing commands from Home Assistant', () => {
+  const p = (topic: string, payload: string | Buffer) => parseCommand('intercom', topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload));
+
+  test('exactly the announced payloads are commands', () => {
+    expect(p('intercom/front_door/lock/set', 'OPEN')).toEqual({ ok: true, doorId: 'front_door', command: 'open', via: 'lock' });
+    expect(p('intercom/front_door/lock/set', 'LOCK')).toMatchObject({ ok: true, command: 'lock' });
+    expect(p('intercom/front_door/lock/set', 'UNLOCK')).toMatchObject({ ok: true, command: 'unlock' });
+    expect(p('intercom/front_door/open/set', 'PRESS')).toEqual({ ok: true, doorId: 'front_door', command: 'open', via: 'button' });
+  });
+
+  test.each([
+    ['intercom/front_door/lock/set', 'open'],
+    ['intercom/front_door/lock/set', ' OPEN'],
+    ['intercom/front_door/lock/set', '{"state":"OPEN"}'],
+    ['intercom/front_door/open/set', 'OPEN'],
+    ['intercom/front_door/relay/set', 'OPEN'],
+    ['intercom/Front-Door/lock/set', 'OPEN'],
+    ['intercom/front_door/lock/set/x', 'OPEN'],
+    ['other/front_door/lock/set', 'OPEN'],
+    ['intercom/front_door/lock/set', Buffer.alloc(100, 0x4f)],
+    ['intercom/front_door/lock/set', Buffer.from([0xff, 0xfe, 0x00])],
+  ])('%s %s is rejected with a reason', (topic, payload) => {
+    const r = p(topic, payload as string);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason.length).toBeGreaterThan(5);
+  });
+
+  test('door ids are slugs that cannot add a topic level or a wildcard', () => {
+    expect(validDoorId('front_door')).toBe(true);
+    for (const bad of ['', 'a/b', '+', '#', 'Front', 'x'.repeat(65), 'é', undefined, 3]) expect(validDoorId(bad)).toBe(false);
+  });
+});
+
+describe('connection helpers', () => {
+  test('reconnect delay doubles up to its cap and starts over after a good connection', () => {
+    const b = new Backoff(1000, 8000);
+    expect([b.take(), b.take(), b.take(), b.take(), b.take()]).toEqual([1000, 2000, 4000, 8000, 8000]);
+    b.reset();
+    expect(b.take()).toBe(1000);
+  });
+
+  test('the HA URL becomes its websocket API URL; other schemes are refused', () => {
+    expect(websocketUrl('http://homeassistant.local:8123')).toBe('ws://homeassistant.local:8123/api/websocket');
+    expect(websocketUrl('https://ha.example/')).toBe('wss://ha.example/api/websocket');
+    expect(websocketUrl('ws://127.0.0.1:8123/api/websocket')).toBe('ws://127.0.0.1:8123/api/websocket');
+    expect(() => websocketUrl('ftp://x')).toThrow(/unsupported/);
+    expect(() => websocketUrl('not a url')).toThrow();
+  });
+});
