@@ -10,6 +10,7 @@ import { MqttLink } from './lib/homeassistant/mqtt-link';
 import { HaWsLink } from './lib/homeassistant/ws-link';
 import type { HaConfigNode } from './shared/home-assistant';
 import { errorText, onClose } from './shared/lifecycle';
+import { registerProvider } from './shared/providers';
 import type { Node, NodeDef, RED } from './shared/red';
 
 interface HaDef extends NodeDef {
@@ -26,6 +27,25 @@ interface HaCreds {
   mqttPassword?: string;
   token?: string;
   [key: string]: string | undefined;
+}
+
+/** Resolves once the websocket is up; rejects with its state after timeoutMs. */
+function connectedWithin(ws: HaWsLink, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onState = (): void => {
+      if (ws.connected) finish();
+      else if (ws.state === 'auth-rejected' || ws.state === 'closed') finish(new Error(`Home Assistant websocket is ${ws.state}${ws.detail ? ' (' + ws.detail + ')' : ''}`));
+    };
+    const finish = (err?: Error): void => {
+      clearTimeout(t);
+      ws.off('state', onState);
+      if (err) reject(err);
+      else resolve();
+    };
+    const t = setTimeout(() => finish(new Error(`Home Assistant websocket not connected within ${timeoutMs} ms (${ws.state})`)), timeoutMs);
+    ws.on('state', onState);
+    onState();
+  });
 }
 
 export = function (RED: RED): void {
@@ -81,6 +101,21 @@ export = function (RED: RED): void {
       node.warn('Home Assistant URL set but no access token: websocket part disabled');
     }
 
+    // A door that opens by a Home Assistant service (lock.open, switch.turn_on, ...) finds
+    // this connection through the provider registry; the websocket starts on first use.
+    let offProvider: (() => void) | null = null;
+    if (node.ws) {
+      const ws = node.ws;
+      offProvider = registerProvider('ha-service-caller', {
+        id: node.id,
+        callService: async (domain, service, data) => {
+          ws.start();
+          if (!ws.connected) await connectedWithin(ws, 5000);
+          await ws.callService(domain, service, data);
+        },
+      });
+    }
+
     const notify = (): void => {
       for (const { user } of users.values()) user.emit('intercom-ha-state');
     };
@@ -98,6 +133,7 @@ export = function (RED: RED): void {
     };
 
     onClose(node, async () => {
+      offProvider?.();
       // Flow nodes close alongside us; give them a moment to publish their last words
       // (availability offline, removed configs) before the client goes.
       const until = Date.now() + 2000;

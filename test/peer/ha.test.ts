@@ -11,6 +11,8 @@ import { delay, waitFor } from '../helpers/wait';
 import haConfigNode = require('../../nodes/intercom-home-assistant');
 import haDoorNode = require('../../nodes/intercom-ha-door');
 import notifyNode = require('../../nodes/intercom-notify');
+import doorNode = require('../../nodes/intercom-door');
+import doorOpenNode = require('../../nodes/intercom-door-open');
 
 // Test scaffolding only: a stand-in for the real intercom-door config node (built in
 // parallel), carrying just the contract of nodes/shared/door.ts (doorId, doorName).
@@ -275,5 +277,28 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     await helper.setFlows(flow().filter((n) => n.id !== 'hd'), 'full', creds());
     await waitFor(async () => (await ha.state('lock.front_door')) === null, 'lock removed', 10000, 100);
     expect(await ha.state('event.front_door_doorbell')).toBeNull();
+  });
+
+  test('a door that opens by a Home Assistant service: door-open → lock.open in HA → the lock command comes back', async () => {
+    await helper.unload();
+    // The real door config node this time, opening through HA's websocket (the
+    // ha-service-caller provider of the intercom-home-assistant config node).
+    const realFlow = flow().map((n) =>
+      n.id === 'door1'
+        ? { id: 'door1', type: 'intercom-door', name: 'Front door', doorId: 'front_door', openKind: 'ha', haService: 'lock.open', haEntity: 'lock.front_door', haServer: 'ha1', minInterval: 0 }
+        : n,
+    );
+    realFlow.push({ id: 'op', type: 'intercom-door-open', door: 'door1', wires: [['opened']] }, { id: 'opened', type: 'helper' });
+    await helper.load([doorNode, doorOpenNode, haConfigNode, haDoorNode, notifyNode], realFlow, creds());
+    const cmds: any[] = [];
+    getNode('cmd').on('input', (m: any) => cmds.push(m));
+    const opened: any[] = [];
+    getNode('opened').on('input', (m: any) => opened.push(m));
+    await waitFor(async () => (await ha.state('lock.front_door'))?.state === 'locked', 'lock announced', 15000, 100);
+    getNode('op').receive({ topic: 'open' });
+    await waitFor(() => opened.length === 1, 'door-open result', 10000);
+    expect(opened[0].payload).toBe('ok');
+    await waitFor(() => cmds.length === 1, 'HA lock.open reaching the ha-door output', 10000);
+    expect(cmds[0]).toMatchObject({ topic: 'open', door: { id: 'front_door' }, ha: { via: 'lock' } });
   });
 });
