@@ -15,16 +15,9 @@ import { delay, waitFor } from '../helpers/wait';
 import haConfigNode = require('../../nodes/intercom-home-assistant');
 import haDoorNode = require('../../nodes/intercom-ha-door');
 import notifyNode = require('../../nodes/intercom-notify');
+import doorNode = require('../../nodes/intercom-door');
 
-// Test scaffolding only: a stand-in for the intercom-door config node (nodes/shared/door.ts contract).
-function doorStandIn(RED: any): void {
-  RED.nodes.registerType('intercom-door', function (this: any, def: any) {
-    RED.nodes.createNode(this, def);
-    this.doorId = def.doorId;
-    this.doorName = def.doorName;
-  });
-}
-const NODES = [doorStandIn, haConfigNode, haDoorNode, notifyNode];
+const NODES = [doorNode, haConfigNode, haDoorNode, notifyNode];
 
 describeWithPeers(['mosquitto', 'mosquitto_passwd'], 'Home Assistant nodes with mosquitto', () => {
   let dir: string;
@@ -69,7 +62,7 @@ describeWithPeers(['mosquitto', 'mosquitto_passwd'], 'Home Assistant nodes with 
   afterEach(() => helper.unload());
 
   const flow = (extra: Record<string, unknown> = {}) => [
-    { id: 'door1', type: 'intercom-door', doorId: 'front_door', doorName: 'Front door' },
+    { id: 'door1', type: 'intercom-door', doorId: 'front_door', name: 'Front door' },
     { id: 'ha1', type: 'intercom-home-assistant', broker: `mqtt://127.0.0.1:${port}`, ...extra },
     { id: 'hd', type: 'intercom-ha-door', server: 'ha1', door: 'door1', wires: [[]] },
   ];

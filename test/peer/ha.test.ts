@@ -14,16 +14,6 @@ import notifyNode = require('../../nodes/intercom-notify');
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
 
-// Test scaffolding only: a stand-in for the real intercom-door config node (built in
-// parallel), carrying just the contract of nodes/shared/door.ts (doorId, doorName).
-function doorStandIn(RED: any): void {
-  RED.nodes.registerType('intercom-door', function (this: any, def: any) {
-    RED.nodes.createNode(this, def);
-    this.doorId = def.doorId;
-    this.doorName = def.doorName;
-  });
-}
-
 const JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffdb004300' + '08'.repeat(64) + 'ffd9', 'hex');
 
 jest.setTimeout(60000);
@@ -36,7 +26,7 @@ describeWithHomeAssistant('Home Assistant peer', () => {
   const outputs: Record<string, any[]> = { cmd: [], act: [], exp: [] };
 
   const flow = (extra: any[] = []) => [
-    { id: 'door1', type: 'intercom-door', doorId: 'front_door', doorName: 'Front door' },
+    { id: 'door1', type: 'intercom-door', doorId: 'front_door', name: 'Front door' },
     { id: 'ha1', type: 'intercom-home-assistant', broker: broker.url, haUrl: ha.url, baseTopic: 'intercom', discoveryPrefix: 'homeassistant' },
     { id: 'hd', type: 'intercom-ha-door', server: 'ha1', door: 'door1', relockSeconds: 1, wires: [['cmd']] },
     { id: 'nt', type: 'intercom-notify', server: 'ha1', door: 'door1', service: phone.service, title: '{door}', message: '{caller} rings', expiry: 3, customActions: 'Talk', wires: [['act'], ['exp']] },
@@ -48,7 +38,7 @@ describeWithHomeAssistant('Home Assistant peer', () => {
   const creds = () => ({ ha1: { token: ha.longLivedToken } });
 
   async function load(): Promise<void> {
-    await helper.load([doorStandIn, haConfigNode, haDoorNode, notifyNode], flow(), creds());
+    await helper.load([doorNode, haConfigNode, haDoorNode, notifyNode], flow(), creds());
     for (const k of Object.keys(outputs)) {
       outputs[k] = [];
       getNode(k).on('input', (m: any) => outputs[k].push(m));
@@ -229,11 +219,11 @@ describeWithHomeAssistant('Home Assistant peer', () => {
   test('a token HA rejects gives a clear status and no reconnect storm', async () => {
     await helper.unload();
     const badFlow = [
-      { id: 'door1', type: 'intercom-door', doorId: 'front_door', doorName: 'Front door' },
+      { id: 'door1', type: 'intercom-door', doorId: 'front_door', name: 'Front door' },
       { id: 'ha2', type: 'intercom-home-assistant', haUrl: ha.url },
       { id: 'nt2', type: 'intercom-notify', server: 'ha2', door: 'door1', service: phone.service, wires: [[], []] },
     ];
-    await helper.load([doorStandIn, haConfigNode, haDoorNode, notifyNode], badFlow, { ha2: { token: 'not-a-token' } });
+    await helper.load([doorNode, haConfigNode, haDoorNode, notifyNode], badFlow, { ha2: { token: 'not-a-token' } });
     const cfg = getNode('ha2') as any;
     const states: string[] = [];
     cfg.ws.on('state', (s: string) => states.push(s));
