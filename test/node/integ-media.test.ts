@@ -92,7 +92,7 @@ describe('account node media: INFO DTMF, rtp-timeout, ports freed', () => {
     const dtmf = await waitFor(() => events.find((m) => m.topic === 'dtmf'), 'dtmf message');
     expect(dtmf).toMatchObject({ payload: '7', call: { id: ring.call.id }, dtmf: { method: 'info', digit: '7' } });
 
-    const ended = await waitFor(() => events.find((m) => m.topic === 'ended'), 'rtp-timeout hang-up', 4000);
+    const ended = (await waitFor(() => events.find((m) => m.topic === 'ended'), 'rtp-timeout hang-up', 4000))!;
     expect(ended.payload).toMatchObject({ reason: 'rtp-timeout' });
     await waitFor(() => out.isEnded, 'panel got the BYE');
     expect(out.info.reason).toBe('remote-bye');
@@ -138,7 +138,7 @@ describeWithPeers(['baresip', 'sox'], 'account node media against baresip', () =
     baresip = await startBaresip(dir);
     const events = collect('events');
     baresip.command('dial', `sip:1@127.0.0.1:${port}`);
-    const ring = await waitFor(() => events.find((m) => m.topic === 'ring'), 'ring', 8000);
+    const ring = (await waitFor(() => events.find((m) => m.topic === 'ring'), 'ring', 8000))!;
     getNode('act').receive({ action: 'answer', call: ring.call });
     await waitFor(() => baresip!.events.some((e) => e.type === 'CALL_ESTABLISHED'), 'baresip established', 5000);
     const media = callRegistry.getCall(ring.call.id)!.media as RtpCallMedia;

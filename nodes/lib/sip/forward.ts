@@ -89,7 +89,7 @@ export class ForwardQueue<L> extends EventEmitter {
   private done = false;
   winner?: L;
 
-  constructor(targets: string[], private readonly opts: ForwardOptions, private readonly dialer: ForwardDialer<L>, private readonly clock: Clock) {
+  constructor(targets: string[], opts: ForwardOptions, private readonly dialer: ForwardDialer<L>, private readonly clock: Clock) {
     super();
     if (targets.length > MAX_FORWARD_TARGETS) throw new Error(`a forward queue holds at most ${MAX_FORWARD_TARGETS} targets`);
     if (!(opts.perTargetMs > 0)) throw new Error('forward ring time must be > 0');
