@@ -14,7 +14,8 @@ export interface Baresip {
   stop(): Promise<void>;
 }
 
-export async function startBaresip(dir: string, source?: string, extraConfig: string[] = []): Promise<Baresip> {
+/** `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up). */
+export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto'): Promise<Baresip> {
   const sipPort = await freeSipPort();
   const ctrlPort = await freeTcpPort();
   let voice = source;
@@ -44,7 +45,7 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
       '',
     ].join('\n'),
   );
-  writeFileSync(path.join(dir, 'accounts'), `<sip:phone@127.0.0.1:${sipPort}>;regint=0;answermode=auto\n`);
+  writeFileSync(path.join(dir, 'accounts'), `<sip:phone@127.0.0.1:${sipPort}>;regint=0;answermode=${answerMode}\n`);
   const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
