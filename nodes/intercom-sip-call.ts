@@ -128,14 +128,15 @@ export = function (RED: RED): void {
           call.hangup();
           break;
         case 'play': {
-          const source = typeof msg.prompt === 'string' && msg.prompt ? msg.prompt : typeof msg.payload === 'string' && msg.payload ? msg.payload : def.prompt;
+          // The node's own setting before msg.payload: after another sip-call node the payload is that node's action name.
+          const source = typeof msg.prompt === 'string' && msg.prompt ? msg.prompt : def.prompt || (typeof msg.payload === 'string' && msg.payload ? msg.payload : undefined);
           if (!source) throw new Error('play needs msg.prompt (or msg.payload / the node setting): a built-in prompt name or a WAV file path');
           if (!call.media?.play || call.state !== 'answered') throw new Error(`cannot play into a call that is ${call.state}`);
           await call.media.play(source);
           break;
         }
         case 'dtmf': {
-          const raw = msg.digits ?? (typeof msg.payload === 'string' || typeof msg.payload === 'number' ? msg.payload : undefined) ?? def.digits;
+          const raw = msg.digits ?? (def.digits || (typeof msg.payload === 'string' || typeof msg.payload === 'number' ? msg.payload : undefined));
           const digits = String(raw ?? '').trim();
           if (!/^[0-9*#A-Da-d]{1,32}$/.test(digits)) throw new Error(`dtmf needs msg.digits (or msg.payload / the node setting): 1-32 of 0-9 * # A-D, got ${JSON.stringify(raw)}`);
           if (call.state !== 'answered') throw new Error(`cannot send DTMF into a call that is ${call.state}`);
