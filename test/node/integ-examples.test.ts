@@ -14,9 +14,7 @@ import { startBaresip, type Baresip } from '../peer/media-baresip';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
 import callNode = require('../../nodes/intercom-sip-call');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const delayNode = require('@node-red/nodes/core/function/89-delay.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
 jest.setTimeout(30000);
