@@ -1,5 +1,5 @@
 /**
- * examples/SIP/"Answer, wait 1 s, send DTMF 9, hang up" deployed as shipped (only the
+ * examples/SIP/"Answer then send DTMF 9 and hang up" deployed as shipped (only the
  * account moved to a free loopback port): a baresip panel calls, the flow answers, waits,
  * sends 9 (baresip must report exactly that digit), and hangs up.
  */
@@ -18,7 +18,7 @@ const delayNode = require('@node-red/nodes/core/function/89-delay.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
 jest.setTimeout(30000);
-const file = path.join(__dirname, '..', '..', 'examples', 'SIP', 'Answer, wait 1 s, send DTMF 9, hang up.json');
+const file = path.join(__dirname, '..', '..', 'examples', 'SIP', 'Answer then send DTMF 9 and hang up.json');
 
 describeWithPeers(['baresip', 'sox'], 'example: answer, wait, DTMF 9, hang up', () => {
   let baresip: Baresip | undefined;
