@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { freeSipPort, freeTcpPort } from '../helpers/ports';
-import { delay, waitFor } from '../helpers/wait';
+import { waitFor } from '../helpers/wait';
 
 export interface Baresip {
   child: ChildProcess;
@@ -92,7 +92,10 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await Promise.race([exited, delay(2000)]);
+        // a plain delay() here would keep jest alive 2 s after every test
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (grace = setTimeout(r, 2000)))]);
+        clearTimeout(grace);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
     },
