@@ -16,7 +16,7 @@ import { SipTransport } from '../../nodes/lib/sip/transport';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
 import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
 import { callRegistry } from '../../nodes/lib/sip/registry';
-import type { RtpCallMedia } from '../../nodes/lib/media/call-media';
+import { createRtpMediaFactory, type RtpCallMedia } from '../../nodes/lib/media/call-media';
 import { startBaresip, type Baresip } from '../peer/media-baresip';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
@@ -100,6 +100,31 @@ describe('account node media: INFO DTMF, rtp-timeout, ports freed', () => {
     expect(events.filter((m) => m.topic === 'dtmf')).toHaveLength(1);
   });
 
+  test('one key sent by RFC 4733 and SIP INFO at once is one sip-in dtmf message', async () => {
+    // a panel with real media this time, set to "RFC 2833 + INFO" as some are
+    const rtpPanel = new SipEndpoint({ transport: panelTransport, mediaFactory: createRtpMediaFactory({ rtcpIntervalMs: 0 }), mode: 'p2p', user: 'panel' });
+    const port = await freeSipPort();
+    await helper.load(nodes, flow(port));
+    await (getNode('acc') as any).ready;
+    const events = collect('events');
+    const out = rtpPanel.dial(`sip:1@127.0.0.1:${port}`);
+    const ring = (await waitFor(() => events.find((m) => m.topic === 'ring'), 'ring'))!;
+    getNode('act').receive({ action: 'answer', call: ring.call });
+    await waitFor(() => out.state === 'answered', 'answered');
+    const ours = callRegistry.getCall(ring.call.id)!.media as RtpCallMedia;
+    await waitFor(() => (ours.rtp!.stats.received > 3 ? true : undefined), 'panel RTP');
+    out.sendInfoDtmf('4');
+    await (out.media as RtpCallMedia).sendDtmf('4');
+    await delay(400);
+    out.sendInfoDtmf('6');
+    await delay(400);
+    const keys = events.filter((m) => m.topic === 'dtmf').map((m) => `${m.payload}:${m.dtmf.method}`);
+    expect(keys).toEqual(['4:info', '6:info']);
+    out.hangup();
+    await waitFor(() => events.find((m) => m.topic === 'ended'), 'ended');
+    await rtpPanel.close();
+  });
+
   test('redeploy with a call up: the account closes and its RTP port is free', async () => {
     const port = await freeSipPort();
     await helper.load(nodes, flow(port));
@@ -129,6 +154,25 @@ describeWithPeers(['baresip', 'sox'], 'account node media against baresip', () =
     await helper.unload();
     await new Promise((r) => helper.stopServer(r));
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('an account set to send DTMF by SIP INFO: the door\'s 9 reaches baresip as INFO', async () => {
+    const port = await freeSipPort();
+    await helper.load(nodes, flow(port, { dtmfSend: 'info', trace: true }));
+    await (getNode('acc') as any).ready;
+    baresip = await startBaresip(dir);
+    const events = collect('events');
+    baresip.command('dial', `sip:1@127.0.0.1:${port}`);
+    const ring = (await waitFor(() => events.find((m) => m.topic === 'ring'), 'ring', 8000))!;
+    getNode('act').receive({ action: 'answer', call: ring.call });
+    await waitFor(() => baresip!.events.some((e) => e.type === 'CALL_ESTABLISHED'), 'baresip established', 5000);
+    const opened = nextMessage(getNode('opened'), 5000);
+    getNode('o1').receive({ call: ring.call });
+    expect((await opened).door).toMatchObject({ outcome: 'ok' });
+    await waitFor(() => baresip!.events.find((e) => e.type === 'CALL_DTMF_START'), 'baresip reports the INFO digit', 3000);
+    expect(baresip.events.filter((e) => e.type === 'CALL_DTMF_START').map((e) => String(e.param))).toEqual(['9']);
+    const trace = (getNode('acc') as any).account.trace.text() as string;
+    expect(trace).toMatch(/INFO sip:/);
   });
 
   test('baresip calls, RTP flows, its RFC 4733 key reaches the flow, a DTMF door sends 9 into the call', async () => {
