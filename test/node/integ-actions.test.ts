@@ -102,6 +102,47 @@ describe('intercom-sip-call forward / play / dtmf / bridge', () => {
     expect(p2Calls[0].info.reason).toBe('remote-bye');
   });
 
+  test('monitor first, then one by one: the monitor and the first phone are busy, nobody else answers → forward-failed', async () => {
+    const port = await freeSipPort();
+    const panel = await endpoint('panel');
+    const mon = await endpoint('monitor');
+    const p1 = await endpoint('p1');
+    const p2 = await endpoint('p2');
+    const order: string[] = [];
+    mon.ep.on('call', (c: Call) => {
+      order.push('monitor');
+      c.reject(486);
+    });
+    p1.ep.on('call', (c: Call) => {
+      order.push('p1');
+      c.reject(486);
+    });
+    p2.ep.on('call', (c: Call) => {
+      order.push('p2');
+      void c.ring();
+    });
+    const flow = [
+      { id: 'acc', type: 'intercom-sip-account', name: 'door', mode: 'p2p', transport: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '127.0.0.1' },
+      { id: 'in', type: 'intercom-sip-in', account: 'acc', events: 'ring', wires: [['fwd']] },
+      {
+        id: 'fwd', type: 'intercom-sip-call', account: 'acc', action: 'forward', forwardMode: 'sequential', ringTime: 0.5,
+        monitor: `sip:monitor@127.0.0.1:${mon.port}`, monitorTime: 2, targets: `sip:p1@127.0.0.1:${p1.port}, sip:p2@127.0.0.1:${p2.port}`, wires: [['out']],
+      },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([accountNode, inNode, callNode], flow);
+    await (getNode('acc') as any).ready;
+    const out: Array<Record<string, any>> = [];
+    getNode('out').on('input', (m: Record<string, any>) => out.push(m));
+    const t0 = Date.now();
+    panel.ep.dial(`sip:1@127.0.0.1:${port}`);
+    const failed = await waitFor(() => out.find((m) => m.payload === 'forward-failed'), 'forward-failed', 6000);
+    expect(failed!.forward).toEqual({ reason: 'no target answered' });
+    expect(order).toEqual(['monitor', 'p1', 'p2']);
+    // busy moves on at once; only p2's 0.5 s ring time was waited for
+    expect(Date.now() - t0).toBeLessThan(1900);
+  });
+
   test('an apartment not in the table: a clear error, nothing dialled', async () => {
     const port = await freeSipPort();
     const panel = await endpoint('panel');
