@@ -5,6 +5,8 @@
  */
 import { SipAccount, type AccountConfig, type AccountStatus } from './lib/sip/account';
 import { type AccountDef, accountConfig } from './lib/sip/account-config';
+import { createRtpMediaFactory } from './lib/media/call-media';
+import { registerProvider } from './shared/providers';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { errorText, onClose } from './shared/lifecycle';
 import type { HttpRequest, HttpResponse, Node, NodeDef, NodeStatus, RED } from './shared/red';
@@ -31,6 +33,8 @@ export = function (RED: RED): void {
     }
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: { debug: (m) => this.debug(m), warn: (m) => this.warn(m) },
+      // Real RTP per call, bound to the account's own address (the SDP c= line).
+      mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs }),
     });
     account.trace.enabled = def.trace === true;
     this.account = account;
@@ -62,7 +66,17 @@ export = function (RED: RED): void {
       this.error(`SIP account ${def.name || def.id}: ${errorText(err)}`);
       publish();
     });
+    // A door with a DTMF action finds its call here; false tells it to ask the next account.
+    const unregisterDtmf = registerProvider('dtmf-sender', {
+      sendDtmf: async (callId, digits) => {
+        const call = callId ? account.getCall(callId) : undefined;
+        if (!call || call.isEnded) return false;
+        await call.sendDtmf(digits);
+        return true;
+      },
+    });
     onClose(this, async () => {
+      unregisterDtmf();
       users.clear();
       await this.ready.catch(() => undefined);
       await account.close();

@@ -1,10 +1,13 @@
 /**
  * intercom-sip-call: acts on the call named by msg.call.id (answer, ring, reject, hangup,
- * redirect, cancel) or places a new call (dial msg.payload from its account, with the
- * account's failover). The action comes from msg.action or the node's setting.
+ * redirect, cancel, play a prompt, send DTMF, bridge to another call, forward to a queue of
+ * people) or places a new call (dial msg.payload from its account, with the account's
+ * failover). The action comes from msg.action or the node's setting.
  */
 import { accountRegistry, callRegistry } from './lib/sip/registry';
 import { ParallelCall } from './lib/sip/parallel';
+import { bridgeCalls, ForwardCall } from './lib/sip/forward-call';
+import { type ForwardMode, lookupApartment, normalizeTarget, parseApartmentTable, parseTargets } from './lib/sip/forward';
 import type { SipAccount } from './lib/sip/account';
 import type { Call } from './lib/sip/call';
 import type { SipAccountNode } from './intercom-sip-account.types';
@@ -12,7 +15,7 @@ import { callMessage } from './intercom-sip-in.helpers';
 import { onClose, onInput } from './shared/lifecycle';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
-const ACTIONS = ['answer', 'ring', 'reject', 'hangup', 'redirect', 'dial', 'cancel'] as const;
+const ACTIONS = ['answer', 'ring', 'reject', 'hangup', 'redirect', 'dial', 'cancel', 'play', 'dtmf', 'bridge', 'forward'] as const;
 type Action = (typeof ACTIONS)[number];
 
 interface SipCallDef extends NodeDef {
@@ -20,6 +23,24 @@ interface SipCallDef extends NodeDef {
   action?: string; // one of ACTIONS or 'msg'
   code?: string | number;
   target?: string;
+  /** play: built-in prompt name or WAV path */
+  prompt?: string;
+  /** dtmf: digits to send */
+  digits?: string;
+  /** forward: targets (comma/newline), mode, ring time per target (s), monitor first, apartments */
+  targets?: string;
+  forwardMode?: string;
+  ringTime?: string | number;
+  monitor?: string;
+  monitorTime?: string | number;
+  apartments?: string;
+}
+
+function seconds(v: unknown, fallback: number, what: string): number {
+  if (v === undefined || v === null || v === '') return fallback * 1000;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 600) throw new Error(`${what} must be 0-600 seconds, got ${JSON.stringify(v)}`);
+  return n * 1000;
 }
 
 function named(name: string): SipAccount {
@@ -34,10 +55,18 @@ export = function (RED: RED): void {
     const acc = def.account ? (RED.nodes.getNode(def.account) as SipAccountNode | null) : null;
     if (acc?.account) acc.registerUser(this);
     else this.status({});
+    // A wrong apartment table is a deploy-time error, not a surprise on the first call.
+    let apartments: Map<string, string[]> | undefined;
+    try {
+      apartments = def.apartments?.trim() ? parseApartmentTable(def.apartments) : undefined;
+    } catch (err) {
+      this.error(`apartment table: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const forwards = new Set<ForwardCall>();
 
     onInput(this, async (msg: NodeMessage, send) => {
       const raw = typeof msg.action === 'string' && msg.action ? msg.action : def.action && def.action !== 'msg' ? def.action : undefined;
-      if (!raw) throw new Error('no action: set msg.action (answer, ring, reject, hangup, redirect, dial, cancel) or choose one in the node');
+      if (!raw) throw new Error(`no action: set msg.action (${ACTIONS.join(', ')}) or choose one in the node`);
       const action = raw.toLowerCase() as Action;
       if (!ACTIONS.includes(action)) throw new Error(`unknown action "${raw}"; use ${ACTIONS.join(', ')}`);
 
@@ -98,12 +127,68 @@ export = function (RED: RED): void {
         case 'hangup':
           call.hangup();
           break;
+        case 'play': {
+          // The node's own setting before msg.payload: after another sip-call node the payload is that node's action name.
+          const source = typeof msg.prompt === 'string' && msg.prompt ? msg.prompt : def.prompt || (typeof msg.payload === 'string' && msg.payload ? msg.payload : undefined);
+          if (!source) throw new Error('play needs msg.prompt (or msg.payload / the node setting): a built-in prompt name or a WAV file path');
+          if (!call.media?.play || call.state !== 'answered') throw new Error(`cannot play into a call that is ${call.state}`);
+          await call.media.play(source);
+          break;
+        }
+        case 'dtmf': {
+          const raw = msg.digits ?? (def.digits || (typeof msg.payload === 'string' || typeof msg.payload === 'number' ? msg.payload : undefined));
+          const digits = String(raw ?? '').trim();
+          if (!/^[0-9*#A-Da-d]{1,32}$/.test(digits)) throw new Error(`dtmf needs msg.digits (or msg.payload / the node setting): 1-32 of 0-9 * # A-D, got ${JSON.stringify(raw)}`);
+          if (call.state !== 'answered') throw new Error(`cannot send DTMF into a call that is ${call.state}`);
+          await call.sendDtmf(digits);
+          break;
+        }
+        case 'bridge': {
+          const other = (msg.bridge as { id?: unknown } | undefined)?.id ?? msg.bridgeTo;
+          if (typeof other !== 'string' || !other) throw new Error('bridge needs the second call: msg.bridge.id (a msg.call of the other call) or msg.bridgeTo');
+          const b = callRegistry.getCall(other);
+          if (!b) throw new Error(`no live call with id ${other} to bridge to`);
+          bridgeCalls(call, b);
+          break;
+        }
+        case 'forward':
+          await startForward(call, msg);
+          break;
       }
       msg.call = callMessage(call.info);
       msg.payload = action;
       send(msg);
     });
+    const startForward = async (panel: Call, msg: NodeMessage): Promise<void> => {
+      const account = acc?.account;
+      if (!account) throw new Error('forward needs the SIP account set on the node: the legs are dialled from it');
+      let targets = parseTargets(msg.targets ?? def.targets ?? '');
+      if (!targets.length && apartments) targets = lookupApartment(apartments, panel.info.to.user) ?? [];
+      const monitorRaw = typeof msg.monitor === 'string' ? msg.monitor : def.monitor?.trim();
+      const monitor = monitorRaw ? normalizeTarget(monitorRaw) : undefined;
+      if (!targets.length && !monitor) throw new Error(`forward needs targets: msg.targets, the node's list, or an apartment table entry for "${panel.info.to.user}"`);
+      const modeRaw = typeof msg.mode === 'string' ? msg.mode : def.forwardMode || 'sequential';
+      if (modeRaw !== 'all' && modeRaw !== 'sequential') throw new Error(`forward mode must be "all" or "sequential", got ${JSON.stringify(modeRaw)}`);
+      const fwd = new ForwardCall(account, panel, targets, {
+        mode: modeRaw as ForwardMode,
+        perTargetMs: seconds(msg.ringTime ?? def.ringTime, 20, 'ring time'),
+        monitor,
+        monitorMs: seconds(msg.monitorTime ?? def.monitorTime, 20, 'monitor time'),
+      });
+      forwards.add(fwd);
+      const report = (payload: string, forward: Record<string, unknown>, leg?: Call): void => {
+        forwards.delete(fwd);
+        this.send({ topic: msg.topic, payload, call: callMessage(panel.info), forward, ...(leg ? { leg: callMessage(leg.info) } : {}) });
+      };
+      fwd.on('answered', (leg: Call, target: string) => report('forwarded', { target }, leg));
+      fwd.on('failed', (reason: string) => report('forward-failed', { reason }));
+      fwd.on('dial-error', (target: string, err: unknown) => this.warn(`forward: cannot dial ${target}: ${err instanceof Error ? err.message : String(err)}`));
+      await fwd.start();
+      msg.forward = { targets, mode: modeRaw, monitor };
+    };
     onClose(this, () => {
+      for (const f of forwards) f.stop();
+      forwards.clear();
       acc?.deregisterUser(this);
     });
   }

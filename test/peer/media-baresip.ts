@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { freeSipPort, freeTcpPort } from '../helpers/ports';
-import { delay, waitFor } from '../helpers/wait';
+import { waitFor } from '../helpers/wait';
 
 export interface Baresip {
   child: ChildProcess;
@@ -14,7 +14,8 @@ export interface Baresip {
   stop(): Promise<void>;
 }
 
-export async function startBaresip(dir: string, source?: string, extraConfig: string[] = []): Promise<Baresip> {
+/** `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up). */
+export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto'): Promise<Baresip> {
   const sipPort = await freeSipPort();
   const ctrlPort = await freeTcpPort();
   let voice = source;
@@ -44,7 +45,7 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
       '',
     ].join('\n'),
   );
-  writeFileSync(path.join(dir, 'accounts'), `<sip:phone@127.0.0.1:${sipPort}>;regint=0;answermode=auto\n`);
+  writeFileSync(path.join(dir, 'accounts'), `<sip:phone@127.0.0.1:${sipPort}>;regint=0;answermode=${answerMode}\n`);
   const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -91,7 +92,10 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await Promise.race([exited, delay(2000)]);
+        // a plain delay() here would keep jest alive 2 s after every test
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (grace = setTimeout(r, 2000)))]);
+        clearTimeout(grace);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
     },

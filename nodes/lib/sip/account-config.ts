@@ -25,6 +25,8 @@ export interface AccountDef {
   ringTimeout?: string | number;
   noAnswerTimeout?: string | number;
   dtmfSend?: string;
+  /** seconds without RTP before an answered call is hung up (0 = never) */
+  rtpTimeout?: string | number;
   trace?: boolean;
   publicAddress?: string;
 }
@@ -78,6 +80,7 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     ringTimeoutMs: num(def.ringTimeout, 120, 0, 3600, 'ring timeout') * 1000,
     noAnswerTimeoutMs: num(def.noAnswerTimeout, 60, 1, 3600, 'no-answer timeout') * 1000,
     dtmfSend: def.dtmfSend === 'info' ? 'info' : 'rfc4733',
+    rtpTimeoutMs: num(def.rtpTimeout, 30, 0, 3600, 'RTP timeout') * 1000,
     publicAddress: def.publicAddress?.trim() || undefined,
   };
 }

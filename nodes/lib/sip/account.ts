@@ -13,7 +13,7 @@ import { type Clock, type Logger, type SipTimers, silentLogger, systemClock } fr
 import type { Call } from './call';
 import { parseCidrList } from './cidr';
 import type { DigestAlgorithm } from './digest';
-import { defaultMediaFactory } from './default-media';
+import { createRtpMediaFactory } from '../media/call-media';
 import { type EndpointMode, SipEndpoint } from './endpoint';
 import type { MediaFactory } from './media-port';
 import { Registrar, type RegistrarAccount } from './registrar';
@@ -46,6 +46,8 @@ export interface AccountConfig {
   ringTimeoutMs?: number;
   noAnswerTimeoutMs?: number;
   dtmfSend?: 'rfc4733' | 'info';
+  /** media: hang up an answered call after this long without RTP (ms, 0 = never) */
+  rtpTimeoutMs?: number;
   /** inbound calls at once before 503 (flood protection, default 16) */
   maxInboundCalls?: number;
   /** address to put in Contact/SDP when binding to 0.0.0.0 */
@@ -131,7 +133,7 @@ export class SipAccount extends EventEmitter {
     const localAddress = c.publicAddress || (c.bindAddress === '0.0.0.0' || c.bindAddress === '::' ? primaryAddress() : c.bindAddress);
     const ep = new SipEndpoint({
       transport,
-      mediaFactory: this.deps.mediaFactory ?? defaultMediaFactory(),
+      mediaFactory: this.deps.mediaFactory ?? createRtpMediaFactory({ rtpTimeoutMs: c.rtpTimeoutMs }),
       mode: c.mode,
       account: c.name,
       user: c.user,

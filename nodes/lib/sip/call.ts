@@ -101,6 +101,8 @@ export class Call extends EventEmitter {
   private viaProxy = false;
   private timer?: TimerHandle;
   private ended = false;
+  /** settles when this call's media has released its sockets */
+  mediaClosed: Promise<void> = Promise.resolve();
 
   constructor(private host: CallHost, readonly direction: 'inbound' | 'outbound', info: Omit<CallInfo, 'id' | 'state' | 'direction' | 'account'>, callId: string, readonly listenOnly = false) {
     super();
@@ -464,6 +466,13 @@ export class Call extends EventEmitter {
 
   /** SIP INFO DTMF: application/dtmf-relay (Signal=5) or application/dtmf (body "5"). */
   infoFromRemote(req: SipRequest): void {
+    const media = this.media;
+    if (media?.receiveInfo) {
+      // The media side reports the digit through its 'dtmf' event (wireMedia), so a panel
+      // that sends the same press by INFO and RFC 4733 gives the flow one key, not two.
+      media.receiveInfo(header(req, 'content-type') ?? '', req.body);
+      return;
+    }
     const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
     let digit: string | undefined;
     let duration: number | undefined;
@@ -525,6 +534,13 @@ export class Call extends EventEmitter {
       this.fire('dtmf', ev);
     });
     m.on('error', (err: Error) => this.host.log.warn(`call ${this.id} media: ${err.message}`));
+    // A panel that lost power sends no BYE; its silence is the only sign (RFC 3550 §6.3.5 spirit).
+    m.on('rtp-timeout', (ev: { silentMs?: number }) => {
+      if (this.ended) return;
+      this.host.log.warn(`call ${this.id}: no RTP for ${ev?.silentMs ?? '?'} ms, hanging up`);
+      this.info.reason = 'rtp-timeout';
+      this.hangup();
+    });
   }
 
   private finish(reason: string, status?: number): void {
@@ -535,10 +551,17 @@ export class Call extends EventEmitter {
     if (status !== undefined) this.info.status = status;
     this.setState('ended');
     const media = this.media;
-    if (media) media.close().catch(() => undefined);
+    // Every way a call ends passes here, so this is where its RTP port is given back.
+    if (media) this.mediaClosed = media.close().catch((err: unknown) => this.host.log.warn(`call ${this.id} media close: ${String(err)}`));
     this.emit('ended', { reason: this.info.reason, status });
     this.fire('ended', { reason: this.info.reason, status });
     this.host.forget(this);
+  }
+
+  /** Stop a call at once (account shutdown): no signaling, media closed. */
+  terminate(reason = 'shutdown'): Promise<void> {
+    this.finish(reason);
+    return this.mediaClosed;
   }
 
   get isEnded(): boolean {

@@ -1,7 +1,8 @@
 /**
- * The media stand-in used until nodes/lib/media is plugged in: it negotiates a valid SDP
- * (PCMU + telephone-event on audio, every other m-line declined with port 0, RFC 3264 §6)
- * but sends no RTP. Small on purpose; the real factory replaces it.
+ * A silent stand-in media: it negotiates a valid SDP (PCMU + telephone-event on audio,
+ * every other m-line declined with port 0, RFC 3264 §6) but binds and sends nothing.
+ * Accounts use real RTP (nodes/lib/media, createRtpMediaFactory); this one serves
+ * signaling tests and test peers that must look like a panel that sends no RTP.
  */
 import { EventEmitter } from 'node:events';
 import { type CallMedia, type CallMediaContext, type MediaFactory, NotAcceptableHere } from './media-port';

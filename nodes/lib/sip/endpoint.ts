@@ -348,9 +348,13 @@ export class SipEndpoint extends EventEmitter implements CallHost {
   }
 
   async close(): Promise<void> {
-    for (const c of [...this.calls.values()]) c.hangup();
+    const all = [...this.calls.values()];
+    for (const c of all) c.hangup();
     // Give BYE/CANCEL a moment on the wire before the socket goes away.
     if (this.calls.size) await new Promise((r) => setTimeout(r, 50));
+    // A CANCELled call waits for its 487; nothing will arrive now, so end it here, and wait
+    // for every call's RTP socket: a redeploy must find its ports free.
+    await Promise.all(all.map((c) => c.terminate('shutdown')));
     this.layer.shutdown();
     this.removeAllListeners();
   }

@@ -29,7 +29,10 @@ export interface CallMediaContext {
 }
 
 /**
- * One call's media. Events: 'dtmf' (DtmfEvent), 'rtp-start', 'error' (Error), 'closed'.
+ * One call's media. Events: 'dtmf' (DtmfEvent, one per key press whichever way it came),
+ * 'rtp-start', 'rtp-timeout' ({ silentMs }: the peer stopped sending, signaling hangs up),
+ * 'audio' (payload Buffer, law: the received G.711 frames a bridge relays),
+ * 'error' (Error), 'closed'.
  */
 export interface CallMedia extends EventEmitter {
   /** Remote offer in → local answer out (inbound INVITE, or re-INVITE for hold/refresh). */
@@ -42,6 +45,14 @@ export interface CallMedia extends EventEmitter {
   sendDtmf?(digits: string, opts?: { durationMs?: number }): Promise<void>;
   /** Play a prompt (file path or built-in name) into the call. */
   play?(source: string): Promise<void>;
+  /**
+   * SIP INFO DTMF body (RFC 2976 INFO, application/dtmf-relay or application/dtmf): the
+   * media side reports it as a 'dtmf' event, de-duplicated against RFC 4733 and in-band.
+   * true when the body was a digit.
+   */
+  receiveInfo?(contentType: string, body: string): boolean;
+  /** Our side on hold (RFC 3264 §8.4): the next offer/answer is at most sendonly. */
+  setHold?(on: boolean): void;
   close(): Promise<void>;
 }
 
