@@ -25,7 +25,7 @@ export function prepareUserDir(dir: string, port: number, flow: unknown, opts: {
   writeFileSync(
     path.join(dir, 'settings.js'),
     `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, ${http} flowFile: 'flows.json', credentialSecret: false,
-      editorTheme: { tours: false, projects: { enabled: false } }, diagnostics: { enabled: false }, logging: { console: { level: 'info' } } };\n`,
+      editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } }, diagnostics: { enabled: false }, logging: { console: { level: 'info' } } };\n`,
   );
   writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(flow));
 }

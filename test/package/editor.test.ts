@@ -28,18 +28,10 @@ import {
   rmDir,
   startNodeRed,
 } from '../helpers/package';
+import { chromiumArgs } from '../helpers/browser';
 
 jest.setTimeout(60000);
 
-// PEERS.md "Browser": the flags that keep Debian chromium quiet and offline.
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** The first sentence or so of a type's help file, whitespace-normalised, to look for on screen. */
 function helpSnippet(type: string): string {

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { launchChromium } from '../helpers/browser';
 import { describeWithPeers, which } from '../helpers/peers';
 import { freeTcpPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
@@ -63,11 +64,7 @@ describeWithPeers(['chromium'], 'access nodes in the Node-RED editor', () => {
     });
     expect(dep.status).toBeLessThan(300);
 
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: which('chromium') as string,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser = await launchChromium(which('chromium') as string);
     try {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import { describeWithPeers } from '../helpers/peers';
 import { freeTcpPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
@@ -28,17 +29,14 @@ describeWithPeers(['chromium'], 'Home Assistant nodes in the editor', () => {
     url = `http://127.0.0.1:${port}/`;
     writeFileSync(
       path.join(dir, 'settings.js'),
-      `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, credentialSecret: 'test', logging: { console: { level: 'warn' } } };`,
+      `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, credentialSecret: 'test', editorTheme: { palette: { catalogues: [] } }, logging: { console: { level: 'warn' } } };`,
     );
     // Installed as a user would have it (so the editor's i18n namespace is the package's).
     mkdirSync(path.join(dir, 'node_modules'));
     symlinkSync(root, path.join(dir, 'node_modules', 'node-red-contrib-sip-intercom'), 'dir');
     red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', dir, '-s', path.join(dir, 'settings.js')], { stdio: 'ignore' });
     await waitFor(async () => (await fetch(url + 'settings').catch(() => null))?.ok, 'Node-RED editor', 30000, 200);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
