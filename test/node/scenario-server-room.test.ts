@@ -28,7 +28,8 @@ const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 const coreHttpIn = require('@node-red/nodes/core/network/21-httpin.js');
-import request = require('supertest');
+// supertest comes with node-red-node-test-helper, without type declarations
+const request = require('supertest') as (app: unknown) => { post(url: string): { send(body: unknown): Promise<{ status: number }> } };
 
 /** The helper keeps RED.httpNode (where `http in` listens) to itself: catch it on load. */
 let httpNode: unknown;
@@ -83,12 +84,12 @@ describeWithPeers(['baresip', 'sox'], 'server room scenario: card, call security
     await (helper.getNode(flow.find((n) => n.type === 'intercom-sip-account')!.id) as any).ready;
     const types = (): string[] => security!.events.map((e) => String(e.type));
 
-    const unknown = await request(httpNode as never).post('/intercom/card').send({ card: 'FFFFFFFF' });
+    const unknown = await request(httpNode).post('/intercom/card').send({ card: 'FFFFFFFF' });
     expect(unknown.status).toBe(403);
     await delay(1000);
     expect(types()).not.toContain('CALL_INCOMING');
 
-    const known = await request(httpNode as never).post('/intercom/card').send({ card: '04A1B2C3D4' });
+    const known = await request(httpNode).post('/intercom/card').send({ card: '04A1B2C3D4' });
     expect(known.status).toBe(202);
     await waitFor(() => types().includes('CALL_ESTABLISHED') || undefined, 'security answers', 8000);
     await delay(800); // the prompt plays; baresip's audio runs so its keys go out as RFC 4733
