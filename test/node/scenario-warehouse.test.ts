@@ -1,0 +1,165 @@
+/**
+ * examples/Warehouse/"Driver calls the gate - whitelist and 5 opens" with a real SIP peer
+ * (sipp as the driver's call arriving from the PBX) and a loopback stand-in for the 2N
+ * Access Unit API: a listed driver (8 495 ...) is answered and key 5 (SIP INFO) makes exactly
+ * one switch request; an unlisted one gets 603 and nothing opens. Both decisions are
+ * journaled. Only addresses are changed; the PBX server is a closed loopback port.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { helper } from '../helpers/node-red';
+import { describeWithPeers } from '../helpers/peers';
+import { freeSipPort, freeUdpPort } from '../helpers/ports';
+import { delay } from '../helpers/wait';
+import accountNode = require('../../nodes/intercom-sip-account');
+import inNode = require('../../nodes/intercom-sip-in');
+import callNode = require('../../nodes/intercom-sip-call');
+import dtmfNode = require('../../nodes/intercom-dtmf');
+import whitelistNode = require('../../nodes/intercom-whitelist');
+import doorNode = require('../../nodes/intercom-door');
+import doorOpenNode = require('../../nodes/intercom-door-open');
+import journalNode = require('../../nodes/intercom-journal');
+const switchNode = require('@node-red/nodes/core/function/10-switch.js');
+const changeNode = require('@node-red/nodes/core/function/15-change.js');
+const commentNode = require('@node-red/nodes/core/common/90-comment.js');
+
+jest.setTimeout(40000);
+const file = path.join(__dirname, '..', '..', 'examples', 'Warehouse', 'Driver calls the gate - whitelist and 5 opens.json');
+
+const from = (user: string): string => `From: "Driver" <sip:${user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`;
+const invite = (user: string): string => `<send retrans="500"><![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      ${from(user)}
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:${user}@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+    ]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>`;
+const inDialog = (user: string, cseq: string, extra = '', body = ''): string => `<send retrans="500"><![CDATA[
+      ${cseq.split(' ')[1]} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      ${from(user)}
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: ${cseq}
+      Max-Forwards: 70
+      ${extra}Content-Length: [len]
+${body ? '\n      ' + body : ''}
+    ]]></send>`;
+
+/** A listed driver: answered, presses 5 (SIP INFO, RFC 6086 dtmf-relay), hangs up. */
+const allowed = (user: string): string => `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="driver allowed">
+  ${invite(user)}
+  <recv response="200" rtd="true"/>
+  ${inDialog(user, '1 ACK').replace('<send retrans="500">', '<send>')}
+  <pause milliseconds="300"/>
+  ${inDialog(user, '2 INFO', 'Content-Type: application/dtmf-relay\n      ', 'Signal=5\n      Duration=160')}
+  <recv response="200"/>
+  <pause milliseconds="1500"/>
+  ${inDialog(user, '3 BYE')}
+  <recv response="200"/>
+</scenario>`;
+
+/** An unlisted caller: must be declined with 603 (RFC 3261 §21.6.2). */
+const denied = (user: string): string => `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="driver denied">
+  ${invite(user)}
+  <recv response="603"/>
+  <send><![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      ${from(user)}
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]></send>
+  <pause milliseconds="100"/>
+</scenario>`;
+
+describeWithPeers(['sipp'], 'warehouse scenario: driver calls the gate', () => {
+  let dir: string;
+  let server: http.Server | undefined;
+  let requests: string[];
+  let port: number;
+  let journalFile: string;
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'scenario-warehouse-'));
+    requests = [];
+    server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.setHeader('Content-Type', 'application/json');
+      res.end(req.url?.startsWith('/api/switch/ctrl') ? '{"success":true}' : '{"success":false}');
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => helper.startServer(() => r()));
+    const flow = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, any>>;
+    port = await freeSipPort();
+    const closedPbx = await freeUdpPort();
+    journalFile = path.join(dir, 'journal.jsonl');
+    for (const n of flow) {
+      if (n.type === 'intercom-sip-account') Object.assign(n, { bindAddress: '127.0.0.1', bindPort: port, server: `127.0.0.1:${closedPbx}`, allowedSources: '127.0.0.1' });
+      if (n.type === 'intercom-door') n.host = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      if (n.type === 'intercom-journal') n.file = journalFile;
+    }
+    await helper.load([accountNode, inNode, callNode, dtmfNode, whitelistNode, doorNode, doorOpenNode, journalNode, switchNode, changeNode, commentNode], flow);
+    await (helper.getNode(flow.find((n) => n.type === 'intercom-sip-account')!.id) as any).ready;
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise((r) => helper.stopServer(r));
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function sipp(xml: string): Promise<void> {
+    const f = path.join(dir, 'uac.xml');
+    writeFileSync(f, xml);
+    const [sipPort, mediaPort] = [await freeUdpPort(), await freeUdpPort()];
+    const child = spawn('sipp', ['-sf', f, '-m', '1', '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort), '-s', '301', '-timeout', '15s', '-nostdin', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    if (code !== 0) throw new Error(`sipp exited ${code}: ${stderr.slice(0, 500)}`);
+  }
+  const journal = (): Array<Record<string, unknown>> => readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  test('a listed driver (8 495 ...) is answered and key 5 opens the barrier once', async () => {
+    await sipp(allowed('84951234567'));
+    await delay(300);
+    expect(requests).toEqual(['GET /api/switch/ctrl?switch=1&action=trigger']);
+    const lines = journal();
+    expect(lines.find((e) => e.event === 'ring')).toMatchObject({ result: 'allowed' });
+    expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'Warehouse barrier' });
+  });
+
+  test('an unlisted caller gets 603 Decline and nothing opens', async () => {
+    await sipp(denied('88120000000'));
+    await delay(300);
+    expect(requests).toEqual([]);
+    const lines = journal();
+    expect(lines.find((e) => e.event === 'ring')).toMatchObject({ result: 'denied' });
+    expect(lines.some((e) => e.event === 'open')).toBe(false);
+  });
+});
