@@ -116,8 +116,11 @@ export = function (RED: RED): void {
           break;
         }
         case 'redirect': {
-          const target = typeof msg.target === 'string' ? msg.target : typeof msg.payload === 'string' && msg.payload ? msg.payload : def.target;
-          if (!target) throw new Error('redirect needs msg.target (or msg.payload / the node setting): a user, number or sip: URI');
+          // The same order as play and dtmf: msg.target, the node's Target, then msg.payload
+          // (a ring straight from sip-in carries payload "ring", which must not become a target).
+          const target =
+            (typeof msg.target === 'string' && msg.target) || (def.target ?? '').trim() || (typeof msg.payload === 'string' ? msg.payload : '');
+          if (!target) throw new Error('redirect needs msg.target (or the node setting / msg.payload): a user, number or sip: URI');
           call.redirect(target);
           break;
         }

@@ -30,7 +30,7 @@ function sourceText(v: unknown): string | undefined {
 export function doorOf(msg: NodeMessage): string | undefined {
   if (msg.door && typeof msg.door === 'object') {
     const d = obj(msg.door);
-    return str(d.doorId) ?? str(d.name) ?? str(d.id);
+    return str(d.doorId) ?? str(d.id) ?? str(d.name);
   }
   return str(msg.door);
 }

@@ -105,7 +105,7 @@ describeWithPeers(['baresip', 'sox'], 'office scenario: visitor at reception, pr
         return undefined;
       }
     }, 'open event in the journal', 5000);
-    expect(events!.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'Office entrance' });
+    expect(events!.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'office_entrance' });
     expect(events!.some((e) => e.result === 'forward')).toBe(true);
   });
 });

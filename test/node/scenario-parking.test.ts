@@ -133,7 +133,7 @@ describeWithPeers(['sipp'], 'parking scenario: barrier by time window', () => {
     expect(requests).toHaveLength(1);
     const lines = journal();
     expect(lines.filter((e) => e.event === 'ring').map((e) => e.result)).toEqual(['in-window', 'allowed', 'in-window', 'denied']);
-    expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'Parking barrier' });
+    expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'parking_barrier' });
   });
 
   test('outside the window: even a listed caller is redirected to security (302), nothing opens', async () => {

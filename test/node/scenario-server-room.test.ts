@@ -112,7 +112,7 @@ describeWithPeers(['baresip', 'sox'], 'server room scenario: card, call security
     const lines = readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const cards = lines.filter((e) => e.event === 'card');
     expect(cards.map((e) => e.result)).toEqual(['denied', 'calling security', 'dial']);
-    expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'Server room' });
+    expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'server_room' });
     expect(lines.filter((e) => e.result === 'allowed' || e.result === 'denied').length).toBeGreaterThanOrEqual(2);
     // a PIN never reaches the journal
     expect(readFileSync(journalFile, 'utf8')).not.toMatch(/2580|1111/);

@@ -151,7 +151,7 @@ describeWithPeers(['sipp'], 'warehouse scenario: driver calls the gate', () => {
     expect(requests).toEqual(['GET /api/switch/ctrl?switch=1&action=trigger']);
     const lines = journal();
     expect(lines.find((e) => e.event === 'ring')).toMatchObject({ result: 'allowed' });
-    expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'Warehouse barrier' });
+    expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'warehouse_barrier' });
   });
 
   test('an unlisted caller gets 603 Decline and nothing opens', async () => {
