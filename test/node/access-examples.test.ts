@@ -46,8 +46,8 @@ describe('examples/Access', () => {
 
   test('Parking: a ring is journaled as opened, busy or diverted, whatever the hour', async () => {
     await helper.load([...core, ...ours], example('Parking time-based whitelist'));
-    getNode('i1').receive({});
-    getNode('i3').receive({});
+    getNode('ac1_i1').receive({});
+    getNode('ac1_i3').receive({});
     await waitFor(() => journal().length === 2, 'two journal lines');
     const [listed, anon] = journal();
     expect(['open', 'divert']).toContain(listed.event);
@@ -58,10 +58,10 @@ describe('examples/Access', () => {
 
   test('PIN before open: right PIN opens, wrong ones lock out, the journal has no PIN', async () => {
     const flow = example('PIN before open');
-    await helper.load([...core, ...ours], flow, { pin: { pins: 'guard:2580' } });
-    getNode('i2').receive({});
+    await helper.load([...core, ...ours], flow, { ac2_pin: { pins: 'guard:2580' } });
+    getNode('ac2_i2').receive({});
     await waitFor(() => journal().some((e) => e.event === 'open'), 'door opened');
-    for (let i = 0; i < 3; i++) getNode('i3').receive({});
+    for (let i = 0; i < 3; i++) getNode('ac2_i3').receive({});
     await waitFor(() => journal().some((e) => e.reason === 'lockout'), 'lockout journaled');
     expect(readFileSync(path.join(dir, 'intercom-journal.jsonl'), 'utf8')).not.toMatch(/2580|7777/);
   });

@@ -76,19 +76,13 @@ describe('every example deploys with the real intercom nodes', () => {
     for (const f of files) {
       for (const n of load(f)) {
         const prev = owner.get(n.id);
-        if (prev && prev !== f && !(prev.startsWith('Access/') && f.startsWith('Access/'))) clashes.push(`${n.id}: ${prev} and ${f}`);
+        if (prev && prev !== f) clashes.push(`${n.id}: ${prev} and ${f}`);
         owner.set(n.id, f);
       }
     }
     expect(clashes).toEqual([]);
   });
 
-  /**
-   * Shipped before this test and broken when deployed as is (door without preset, sip-in
-   * without account): test.failing keeps it visible and turns red once it is fixed, so the
-   * entry is then removed.
-   */
-  const knownBroken = new Set(['Home Assistant/Guest at the door.json']);
   const deploys = async (file: string): Promise<void> => {
     const flow = load(file);
     const closed = await freeTcpPort();
@@ -132,6 +126,5 @@ describe('every example deploys with the real intercom nodes', () => {
     const errors = (spy.args ?? []).map((a, i) => ({ node: spy.thisValues?.[i], text: String(a[0]) }));
     expect(errors.filter((e) => String(e.node?.type).startsWith('intercom-')).map((e) => `${e.node?.type} ${e.node?.name || e.node?.id}: ${e.text}`)).toEqual([]);
   };
-  test.each(files.filter((f) => !knownBroken.has(f)))('%s', deploys);
-  test.failing.each([...knownBroken])('%s (known broken, see the lead)', deploys);
+  test.each(files)('%s', deploys);
 });
