@@ -8,7 +8,6 @@
 import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import { type Clock, type Logger, type SipTimers, silentLogger, systemClock } from './clock';
 import type { Call } from './call';
 import { parseCidrList } from './cidr';
@@ -16,6 +15,7 @@ import type { DigestAlgorithm } from './digest';
 import { createRtpMediaFactory } from '../media/call-media';
 import { type EndpointMode, SipEndpoint } from './endpoint';
 import type { MediaFactory } from './media-port';
+import { advertisedAddress } from './local-address';
 import { Registrar, type RegistrarAccount } from './registrar';
 import { Registration, type RegistrationState } from './registration';
 import { accountRegistry, callRegistry } from './registry';
@@ -70,17 +70,6 @@ export async function resolveServer(text: string, protocol: Protocol): Promise<R
   return { address, port: m[2] ? Number(m[2]) : 5060, protocol };
 }
 
-/**
- * The address peers can reach us at when bound to every interface: the first non-internal
- * IPv4 address (a door controller usually has one LAN); loopback if there is none.
- */
-export function primaryAddress(): string {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
-}
-
 export class SipAccount extends EventEmitter {
   status: AccountStatus = 'starting';
   statusDetail = '';
@@ -130,7 +119,7 @@ export class SipAccount extends EventEmitter {
     await transport.start();
     this.transport = transport;
     const credentials = c.password ? { user: c.authUser || c.user, password: c.password } : undefined;
-    const localAddress = c.publicAddress || (c.bindAddress === '0.0.0.0' || c.bindAddress === '::' ? primaryAddress() : c.bindAddress);
+    const localAddress = await advertisedAddress({ bindAddress: c.bindAddress, publicAddress: c.publicAddress, server: server?.address, allowedSources: c.allowedSources });
     const ep = new SipEndpoint({
       transport,
       mediaFactory: this.deps.mediaFactory ?? createRtpMediaFactory({ rtpTimeoutMs: c.rtpTimeoutMs }),
