@@ -23,6 +23,7 @@ import timeWindowNode = require('../../nodes/intercom-time-window');
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
 import journalNode = require('../../nodes/intercom-journal');
+import { fromHeader, inviteXml } from '../helpers/sipp-xml';
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
@@ -32,33 +33,12 @@ const file = path.join(__dirname, '..', '..', 'examples', 'Parking', 'Barrier by
 /** One INVITE from `user`, the final answer `code` expected, ACKed (RFC 3261 §17.1.1.3). */
 const call = (user: string, code: number): string => `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="parking ${code}">
-  <send retrans="500"><![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:${user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:${user}@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
+  ${inviteXml({ user })}
   <recv response="${code}">${code === 302 ? '\n    <action><ereg regexp="sip:security@" search_in="hdr" header="Contact:" check_it="true" assign_to="c"/></action>\n  ' : ''}</recv>
   <send><![CDATA[
       ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       [last_Via:]
-      From: <sip:${user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      ${fromHeader({ user })}
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: 1 ACK

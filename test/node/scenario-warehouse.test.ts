@@ -22,6 +22,7 @@ import whitelistNode = require('../../nodes/intercom-whitelist');
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
 import journalNode = require('../../nodes/intercom-journal');
+import { fromHeader, inviteXml } from '../helpers/sipp-xml';
 const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
@@ -29,34 +30,12 @@ const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 jest.setTimeout(40000);
 const file = path.join(__dirname, '..', '..', 'examples', 'Warehouse', 'Driver calls the gate - whitelist and 5 opens.json');
 
-const from = (user: string): string => `From: "Driver" <sip:${user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`;
-const invite = (user: string): string => `<send retrans="500"><![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from(user)}
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:${user}@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-    ]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>`;
+const driver = (user: string) => ({ user, display: 'Driver' });
+const invite = (user: string): string => inviteXml(driver(user), { dtmf: true });
 const inDialog = (user: string, cseq: string, extra = '', body = ''): string => `<send retrans="500"><![CDATA[
       ${cseq.split(' ')[1]} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from(user)}
+      ${fromHeader(driver(user))}
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: ${cseq}
@@ -87,7 +66,7 @@ const denied = (user: string): string => `<?xml version="1.0" encoding="ISO-8859
   <send><![CDATA[
       ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       [last_Via:]
-      ${from(user)}
+      ${fromHeader(driver(user))}
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: 1 ACK
