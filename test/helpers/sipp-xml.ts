@@ -2,6 +2,11 @@
  * Pieces of sipp UAC scenarios (XML) shared by the scenario tests: one caller's INVITE with
  * a G.711 offer, and requests inside its dialog. sipp fills the [bracketed] keywords.
  */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { freeUdpPort } from './ports';
+
 export interface Caller {
   user: string;
   display?: string;
@@ -33,3 +38,16 @@ export const inviteXml = (c: Caller, opts: { dtmf?: boolean } = {}): string => `
     ]]></send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>`;
+
+/** Runs one sipp UAC call of `xml` against 127.0.0.1:`port`; rejects with sipp's stderr on failure. */
+export async function runSippUac(xml: string, o: { dir: string; port: number; service: string; timeoutS?: number }): Promise<void> {
+  const f = path.join(o.dir, `uac-${Date.now()}.xml`);
+  writeFileSync(f, xml);
+  const [sipPort, mediaPort] = [await freeUdpPort(), await freeUdpPort()];
+  const args = ['-sf', f, '-m', '1', '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort), '-s', o.service, '-timeout', `${o.timeoutS ?? 10}s`, '-nostdin', `127.0.0.1:${o.port}`];
+  const child = spawn('sipp', args, { cwd: o.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`sipp exited ${code}: ${stderr.slice(0, 500)}`);
+}

@@ -6,14 +6,13 @@
  * (302) to security and nothing opens. Changed for the test: addresses, and the weekly
  * hours set to "all day" / "closed" so the outcome does not depend on when the test runs.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
-import { freeSipPort, freeUdpPort } from '../helpers/ports';
+import { freeSipPort } from '../helpers/ports';
 import { delay } from '../helpers/wait';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
@@ -23,7 +22,7 @@ import timeWindowNode = require('../../nodes/intercom-time-window');
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
 import journalNode = require('../../nodes/intercom-journal');
-import { fromHeader, inviteXml } from '../helpers/sipp-xml';
+import { fromHeader, inviteXml, runSippUac } from '../helpers/sipp-xml';
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
@@ -91,16 +90,7 @@ describeWithPeers(['sipp'], 'parking scenario: barrier by time window', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function sipp(xml: string): Promise<void> {
-    const f = path.join(dir, `uac-${Date.now()}.xml`);
-    writeFileSync(f, xml);
-    const [sipPort, mediaPort] = [await freeUdpPort(), await freeUdpPort()];
-    const child = spawn('sipp', ['-sf', f, '-m', '1', '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort), '-s', 'parking', '-timeout', '10s', '-nostdin', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    if (code !== 0) throw new Error(`sipp exited ${code}: ${stderr.slice(0, 500)}`);
-  }
+  const sipp = (xml: string): Promise<void> => runSippUac(xml, { dir, port, service: 'parking', timeoutS: 10 });
   const journal = (): Array<Record<string, unknown>> => readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
   test('in the window: a listed caller gets 603 and one Switch.Set; an unlisted caller gets 486', async () => {

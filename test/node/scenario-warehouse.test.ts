@@ -5,8 +5,7 @@
  * one switch request; an unlisted one gets 603 and nothing opens. Both decisions are
  * journaled. Only addresses are changed; the PBX server is a closed loopback port.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -22,7 +21,7 @@ import whitelistNode = require('../../nodes/intercom-whitelist');
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
 import journalNode = require('../../nodes/intercom-journal');
-import { fromHeader, inviteXml } from '../helpers/sipp-xml';
+import { fromHeader, inviteXml, runSippUac } from '../helpers/sipp-xml';
 const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
@@ -112,16 +111,7 @@ describeWithPeers(['sipp'], 'warehouse scenario: driver calls the gate', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function sipp(xml: string): Promise<void> {
-    const f = path.join(dir, 'uac.xml');
-    writeFileSync(f, xml);
-    const [sipPort, mediaPort] = [await freeUdpPort(), await freeUdpPort()];
-    const child = spawn('sipp', ['-sf', f, '-m', '1', '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort), '-s', '301', '-timeout', '15s', '-nostdin', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    if (code !== 0) throw new Error(`sipp exited ${code}: ${stderr.slice(0, 500)}`);
-  }
+  const sipp = (xml: string): Promise<void> => runSippUac(xml, { dir, port, service: '301', timeoutS: 15 });
   const journal = (): Array<Record<string, unknown>> => readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
   test('a listed driver (8 495 ...) is answered and key 5 opens the barrier once', async () => {
