@@ -5,6 +5,7 @@
  */
 import { isDoor } from './shared/door';
 import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 interface DoorOpenDef extends NodeDef {
@@ -14,29 +15,30 @@ interface DoorOpenDef extends NodeDef {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-door-open');
   function IntercomDoorOpenNode(this: Node, def: DoorOpenDef): void {
     RED.nodes.createNode(this, def);
     const found = def.door ? RED.nodes.getNode(def.door) : null;
     const door = isDoor(found) ? found : undefined;
     const confirmTopic = (def.confirmTopic ?? 'confirm').trim();
     let closed = false;
-    if (!door) this.status({ fill: 'red', shape: 'ring', text: 'no door configured' });
+    if (!door) this.status(T.status('red', 'ring', 'noDoor'));
     else this.status({ fill: 'grey', shape: 'ring', text: door.doorName });
 
-    onInput(this, async (msg: NodeMessage, send) => {
-      if (!door || !door.open) throw new Error('no intercom-door configured for this node');
+    onInput(this, T, async (msg: NodeMessage, send) => {
+      if (!door || !door.open) throw new Error(T.t('errors.noDoor'));
       if (confirmTopic && msg.topic === confirmTopic) {
         door.confirmOpen?.();
         return;
       }
       const call = msg.call && typeof msg.call === 'object' ? (msg.call as Record<string, unknown>) : undefined;
       const callId = typeof call?.id === 'string' ? call.id : undefined;
-      this.status({ fill: 'blue', shape: 'dot', text: 'opening…' });
+      this.status(T.status('blue', 'dot', 'opening'));
       const r = await door.open({ msg, callId });
       if (closed) return;
       const when = new Date().toLocaleTimeString();
-      if (r.ok) this.status({ fill: 'green', shape: 'dot', text: `opened ${r.latencyMs} ms · ${when}` });
-      else this.status({ fill: r.outcome === 'throttled' ? 'yellow' : 'red', shape: 'dot', text: `${r.outcome ?? 'failed'}: ${(r.error ?? '').slice(0, 40)}` });
+      if (r.ok) this.status(T.status('green', 'dot', 'opened', { ms: r.latencyMs, when }));
+      else this.status(T.status(r.outcome === 'throttled' ? 'yellow' : 'red', 'dot', 'failed', { outcome: T.t(`outcome.${r.outcome ?? 'failed'}`), error: r.error ?? '' }));
       msg.payload = r.ok ? 'ok' : 'failed';
       msg.door = {
         id: door.doorId,
@@ -50,7 +52,7 @@ export = function (RED: RED): void {
       send(msg);
     });
 
-    onClose(this, () => {
+    onClose(this, T, () => {
       closed = true;
     });
   }

@@ -11,6 +11,7 @@ import type { AuthMode } from './lib/door/http-client';
 import { Snapshotter, type SnapshotSource } from './lib/camera/snapshotter';
 import type { DoorConfigNode, DoorOpenRequest, DoorOpenResult, DoorSnapshot } from './shared/door';
 import { onClose } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, RED } from './shared/red';
 import { providers } from './shared/providers';
 
@@ -150,6 +151,7 @@ function sourceFromDef(def: DoorDef): SnapshotSource | undefined {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-door');
   function IntercomDoorNode(this: DoorNode, def: DoorDef): void {
     RED.nodes.createNode(this, def);
     const creds = this.credentials ?? {};
@@ -223,7 +225,7 @@ export = function (RED: RED): void {
     this.prefetchSnapshot = () => camera?.prefetch();
     this.cameraProblem = cameraProblem;
 
-    onClose(this, async () => {
+    onClose(this, T, async () => {
       await Promise.all([opener?.close(), camera?.close()]);
     });
   }

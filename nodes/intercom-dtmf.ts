@@ -8,6 +8,7 @@
 import { DtmfCollector, type CollectorConfig, type CollectorResult } from './lib/media/dtmf-collector';
 import type { DtmfMethod } from './lib/sip/media-port';
 import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 interface DtmfDef extends NodeDef {
@@ -37,6 +38,7 @@ function callOf(msg: NodeMessage): { id: string; call: Record<string, unknown> }
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-dtmf');
   function IntercomDtmfNode(this: Node, def: DtmfDef): void {
     RED.nodes.createNode(this, def);
     const mode = def.mode === 'sequence' ? 'sequence' : 'digit';
@@ -72,7 +74,7 @@ export = function (RED: RED): void {
       this.send(out);
     };
 
-    onInput(this, (msg: NodeMessage) => {
+    onInput(this, T, (msg: NodeMessage) => {
       if (!collector) throw new Error('intercom-dtmf is not configured correctly');
       const c = callOf(msg);
       const key = c?.id ?? '';
@@ -106,7 +108,7 @@ export = function (RED: RED): void {
       }
     });
 
-    onClose(this, () => {
+    onClose(this, T, () => {
       collector?.close();
       armed.clear();
     });

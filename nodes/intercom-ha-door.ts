@@ -9,7 +9,8 @@ import { DoorDevice } from './lib/homeassistant/door-device';
 import type { LinkState } from './lib/homeassistant/logger';
 import type { DoorConfigNode } from './shared/door';
 import { partsStatus, type HaConfigNode } from './shared/home-assistant';
-import { errorText, onClose, onInput } from './shared/lifecycle';
+import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 interface HaDoorDef extends NodeDef {
@@ -31,6 +32,7 @@ function callerOf(msg: NodeMessage): string | undefined {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-ha-door');
   function IntercomHaDoorNode(this: Node, def: HaDoorDef): void {
     RED.nodes.createNode(this, def);
     const server = (def.server ? RED.nodes.getNode(def.server) : null) as HaConfigNode | null;
@@ -88,25 +90,25 @@ export = function (RED: RED): void {
       try {
         unroute = mqtt.addDoor(door.doorId, {
           onCommand: (command, via) => {
-            emitCommand(command, via).catch((err) => this.error(`command ${command} failed: ${errorText(err)}`));
+            emitCommand(command, via).catch((err) => this.error(`command ${command} failed: ${T.describe(err)}`));
           },
           onAnnounce: (reason) => dev.linkUp(reason),
         });
         this.on('intercom-ha-state', showStatus);
         server.register(this, server.ws ? ['mqtt', 'ws'] : ['mqtt']);
       } catch (err) {
-        problem = errorText(err);
+        problem = T.describe(err);
         device = null;
       }
     }
     showStatus();
 
-    onInput(this, (msg: NodeMessage) => {
+    onInput(this, T, (msg: NodeMessage) => {
       if (!device) throw new Error(`not exposed to Home Assistant: ${problem}`);
       const dev = device;
       const reportLoss = (what: string) => (err: unknown) => {
         // Never silent: the error goes to Catch nodes (and so to a journal) with the message.
-        this.error(`${what} not delivered to Home Assistant: ${errorText(err)}`, msg);
+        this.error(`${what} not delivered to Home Assistant: ${T.describe(err)}`, msg);
       };
       if (Buffer.isBuffer(msg.payload)) {
         dev.setImage(msg.payload).catch(reportLoss('snapshot'));
@@ -125,7 +127,7 @@ export = function (RED: RED): void {
       showStatus();
     });
 
-    onClose(this, async (removed) => {
+    onClose(this, T, async (removed) => {
       this.removeListener('intercom-ha-state', showStatus);
       try {
         // Removed: delete the retained discovery configs; a redeploy only goes offline.
@@ -134,7 +136,7 @@ export = function (RED: RED): void {
         if (device) await Promise.race([device.stop(removed), new Promise((r) => (timer = setTimeout(r, 1500)))]);
         clearTimeout(timer);
       } catch (err) {
-        this.warn(`could not update Home Assistant on close: ${errorText(err)}`);
+        this.warn(`could not update Home Assistant on close: ${T.describe(err)}`);
       } finally {
         unroute?.();
         server?.deregister(this);

@@ -9,7 +9,8 @@ import type { Logger } from './lib/homeassistant/logger';
 import { MqttLink } from './lib/homeassistant/mqtt-link';
 import { HaWsLink } from './lib/homeassistant/ws-link';
 import type { HaConfigNode } from './shared/home-assistant';
-import { errorText, onClose } from './shared/lifecycle';
+import { onClose } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import { registerProvider } from './shared/providers';
 import type { Node, NodeDef, RED } from './shared/red';
 
@@ -49,6 +50,7 @@ function connectedWithin(ws: HaWsLink, timeoutMs: number): Promise<void> {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-home-assistant');
   function IntercomHomeAssistantNode(this: Node<HaCreds>, def: HaDef): void {
     RED.nodes.createNode(this, def);
     const node = this as unknown as HaConfigNode & Node<HaCreds>;
@@ -94,7 +96,7 @@ export = function (RED: RED): void {
         // Admin tokens may watch call_service; without it commands just carry no user.
         node.ws.subscribe('call_service', (ev) => attribution.onEvent(ev));
       } catch (err) {
-        node.error(`Home Assistant URL: ${errorText(err)}`);
+        node.error(`Home Assistant URL: ${T.describe(err)}`);
         node.ws = null;
       }
     } else if (haUrl) {
@@ -132,7 +134,7 @@ export = function (RED: RED): void {
       users.delete(user.id);
     };
 
-    onClose(node, async () => {
+    onClose(node, T, async () => {
       offProvider?.();
       // Flow nodes close alongside us; give them a moment to publish their last words
       // (availability offline, removed configs) before the client goes.

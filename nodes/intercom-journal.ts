@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { Journal, toCsv, type JournalQuery } from './lib/journal/journal';
 import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 import { eventFromMessage } from './shared/journal-event';
 
@@ -50,6 +51,7 @@ function readQuery(msg: NodeMessage): { q: JournalQuery; csv: boolean } {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-journal');
   function IntercomJournalNode(this: Node, def: JournalDef): void {
     RED.nodes.createNode(this, def);
     const userDir = RED.settings.userDir ?? process.cwd();
@@ -70,7 +72,7 @@ export = function (RED: RED): void {
     }
     let count = 0;
 
-    onInput(this, async (msg: NodeMessage, send) => {
+    onInput(this, T, async (msg: NodeMessage, send) => {
       if (!journal) throw new Error('journal not started: bad configuration');
       if (msg.topic === 'query') {
         const { q, csv } = readQuery(msg);
@@ -93,7 +95,7 @@ export = function (RED: RED): void {
       send(msg);
     });
 
-    onClose(this, () => journal?.close());
+    onClose(this, T, () => journal?.close());
   }
   RED.nodes.registerType('intercom-journal', IntercomJournalNode);
 };

@@ -15,7 +15,8 @@ import {
 } from './lib/homeassistant/notify';
 import type { DoorConfigNode } from './shared/door';
 import { partsStatus, type HaConfigNode } from './shared/home-assistant';
-import { errorText, onClose, onInput } from './shared/lifecycle';
+import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 interface NotifyDef extends NodeDef {
@@ -38,6 +39,7 @@ function fill(template: string, vars: Record<string, string>): string {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-notify');
   function IntercomNotifyNode(this: Node, def: NotifyDef): void {
     RED.nodes.createNode(this, def);
     const server = (def.server ? RED.nodes.getNode(def.server) : null) as HaConfigNode | null;
@@ -52,7 +54,7 @@ export = function (RED: RED): void {
       if (def.ignoreAction !== false) actions.push({ key: 'ignore', title: 'Ignore' });
       actions = actions.concat(parseCustomActions(def.customActions ?? ''));
     } catch (err) {
-      problem = errorText(err);
+      problem = T.describe(err);
     }
     const service = (def.service ?? '').trim();
     if (!server || !server.ws) problem = 'no Home Assistant websocket configured';
@@ -95,7 +97,7 @@ export = function (RED: RED): void {
     }
     showStatus();
 
-    onInput(this, async (msg: NodeMessage) => {
+    onInput(this, T, async (msg: NodeMessage) => {
       if (problem || !server?.ws) throw new Error(`cannot notify: ${problem}`);
       const ws = server.ws;
       const call = (msg.call && typeof msg.call === 'object' ? msg.call : undefined) as { id?: unknown; from?: { user?: unknown } | string } | undefined;
@@ -126,7 +128,7 @@ export = function (RED: RED): void {
       showStatus();
     });
 
-    onClose(this, () => {
+    onClose(this, T, () => {
       this.removeListener('intercom-ha-state', showStatus);
       unsubscribe?.();
       server?.deregister(this);

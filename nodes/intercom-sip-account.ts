@@ -8,7 +8,8 @@ import { type AccountDef, accountConfig } from './lib/sip/account-config';
 import { createRtpMediaFactory } from './lib/media/call-media';
 import { registerProvider } from './shared/providers';
 import type { SipAccountNode } from './intercom-sip-account.types';
-import { errorText, onClose } from './shared/lifecycle';
+import { onClose } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { HttpRequest, HttpResponse, Node, NodeDef, NodeStatus, RED } from './shared/red';
 
 const STATUS: Record<AccountStatus, NodeStatus> = {
@@ -21,6 +22,7 @@ const STATUS: Record<AccountStatus, NodeStatus> = {
 };
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-sip-account');
   function IntercomSipAccountNode(this: SipAccountNode, def: AccountDef & NodeDef): void {
     RED.nodes.createNode(this, def);
     const users = new Set<Node>();
@@ -29,7 +31,7 @@ export = function (RED: RED): void {
     try {
       config = accountConfig(def, this.credentials ?? {});
     } catch (err) {
-      configError = errorText(err);
+      configError = T.describe(err);
     }
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: { debug: (m) => this.debug(m), warn: (m) => this.warn(m) },
@@ -62,8 +64,8 @@ export = function (RED: RED): void {
       await account.start();
     })();
     this.ready.catch((err: unknown) => {
-      view = { fill: 'red', shape: 'ring', text: errorText(err).slice(0, 60) };
-      this.error(`SIP account ${def.name || def.id}: ${errorText(err)}`);
+      view = { fill: 'red', shape: 'ring', text: T.describe(err).slice(0, 60) };
+      this.error(`SIP account ${def.name || def.id}: ${T.describe(err)}`);
       publish();
     });
     // A door with a DTMF action finds its call here; false tells it to ask the next account.
@@ -75,7 +77,7 @@ export = function (RED: RED): void {
         return true;
       },
     });
-    onClose(this, async () => {
+    onClose(this, T, async () => {
       unregisterDtmf();
       users.clear();
       await this.ready.catch(() => undefined);

@@ -13,6 +13,7 @@ import type { Call } from './lib/sip/call';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { callMessage } from './intercom-sip-in.helpers';
 import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 const ACTIONS = ['answer', 'ring', 'reject', 'hangup', 'redirect', 'dial', 'cancel', 'play', 'dtmf', 'bridge', 'forward'] as const;
@@ -50,6 +51,7 @@ function named(name: string): SipAccount {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-sip-call');
   function IntercomSipCallNode(this: Node, def: SipCallDef): void {
     RED.nodes.createNode(this, def);
     const acc = def.account ? (RED.nodes.getNode(def.account) as SipAccountNode | null) : null;
@@ -64,7 +66,7 @@ export = function (RED: RED): void {
     }
     const forwards = new Set<ForwardCall>();
 
-    onInput(this, async (msg: NodeMessage, send) => {
+    onInput(this, T, async (msg: NodeMessage, send) => {
       const raw = typeof msg.action === 'string' && msg.action ? msg.action : def.action && def.action !== 'msg' ? def.action : undefined;
       if (!raw) throw new Error(`no action: set msg.action (${ACTIONS.join(', ')}) or choose one in the node`);
       const action = raw.toLowerCase() as Action;
@@ -189,7 +191,7 @@ export = function (RED: RED): void {
       await fwd.start();
       msg.forward = { targets, mode: modeRaw, monitor };
     };
-    onClose(this, () => {
+    onClose(this, T, () => {
       for (const f of forwards) f.stop();
       forwards.clear();
       acc?.deregisterUser(this);

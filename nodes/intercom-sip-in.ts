@@ -9,6 +9,7 @@ import type { AccountStatus } from './lib/sip/account';
 import type { DtmfEvent } from './lib/sip/media-port';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { onClose } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 interface SipInDef extends NodeDef {
@@ -18,6 +19,7 @@ interface SipInDef extends NodeDef {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-sip-in');
   function IntercomSipInNode(this: Node, def: SipInDef): void {
     RED.nodes.createNode(this, def);
     const acc = def.account ? (RED.nodes.getNode(def.account) as SipAccountNode | null) : null;
@@ -56,7 +58,7 @@ export = function (RED: RED): void {
     acc.account.on('call', onCall);
     acc.account.on('status', onStatus);
     acc.registerUser(this);
-    onClose(this, () => {
+    onClose(this, T, () => {
       closed = true;
       acc.account.off('call', onCall);
       acc.account.off('status', onStatus);

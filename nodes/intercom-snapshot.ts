@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isDoor } from './shared/door';
-import { errorText, onClose, onInput } from './shared/lifecycle';
+import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 interface SnapshotDef extends NodeDef {
@@ -20,6 +21,7 @@ interface SnapshotDef extends NodeDef {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-snapshot');
   function IntercomSnapshotNode(this: Node, def: SnapshotDef): void {
     RED.nodes.createNode(this, def);
     const found = def.door ? RED.nodes.getNode(def.door) : null;
@@ -37,7 +39,7 @@ export = function (RED: RED): void {
     else if (door.cameraProblem) this.status({ fill: 'red', shape: 'ring', text: door.cameraProblem.slice(0, 40) });
     else this.status({ fill: 'grey', shape: 'ring', text: door.doorName });
 
-    onInput(this, async (msg: NodeMessage, send) => {
+    onInput(this, T, async (msg: NodeMessage, send) => {
       if (!door || !door.snapshot) throw new Error('no intercom-door configured for this node');
       if (prefetchTopic && msg.topic === prefetchTopic) {
         door.prefetchSnapshot?.();
@@ -48,8 +50,8 @@ export = function (RED: RED): void {
       try {
         snap = await door.snapshot(Number.isFinite(maxAge) && maxAge >= 0 ? { maxAgeMs: maxAge } : undefined);
       } catch (err) {
-        if (!closed) this.status({ fill: 'red', shape: 'dot', text: errorText(err).slice(0, 40) });
-        throw new Error(`snapshot of ${door.doorName} failed: ${errorText(err)}`);
+        if (!closed) this.status({ fill: 'red', shape: 'dot', text: T.describe(err).slice(0, 40) });
+        throw new Error(`snapshot of ${door.doorName} failed: ${T.describe(err)}`);
       }
       if (closed) return;
       const info: Record<string, unknown> = {
@@ -75,7 +77,7 @@ export = function (RED: RED): void {
       send(msg);
     });
 
-    onClose(this, () => {
+    onClose(this, T, () => {
       closed = true;
     });
   }

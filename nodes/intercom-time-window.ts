@@ -13,7 +13,8 @@ import {
   type Range,
   type Schedule,
 } from './lib/access/schedule';
-import { errorText, onClose, onInput } from './shared/lifecycle';
+import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -53,6 +54,7 @@ function readOverride(msg: NodeMessage, now: number): Override | null {
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-time-window');
   function IntercomTimeWindowNode(this: Node, def: TimeWindowDef): void {
     RED.nodes.createNode(this, def);
     setup(this, def);
@@ -65,12 +67,12 @@ export = function (RED: RED): void {
         try {
           return parseRanges(String(def[d] ?? ''));
         } catch (err) {
-          throw new Error(`${d}: ${errorText(err)}`);
+          throw new Error(`${d}: ${T.describe(err)}`);
         }
       });
       schedule = makeSchedule({ timezone: def.timezone, weekly, exceptions: def.exceptions ?? '' });
     } catch (err) {
-      node.error(`schedule not valid, every message goes to out-of-window: ${errorText(err)}`);
+      node.error(`schedule not valid, every message goes to out-of-window: ${T.describe(err)}`);
       node.status({ fill: 'red', shape: 'dot', text: 'bad schedule' });
     }
 
@@ -97,13 +99,13 @@ export = function (RED: RED): void {
         if (st.nextChange !== null) wait = Math.min(Math.max(st.nextChange - now + 50, 50), MAX_TIMER_MS);
       } catch (err) {
         node.status({ fill: 'red', shape: 'dot', text: 'evaluation failed' });
-        node.error(`time window evaluation failed: ${errorText(err)}`);
+        node.error(`time window evaluation failed: ${T.describe(err)}`);
       }
       timer = setTimeout(refresh, wait);
     }
     refresh();
 
-    onInput(node, (msg: NodeMessage, send) => {
+    onInput(node, T, (msg: NodeMessage, send) => {
       const now = Date.now();
       if (msg.topic === 'override') {
         override = readOverride(msg, now);
@@ -121,7 +123,7 @@ export = function (RED: RED): void {
         st = evaluate(schedule, now, override);
       } catch (err) {
         // Closed when in doubt: a gate that cannot tell does not let the msg in.
-        node.error(`time window evaluation failed: ${errorText(err)}`, msg);
+        node.error(`time window evaluation failed: ${T.describe(err)}`, msg);
         msg.timeWindow = { open: false, reason: 'error', event: msg.topic };
         send([null, msg]);
         return;
@@ -136,7 +138,7 @@ export = function (RED: RED): void {
       send(st.open ? [msg, null] : [null, msg]);
     });
 
-    onClose(node, () => {
+    onClose(node, T, () => {
       if (timer) clearTimeout(timer);
       timer = null;
     });

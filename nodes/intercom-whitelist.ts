@@ -13,7 +13,8 @@ import { parseRuleSource, RuleSet, trustedList, type Rule } from './lib/access/r
 import { checkTimeZone, systemTimeZone } from './lib/access/schedule';
 import { readJson, removeFile, writeJsonAtomic } from './lib/access/store';
 import { doorOf } from './shared/journal-event';
-import { errorText, onClose, onInput } from './shared/lifecycle';
+import { onClose, onInput } from './shared/lifecycle';
+import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
 interface WhitelistDef extends NodeDef {
@@ -45,6 +46,7 @@ function intIn(v: unknown, lo: number, hi: number, dflt: number, what: string): 
 }
 
 export = function (RED: RED): void {
+  const T = texts(RED, 'intercom-whitelist');
   function IntercomWhitelistNode(this: Node<Creds>, def: WhitelistDef): void {
     RED.nodes.createNode(this as Node, def);
     setup(this, def);
@@ -84,7 +86,7 @@ export = function (RED: RED): void {
         pins = new PinChecker(parsePins(node.credentials?.pins ?? '', policy.length), policy, Date.now);
       }
     } catch (err) {
-      configError = errorText(err);
+      configError = T.describe(err);
     }
 
     let ruleSet: RuleSet | null = null;
@@ -95,7 +97,7 @@ export = function (RED: RED): void {
       node.status({ fill: rules.length ? 'green' : 'yellow', shape: 'ring', text: `${rules.length} rules (${from})` });
     };
     const reject = (what: string, err: unknown, msg?: NodeMessage): void => {
-      const text = `${what}: ${errorText(err)}`;
+      const text = `${what}: ${T.describe(err)}`;
       node.error(ruleSet ? `${text}; the previous list (${ruleSet.size} rules) stays active` : `${text}; every call is denied`, msg);
       node.status({ fill: 'red', shape: 'dot', text: ruleSet ? `${what}, kept ${ruleSet.size} rules` : what });
     };
@@ -145,7 +147,7 @@ export = function (RED: RED): void {
           await removeFile(storeFile);
         }
       } catch (err) {
-        node.warn(`saved run-time rule list ignored: ${errorText(err)}`);
+        node.warn(`saved run-time rule list ignored: ${T.describe(err)}`);
       }
       await loadBase();
     }
@@ -157,7 +159,7 @@ export = function (RED: RED): void {
     const onFileChange = (cur: Stats, prev: Stats): void => {
       if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
       if (origin === 'run time') return;
-      void ready.then(loadBase).catch((err: unknown) => node.error(`rule file reload failed: ${errorText(err)}`));
+      void ready.then(loadBase).catch((err: unknown) => node.error(`rule file reload failed: ${T.describe(err)}`));
     };
     if (rulesFile && mode === 'caller' && !configError) watchFile(rulesFile, { interval: 1000, persistent: false }, onFileChange);
     let saving: Promise<void> = Promise.resolve();
@@ -204,7 +206,7 @@ export = function (RED: RED): void {
       }
     }
 
-    onInput(node as Node, async (msg: NodeMessage, send) => {
+    onInput(node as Node, T, async (msg: NodeMessage, send) => {
       await ready;
       if (await control(msg)) return;
       const door = doorOf(msg) ?? '';
@@ -245,7 +247,7 @@ export = function (RED: RED): void {
           node.status({ fill: d.allowed ? 'green' : 'yellow', shape: 'dot', text: `${d.result} ${d.caller ?? ''} ${d.allowed ? '' : d.reason}`.trim() });
         }
       } catch (err) {
-        node.error(`decision failed: ${errorText(err)}`, msg);
+        node.error(`decision failed: ${T.describe(err)}`, msg);
         access = { result: 'denied', reason: 'internal-error' };
         if (mode === 'pin') {
           try {
@@ -261,7 +263,7 @@ export = function (RED: RED): void {
       send(access.result === 'allowed' ? [msg, null] : [null, msg]);
     });
 
-    onClose(node as Node, async () => {
+    onClose(node as Node, T, async () => {
       if (rulesFile) unwatchFile(rulesFile, onFileChange);
       await ready;
       await saving;

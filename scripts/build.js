@@ -17,7 +17,7 @@ for (const f of fs.readdirSync(path.join(root, 'nodes'))) {
   if (f.endsWith('.html')) fs.copyFileSync(path.join(root, 'nodes', f), path.join(dist, f));
 }
 fs.cpSync(path.join(root, 'icons'), path.join(dist, 'icons'), { recursive: true });
-fs.cpSync(path.join(root, 'locales'), path.join(dist, 'locales'), { recursive: true });
+require('./locales').writeCatalogs(path.join(dist, 'locales'));
 // Shipped assets used at run time (prompts and the like).
 const assets = path.join(root, 'nodes', 'assets');
 if (fs.existsSync(assets)) fs.cpSync(assets, path.join(dist, 'assets'), { recursive: true });

@@ -1,6 +1,31 @@
 /** node-red-node-test-helper, set up once for the node tier. */
+import { missingKeys, translate } from './i18n';
 const helper = require('node-red-node-test-helper');
 helper.init(require.resolve('node-red'));
+
+// Every node of ours gets a RED._ that reads the real locale files (./i18n.ts), and a test
+// that made a node show a text no catalog has fails.
+type NodeModule = (RED: Record<string, unknown>) => unknown;
+const load = helper.load.bind(helper);
+helper.load = (testNode: NodeModule | NodeModule[], ...rest: unknown[]) => {
+  // Core node modules stay as they are: the helper recognises them by identity.
+  const core = new Set(Object.values((helper as { _nodeModules?: Record<string, NodeModule> })._nodeModules ?? {}));
+  const wrap = (fn: NodeModule): NodeModule => {
+    if (core.has(fn)) return fn;
+    const wrapped = (RED: Record<string, unknown>) => {
+      // Core nodes loaded beside ours keep the helper's identity RED._.
+      RED._ = (key: string, params?: Record<string, unknown>) => (key.startsWith('intercom') ? translate(key, params) : key);
+      return fn(RED);
+    };
+    return wrapped;
+  };
+  return load(Array.isArray(testNode) ? testNode.map(wrap) : wrap(testNode), ...rest);
+};
+afterEach(() => {
+  const keys = [...missingKeys];
+  missingKeys.clear();
+  if (keys.length) throw new Error(`texts with no locale key in en-US: ${keys.join(', ')}`);
+});
 export { helper };
 
 export interface TestNode {
