@@ -1,7 +1,7 @@
 /**
  * intercom-sip-in: one output of call events for its account — ring, progress, answered,
  * cancelled, ended, dtmf, reinvite — plus registered / unregistered, with msg.call
- * describing the call (ARCHITECTURE.md message conventions).
+ * describing the call (the message conventions in README.md).
  */
 import type { Call } from './lib/sip/call';
 import { callMessage } from './intercom-sip-in.helpers';

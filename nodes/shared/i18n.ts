@@ -2,7 +2,7 @@
  * Every word a node shows at run time comes from its locale files, as Node-RED core does
  * it: a node's own texts are `<type>.<key>` in locales/<lang>/<type>.json, the texts it
  * shares with the others (the core's error and log codes) are `intercom.<key>` in
- * locales/<lang>/common.json, which the build merges into every node's catalog.
+ * locales/<lang>/common/<area>.json, which the build merges into every node's catalog.
  */
 import { errorText, isIntercomError, type MessageParams } from '../lib/core/errors';
 import type { Logger } from '../lib/core/log';

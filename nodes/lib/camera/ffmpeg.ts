@@ -1,6 +1,7 @@
 /**
  * One JPEG frame from an RTSP (or any ffmpeg-readable) stream through an ffmpeg child.
- * The flags cut a cold H.264 grab from ~3 s to ~0.5 s (shared/docs/PEERS.md): TCP
+ * The flags cut a cold H.264 grab from ~3 s (ffmpeg's default probing) to ~0.5 s (`npm run
+ * bench snapshot`, docs/doors.md): TCP
  * interleaving (RFC 2326 §10.12, no UDP ports to open or lose), no stream probing, one
  * frame. The child never outlives the deadline: SIGKILL, then we wait for its exit so
  * no zombie is left.

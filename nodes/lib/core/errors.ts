@@ -1,7 +1,7 @@
 /**
  * Errors a user may see, as stable codes. The core never words a message: it throws an
  * IntercomError with a code and the values it names, and the node that surfaces it
- * translates `intercom.errors.<code>` from locales/<lang>/common.json (nodes/shared/i18n.ts).
+ * translates `intercom.errors.<code>` from locales/<lang>/common/<area>.json (nodes/shared/i18n.ts).
  * The message of the error is the code and its values, for logs where nothing translates.
  */
 export type MessageParams = Record<string, string | number | boolean | undefined>;

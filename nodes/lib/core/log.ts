@@ -1,6 +1,6 @@
 /**
  * The one logger type of the core. Like errors, log lines are codes with values
- * (`intercom.log.<code>` in locales/<lang>/common.json); the node that owns the core
+ * (`intercom.log.<code>` in locales/<lang>/common/<area>.json); the node that owns the core
  * object turns them into translated lines on its own log (nodes/shared/i18n.ts).
  */
 import type { MessageParams } from './errors';
