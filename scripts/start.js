@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
 const userDir = process.env.NODE_RED_USER_DIR || path.join(root, '.node-red');
@@ -76,9 +76,46 @@ if (!fs.existsSync(flowFile) && fs.existsSync(starter)) fs.copyFileSync(starter,
 
 const redJs = require.resolve('node-red/red.js', { paths: [root] });
 console.log(`Node-RED with node-red-contrib-sip-intercom on http://${host}:${port}/ (user dir ${userDir})`);
-const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--port', port, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: { ...process.env, HOST: host, PORT: port },
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+// Node-RED runs in this process (no grandchild to leave behind), and this process ends
+// with whoever started it: when `npm start` (or the shell between it and us) is killed,
+// even with SIGKILL, we are re-parented, and a SIGTERM to ourselves lets Node-RED close
+// its nodes and free its ports before it exits.
+function parentOf(pid) {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parens.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), comm: fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() };
+  } catch {
+    return undefined; // not Linux, or gone
+  }
+}
+// Our parent, and npm above it when a shell sits between (`npm start` runs `sh -c`).
+const launchers = [process.ppid];
+const up = parentOf(process.ppid);
+if (up && /^(sh|bash|dash)$/.test(up.comm) && /^npm/.test(parentOf(up.ppid)?.comm ?? '')) launchers.push(up.ppid);
+const parent = process.ppid;
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+let stopping = false;
+setInterval(() => {
+  if (stopping) return;
+  if (process.ppid !== parent || !launchers.every(alive)) {
+    stopping = true;
+    console.log('npm start: the process that started Node-RED is gone; stopping');
+    process.kill(process.pid, 'SIGTERM');
+    // Node-RED normally exits on SIGTERM after closing its nodes; never linger.
+    setTimeout(() => process.exit(0), 10000).unref();
+  }
+}, 500).unref();
+
+process.env.HOST = host;
+process.env.PORT = port;
+process.argv = [process.execPath, redJs, '--userDir', userDir, '--port', port, ...process.argv.slice(2)];
+require(redJs);

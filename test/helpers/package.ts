@@ -169,6 +169,8 @@ export interface NodeRedInstance {
   /** everything Node-RED printed so far */
   log(): string;
   stop(): Promise<void>;
+  /** the process launched (npm for `npm start`), the leader of its process group */
+  pid: number;
 }
 
 /** Starts Node-RED on a free loopback port and resolves once the admin API answers. */
@@ -243,7 +245,7 @@ export async function launch(
     }
     await delay(100);
   }
-  return { url, userDir, runtime, log: () => log, stop };
+  return { url, userDir, runtime, log: () => log, stop, pid: child.pid! };
 }
 
 export interface Reply {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkRegistration } from '../helpers/package-contract';
 import { NodeRedInstance, assertBuilt, get, getJson, launch, nodeRed4, repoRoot, rmDir } from '../helpers/package';
+import { delay } from '../helpers/wait';
 import { freeTcpPort } from '../helpers/ports';
 
 jest.setTimeout(60000);
@@ -45,4 +46,31 @@ describe('npm start', () => {
     const want = JSON.parse(fs.readFileSync(starter, 'utf8')) as { id: string; type: string }[];
     expect(flows.map((n) => `${n.type}:${n.id}`).sort()).toEqual(want.map((n) => `${n.type}:${n.id}`).sort());
   });
+});
+
+describe('npm start ends with its parent', () => {
+  test('killing npm (SIGKILL, no chance to pass a signal on) stops Node-RED and frees its port', async () => {
+    assertBuilt();
+    const userDir = fs.mkdtempSync(path.join(tmpdir(), 'nrsi-start-kill-'));
+    const port = await freeTcpPort();
+    const nr = await launch('npm', ['start', '--silent'], { cwd: repoRoot, env: { PORT: String(port), NODE_RED_USER_DIR: userDir, npm_config_update_notifier: 'false' } }, port, userDir, nodeRed4());
+    try {
+      process.kill(nr.pid, 'SIGKILL'); // npm alone: the shell and Node-RED below it get no signal
+      const groupAlive = (): boolean => {
+        try {
+          process.kill(-nr.pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const t0 = Date.now();
+      while (groupAlive() && Date.now() - t0 < 15000) await delay(100);
+      expect(groupAlive()).toBe(false);
+      await expect(get(`${nr.url}/settings`, 'application/json', 1000)).rejects.toThrow();
+    } finally {
+      await nr.stop();
+      rmDir(userDir);
+    }
+  }, 90000);
 });
