@@ -33,7 +33,6 @@ const NOT_YET = new Set([
   'nodes/intercom-sip-call.ts',
   'nodes/intercom-sip-in.ts',
   'nodes/intercom-snapshot.ts',
-  'nodes/intercom-whitelist.ts',
   'nodes/lib/camera/ffmpeg.ts',
   'nodes/lib/camera/snapshotter.ts',
   'nodes/lib/door/digest.ts',
