@@ -90,10 +90,16 @@ interface TrieNode {
 }
 const trieNode = (): TrieNode => ({ next: new Map(), exact: [], prefix: [] });
 
+/** Why a rule whose number matched did not apply. */
+export type ConditionReason = 'door-not-allowed' | 'source-not-allowed' | 'identity-not-asserted' | 'outside-time-window';
+
+/** The stable reason codes of a caller decision (msg.access.reason). */
+export type CallerReason = 'listed' | 'denied-by-rule' | 'not-listed' | 'no-rules' | 'missing-caller' | 'malformed-caller' | ConditionReason;
+
 export interface Decision {
   allowed: boolean;
   result: 'allowed' | 'denied';
-  reason: string;
+  reason: CallerReason;
   /** canonical caller number, when there was one */
   caller?: string;
   /** 'asserted' when the number came from a trusted P-Asserted-Identity */
@@ -112,7 +118,7 @@ export interface DecisionInput {
 }
 
 /** Why a rule whose number matched did not apply; the first one found is reported. */
-const CONDITION_ORDER = ['door-not-allowed', 'source-not-allowed', 'identity-not-asserted', 'outside-time-window'];
+const CONDITION_ORDER: ConditionReason[] = ['door-not-allowed', 'source-not-allowed', 'identity-not-asserted', 'outside-time-window'];
 
 export class RuleSet {
   readonly rules: Rule[];
@@ -164,7 +170,7 @@ export class RuleSet {
     return out.sort((a, b) => a.index - b.index);
   }
 
-  private failedCondition(r: Rule, input: DecisionInput, asserted: boolean, source: () => IpAddress | null, schedule: (w: Range[][]) => boolean): string | null {
+  private failedCondition(r: Rule, input: DecisionInput, asserted: boolean, source: () => IpAddress | null, schedule: (w: Range[][]) => boolean): ConditionReason | null {
     if (r.doors) {
       const door = (input.door ?? '').toLowerCase();
       if (!door || !r.doors.has(door)) return 'door-not-allowed';
@@ -208,7 +214,7 @@ export class RuleSet {
       return v;
     };
     let allow: Rule | null = null;
-    let failed: string | null = null;
+    let failed: ConditionReason | null = null;
     for (const r of this.candidates(n.number)) {
       const why = this.failedCondition(r, input, who.asserted, source, inWindow);
       if (why) {
