@@ -10,7 +10,7 @@ const { MqttLink } = require('../dist/nodes/lib/homeassistant/mqtt-link');
 const { DoorDevice } = require('../dist/nodes/lib/homeassistant/door-device');
 
 const N = Number(process.env.RINGS || 200);
-const quiet = { debug() {}, info() {}, warn: (m) => console.warn(m), error: (m) => console.error(m) };
+const quiet = { debug() {}, info() {}, warn: (code, params) => console.warn(code, params ?? ''), error: (code, params) => console.error(code, params ?? '') };
 
 function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b);

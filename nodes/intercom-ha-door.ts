@@ -4,11 +4,11 @@
  * button). Door events and snapshots come in from the flow; HA commands go out, with the
  * HA user who asked when the websocket part can tell.
  */
+import { secondsSetting } from './lib/core/settings';
 import { isDoorEventType, validDoorId, type DoorCommand } from './lib/homeassistant/discovery';
-import { DoorDevice } from './lib/homeassistant/door-device';
-import type { LinkState } from './lib/homeassistant/logger';
+import { callerOf, DoorDevice } from './lib/homeassistant/door-device';
 import type { DoorConfigNode } from './shared/door';
-import { partsStatus, type HaConfigNode } from './shared/home-assistant';
+import { partsStatus, type HaConfigNode, type PartState } from './shared/home-assistant';
 import { onClose, onInput } from './shared/lifecycle';
 import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
@@ -19,43 +19,33 @@ interface HaDoorDef extends NodeDef {
   relockSeconds?: number | string;
 }
 
-function callerOf(msg: NodeMessage): string | undefined {
-  const call = msg.call as { from?: unknown } | undefined;
-  const from = call?.from;
-  if (typeof from === 'string') return from;
-  if (from && typeof from === 'object') {
-    const f = from as { user?: unknown; displayName?: unknown };
-    if (typeof f.displayName === 'string' && f.displayName) return f.displayName;
-    if (typeof f.user === 'string') return f.user;
-  }
-  return typeof msg.caller === 'string' ? msg.caller : undefined;
-}
-
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-ha-door');
   function IntercomHaDoorNode(this: Node, def: HaDoorDef): void {
     RED.nodes.createNode(this, def);
     const server = (def.server ? RED.nodes.getNode(def.server) : null) as HaConfigNode | null;
     const door = (def.door ? RED.nodes.getNode(def.door) : null) as DoorConfigNode | null;
-    const log = { debug: (m: string) => this.debug(m), info: (m: string) => this.log(m), warn: (m: string) => this.warn(m), error: (m: string) => this.error(m) };
     let device: DoorDevice | null = null;
     let unroute: (() => void) | null = null;
     let last = '';
     let problem = '';
 
     const showStatus = (): void => {
-      if (problem) {
-        this.status({ fill: 'red', shape: 'ring', text: problem });
-        return;
-      }
-      const parts: Array<{ label: string; state: LinkState | 'missing' }> = [{ label: 'MQTT', state: server?.mqtt?.state ?? 'missing' }];
-      if (server?.ws) parts.push({ label: 'HA', state: server.ws.state });
-      this.status(partsStatus(parts, last));
+      if (problem) return this.status(T.status('red', 'ring', 'problem', { problem }));
+      const parts: PartState[] = [{ part: 'mqtt', state: server?.mqtt?.state ?? 'missing' }];
+      if (server?.ws) parts.push({ part: 'ws', state: server.ws.state });
+      this.status(partsStatus(T, parts, last));
     };
 
-    if (!server || !server.mqtt) problem = 'no MQTT broker configured';
-    else if (!door) problem = 'no door selected';
-    else if (!validDoorId(door.doorId)) problem = `door id "${String(door.doorId)}" is not a slug`;
+    let relockMs = 5000;
+    try {
+      relockMs = secondsSetting(def.relockSeconds, { field: 'relockSeconds', default: 5, min: 1, max: 3600 });
+    } catch (err) {
+      problem = T.describe(err);
+    }
+    if (!server || !server.mqtt) problem = T.t('errors.noBroker');
+    else if (!door) problem = T.t('errors.noDoor');
+    else if (!validDoorId(door.doorId)) problem = T.t('errors.doorNotSlug', { door: String(door.doorId) });
 
     const emitCommand = async (command: DoorCommand, via: 'lock' | 'button'): Promise<void> => {
       if (!door) return;
@@ -70,7 +60,7 @@ export = function (RED: RED): void {
           if (name) ha.user = name;
         }
       }
-      last = `${command}${ha.user ? ' by ' + String(ha.user) : ''}`;
+      last = ha.user ? T.t('last.commandBy', { command: T.t(`command.${command}`), user: String(ha.user) }) : T.t(`command.${command}`);
       showStatus();
       this.send({ topic: command, payload: command, door: { id: door.doorId, name: door.doorName }, ha });
     };
@@ -83,14 +73,14 @@ export = function (RED: RED): void {
         baseTopic: mqtt.baseTopic,
         discoveryPrefix: mqtt.discoveryPrefix,
         publisher: mqtt,
-        logger: log,
-        relockMs: Math.max(1, Number(def.relockSeconds) || 5) * 1000,
+        logger: T.logger(this),
+        relockMs,
       });
       const dev = device;
       try {
         unroute = mqtt.addDoor(door.doorId, {
           onCommand: (command, via) => {
-            emitCommand(command, via).catch((err) => this.error(`command ${command} failed: ${T.describe(err)}`));
+            emitCommand(command, via).catch((err) => this.error(T.t('errors.command', { command, error: T.describe(err) })));
           },
           onAnnounce: (reason) => dev.linkUp(reason),
         });
@@ -104,26 +94,26 @@ export = function (RED: RED): void {
     showStatus();
 
     onInput(this, T, (msg: NodeMessage) => {
-      if (!device) throw new Error(`not exposed to Home Assistant: ${problem}`);
+      if (!device) throw new Error(T.t('errors.notExposed', { problem }));
       const dev = device;
       const reportLoss = (what: string) => (err: unknown) => {
         // Never silent: the error goes to Catch nodes (and so to a journal) with the message.
-        this.error(`${what} not delivered to Home Assistant: ${T.describe(err)}`, msg);
+        this.error(T.t('errors.notDelivered', { what, error: T.describe(err) }), msg);
       };
       if (Buffer.isBuffer(msg.payload)) {
-        dev.setImage(msg.payload).catch(reportLoss('snapshot'));
-        last = 'snapshot';
+        dev.setImage(msg.payload).catch(reportLoss(T.t('last.snapshot')));
+        last = T.t('last.snapshot');
       } else if (msg.topic === 'locked' || msg.topic === 'unlocked') {
-        dev.setLocked(msg.topic === 'locked').catch(reportLoss('lock state'));
-        last = msg.topic;
+        dev.setLocked(msg.topic === 'locked').catch(reportLoss(T.t('last.lockState')));
+        last = T.t(`last.${msg.topic}`);
       } else if (isDoorEventType(msg.topic)) {
         const callId = (msg.call as { id?: unknown } | undefined)?.id;
-        dev.event(msg.topic, { caller: callerOf(msg), callId: typeof callId === 'string' ? callId : undefined }).catch(reportLoss(`event ${msg.topic}`));
+        dev.event(msg.topic, { caller: callerOf(msg), callId: typeof callId === 'string' ? callId : undefined }).catch(reportLoss(T.t('last.event', { event: msg.topic })));
         last = msg.topic;
       } else {
-        throw new Error(`unsupported topic ${JSON.stringify(msg.topic)}: use ring, answered, missed, opened, denied, locked, unlocked, or a Buffer payload for a snapshot`);
+        throw new Error(T.t('errors.unsupportedTopic', { topic: JSON.stringify(msg.topic) }));
       }
-      if (!server?.mqtt?.connected) last += ' (queued)';
+      if (!server?.mqtt?.connected) last = T.t('last.queued', { last });
       showStatus();
     });
 
@@ -136,7 +126,7 @@ export = function (RED: RED): void {
         if (device) await Promise.race([device.stop(removed), new Promise((r) => (timer = setTimeout(r, 1500)))]);
         clearTimeout(timer);
       } catch (err) {
-        this.warn(`could not update Home Assistant on close: ${T.describe(err)}`);
+        this.warn(T.t('log.closeFailed', { error: T.describe(err) }));
       } finally {
         unroute?.();
         server?.deregister(this);

@@ -5,7 +5,6 @@
  */
 import { CommandAttribution } from './lib/homeassistant/attribution';
 import { validTopicBase } from './lib/homeassistant/discovery';
-import type { Logger } from './lib/homeassistant/logger';
 import { MqttLink } from './lib/homeassistant/mqtt-link';
 import { HaWsLink } from './lib/homeassistant/ws-link';
 import type { HaConfigNode } from './shared/home-assistant';
@@ -30,36 +29,12 @@ interface HaCreds {
   [key: string]: string | undefined;
 }
 
-/** Resolves once the websocket is up; rejects with its state after timeoutMs. */
-function connectedWithin(ws: HaWsLink, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onState = (): void => {
-      if (ws.connected) finish();
-      else if (ws.state === 'auth-rejected' || ws.state === 'closed') finish(new Error(`Home Assistant websocket is ${ws.state}${ws.detail ? ' (' + ws.detail + ')' : ''}`));
-    };
-    const finish = (err?: Error): void => {
-      clearTimeout(t);
-      ws.off('state', onState);
-      if (err) reject(err);
-      else resolve();
-    };
-    const t = setTimeout(() => finish(new Error(`Home Assistant websocket not connected within ${timeoutMs} ms (${ws.state})`)), timeoutMs);
-    ws.on('state', onState);
-    onState();
-  });
-}
-
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-home-assistant');
   function IntercomHomeAssistantNode(this: Node<HaCreds>, def: HaDef): void {
     RED.nodes.createNode(this, def);
     const node = this as unknown as HaConfigNode & Node<HaCreds>;
-    const log: Logger = {
-      debug: (m) => node.debug(m),
-      info: (m) => node.log(m),
-      warn: (m) => node.warn(m),
-      error: (m) => node.error(m),
-    };
+    const log = T.logger(node);
     const creds = this.credentials ?? {};
     const users = new Map<string, { user: Node; parts: Array<'mqtt' | 'ws'> }>();
     node.mqtt = null;
@@ -71,9 +46,9 @@ export = function (RED: RED): void {
       const baseTopic = (def.baseTopic ?? '').trim() || 'intercom';
       const discoveryPrefix = (def.discoveryPrefix ?? '').trim() || 'homeassistant';
       if (!validTopicBase(baseTopic) || !validTopicBase(discoveryPrefix)) {
-        node.error(`invalid base topic "${baseTopic}" or discovery prefix "${discoveryPrefix}" (no wildcards, no leading or trailing /)`);
+        node.error(T.t('errors.badTopic', { baseTopic, discoveryPrefix }));
       } else if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(broker)) {
-        node.error(`invalid broker URL "${broker}" (mqtt://host:1883 or mqtts://host:8883)`);
+        node.error(T.t('errors.badBroker', { broker }));
       } else {
         node.mqtt = new MqttLink({
           url: broker,
@@ -96,11 +71,11 @@ export = function (RED: RED): void {
         // Admin tokens may watch call_service; without it commands just carry no user.
         node.ws.subscribe('call_service', (ev) => attribution.onEvent(ev));
       } catch (err) {
-        node.error(`Home Assistant URL: ${T.describe(err)}`);
+        node.error(T.t('errors.haUrl', { error: T.describe(err) }));
         node.ws = null;
       }
     } else if (haUrl) {
-      node.warn('Home Assistant URL set but no access token: websocket part disabled');
+      node.warn(T.t('log.noToken'));
     }
 
     // A door that opens by a Home Assistant service (lock.open, switch.turn_on, ...) finds
@@ -112,7 +87,7 @@ export = function (RED: RED): void {
         id: node.id,
         callService: async (domain, service, data) => {
           ws.start();
-          if (!ws.connected) await connectedWithin(ws, 5000);
+          if (!ws.connected) await ws.whenConnected(5000);
           await ws.callService(domain, service, data);
         },
       });

@@ -4,10 +4,13 @@
  * output 2 every press that came too late, twice, or after the call ended — wire output 1
  * to the door, output 2 to the journal.
  */
+import { numberSetting } from './lib/core/settings';
 import { validDoorId } from './lib/homeassistant/discovery';
 import {
   ActionRegistry,
   clearNotificationData,
+  endsRing,
+  fillTemplate,
   notificationData,
   parseCustomActions,
   validNotifyService,
@@ -32,38 +35,33 @@ interface NotifyDef extends NodeDef {
   expiry?: number | string;
 }
 
-const ENDING = new Set(['answered', 'missed', 'ended', 'opened', 'denied', 'hangup']);
-
-function fill(template: string, vars: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? vars[k] : m));
-}
-
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-notify');
   function IntercomNotifyNode(this: Node, def: NotifyDef): void {
     RED.nodes.createNode(this, def);
     const server = (def.server ? RED.nodes.getNode(def.server) : null) as HaConfigNode | null;
     const door = (def.door ? RED.nodes.getNode(def.door) : null) as DoorConfigNode | null;
-    const expirySeconds = Math.max(1, Math.min(3600, Number(def.expiry) || 60));
-    const registry = new ActionRegistry({ expiryMs: expirySeconds * 1000 });
     let problem = '';
     let last = '';
+    let expirySeconds = 60;
     let actions: ActionSpec[] = [];
     try {
-      if (def.openAction !== false) actions.push({ key: 'open', title: 'Open' });
-      if (def.ignoreAction !== false) actions.push({ key: 'ignore', title: 'Ignore' });
+      expirySeconds = numberSetting(def.expiry, { field: 'expiry', default: 60, min: 1, max: 3600 });
+      if (def.openAction !== false) actions.push({ key: 'open', title: T.t('label.open') });
+      if (def.ignoreAction !== false) actions.push({ key: 'ignore', title: T.t('label.ignore') });
       actions = actions.concat(parseCustomActions(def.customActions ?? ''));
     } catch (err) {
       problem = T.describe(err);
     }
+    const registry = new ActionRegistry({ expiryMs: expirySeconds * 1000 });
     const service = (def.service ?? '').trim();
-    if (!server || !server.ws) problem = 'no Home Assistant websocket configured';
-    else if (!validNotifyService(service)) problem = `invalid notify service "${service}" (e.g. mobile_app_my_phone)`;
+    if (!server || !server.ws) problem = T.t('errors.noWebsocket');
+    else if (!validNotifyService(service)) problem = T.t('errors.badService', { service });
     const doorId = door && validDoorId(door.doorId) ? door.doorId : undefined;
 
     const showStatus = (): void => {
-      if (problem) this.status({ fill: 'red', shape: 'ring', text: problem });
-      else this.status(partsStatus([{ label: 'HA', state: server?.ws?.state ?? 'missing' }], last));
+      if (problem) this.status(T.status('red', 'ring', 'problem', { problem }));
+      else this.status(partsStatus(T, [{ part: 'ws', state: server?.ws?.state ?? 'missing' }], last));
     };
 
     let unsubscribe: (() => void) | null = null;
@@ -82,12 +80,13 @@ export = function (RED: RED): void {
           ha: { user_id: userId, age_ms: r.ageMs },
         };
         if (r.kind === 'action') {
-          last = `${r.key} pressed`;
+          last = T.t('last.pressed', { key: r.key });
           this.send([out, null]);
         } else {
           out.reason = r.reason;
-          last = `${r.key} refused (${r.reason})`;
-          this.warn(`notification action ${r.key} refused: ${r.reason}`);
+          const reason = T.t(`reason.${r.reason}`);
+          last = T.t('last.refused', { key: r.key, reason });
+          this.warn(T.t('log.refused', { key: r.key, reason }));
           this.send([null, out]);
         }
         showStatus();
@@ -98,23 +97,23 @@ export = function (RED: RED): void {
     showStatus();
 
     onInput(this, T, async (msg: NodeMessage) => {
-      if (problem || !server?.ws) throw new Error(`cannot notify: ${problem}`);
+      if (problem || !server?.ws) throw new Error(T.t('errors.cannotNotify', { problem }));
       const ws = server.ws;
       const call = (msg.call && typeof msg.call === 'object' ? msg.call : undefined) as { id?: unknown; from?: { user?: unknown } | string } | undefined;
       const callId = typeof call?.id === 'string' ? call.id : undefined;
       const tag = `intercom_${doorId ?? 'door'}`;
-      if (typeof msg.topic === 'string' && ENDING.has(msg.topic)) {
+      if (endsRing(msg.topic)) {
         // The call is over: every action of its notification is dead, and the phone drops it.
         const n = registry.endRing({ callId: callId ?? msg._msgid });
         if (n > 0) await ws.callService('notify', service, clearNotificationData(tag));
-        last = `${msg.topic}: ${n} action(s) expired`;
+        last = T.t('last.ended', { topic: msg.topic, count: n });
         showStatus();
         return;
       }
-      const caller = typeof call?.from === 'string' ? call.from : typeof call?.from?.user === 'string' ? call.from.user : 'a visitor';
-      const vars = { caller, door: door?.doorName ?? 'the door' };
-      const title = typeof msg.title === 'string' ? msg.title : fill(def.title || '{door}', vars);
-      const message = typeof msg.message === 'string' ? msg.message : fill(def.message || '{caller} is ringing', vars);
+      const caller = typeof call?.from === 'string' ? call.from : typeof call?.from?.user === 'string' ? call.from.user : T.t('text.visitor');
+      const vars = { caller, door: door?.doorName ?? T.t('text.door') };
+      const title = typeof msg.title === 'string' ? msg.title : fillTemplate(def.title || '{door}', vars);
+      const message = typeof msg.message === 'string' ? msg.message : fillTemplate(def.message || T.t('text.message'), vars);
       // Preferred image: the door's HA image entity, fetched by the app through HA with its own login.
       let image: string | undefined;
       if (typeof msg.image === 'string' && /^(\/api\/|https:\/\/)/.test(msg.image)) image = msg.image;
@@ -124,7 +123,7 @@ export = function (RED: RED): void {
         actions,
       );
       await ws.callService('notify', service, notificationData({ title, message, image, actions: issued, tag, expirySeconds }));
-      last = `sent to ${service}`;
+      last = T.t('last.sent', { service });
       showStatus();
     });
 

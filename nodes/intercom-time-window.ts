@@ -4,54 +4,19 @@
  * (an "open house" for two hours). The status shows the state and the next change,
  * refreshed by a timer at that change.
  */
-import {
-  describeInstant,
-  evaluate,
-  makeSchedule,
-  parseRanges,
-  type Override,
-  type Range,
-  type Schedule,
-} from './lib/access/schedule';
+import { evaluate, instantParts, makeSchedule, parseOverride, weeklyFromDays, type Override, type Schedule, type Weekday } from './lib/access/schedule';
 import { onClose, onInput } from './shared/lifecycle';
 import { texts } from './shared/i18n';
+import { describeProblems } from './shared/problems';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
 
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-
-interface TimeWindowDef extends NodeDef {
+interface TimeWindowDef extends NodeDef, Partial<Record<Weekday, string>> {
   timezone?: string;
   exceptions?: string;
-  sun?: string;
-  mon?: string;
-  tue?: string;
-  wed?: string;
-  thu?: string;
-  fri?: string;
-  sat?: string;
 }
 
 /** Longest single timer: re-evaluating hourly also catches a changed system clock. */
 const MAX_TIMER_MS = 3_600_000;
-
-/** An override from msg.payload: "open" | "closed" | "auto", or {state, minutes | until}. */
-function readOverride(msg: NodeMessage, now: number): Override | null {
-  const p = msg.payload;
-  const o = p && typeof p === 'object' ? (p as Record<string, unknown>) : { state: p };
-  const state = String(o.state ?? '').toLowerCase();
-  if (state === 'auto' || state === 'clear') return null;
-  if (state !== 'open' && state !== 'closed') throw new Error('override: state must be "open", "closed" or "auto"');
-  let until: number;
-  if (o.until !== undefined) {
-    until = typeof o.until === 'number' ? o.until : Date.parse(String(o.until));
-    if (!Number.isFinite(until) || until <= now) throw new Error('override: "until" must be a time in the future');
-  } else {
-    const minutes = o.minutes === undefined ? 60 : Number(o.minutes);
-    if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 527_040) throw new Error('override: "minutes" must be between 0 and a year');
-    until = now + minutes * 60_000;
-  }
-  return { open: state === 'open', until, note: typeof o.note === 'string' ? o.note.slice(0, 200) : undefined };
-}
 
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-time-window');
@@ -63,17 +28,10 @@ export = function (RED: RED): void {
   function setup(node: Node, def: TimeWindowDef): void {
     let schedule: Schedule | null = null;
     try {
-      const weekly: Range[][] = DAYS.map((d) => {
-        try {
-          return parseRanges(String(def[d] ?? ''));
-        } catch (err) {
-          throw new Error(`${d}: ${T.describe(err)}`);
-        }
-      });
-      schedule = makeSchedule({ timezone: def.timezone, weekly, exceptions: def.exceptions ?? '' });
+      schedule = makeSchedule({ timezone: def.timezone, weekly: weeklyFromDays(def), exceptions: def.exceptions ?? '' });
     } catch (err) {
-      node.error(`schedule not valid, every message goes to out-of-window: ${T.describe(err)}`);
-      node.status({ fill: 'red', shape: 'dot', text: 'bad schedule' });
+      node.error(T.t('errors.badSchedule', { error: describeProblems(T, err) }));
+      node.status(T.status('red', 'dot', 'badSchedule'));
     }
 
     let override: Override | null = null;
@@ -90,16 +48,15 @@ export = function (RED: RED): void {
       // Runs from a timer: nothing may escape it into the Node-RED process.
       try {
         const st = evaluate(schedule, now, override);
-        const when = st.nextChange === null ? '' : ` until ${describeInstant(schedule.timezone, st.nextChange)}`;
-        node.status({
-          fill: st.open ? 'green' : 'grey',
-          shape: st.reason === 'override' ? 'ring' : 'dot',
-          text: `${st.open ? 'open' : 'closed'}${st.reason === 'override' ? ' (override)' : ''}${when}`,
-        });
+        const state = T.t(st.open ? 'state.open' : 'state.closed');
+        const over = st.reason === 'override' ? 'Override' : '';
+        const next = st.nextChange === null ? null : instantParts(schedule.timezone, st.nextChange);
+        const when = next ? { day: T.t(`dayShort.${next.day}`), time: next.time } : {};
+        node.status(T.status(st.open ? 'green' : 'grey', over ? 'ring' : 'dot', `state${over}${next ? 'Until' : ''}`, { state, ...when }));
         if (st.nextChange !== null) wait = Math.min(Math.max(st.nextChange - now + 50, 50), MAX_TIMER_MS);
       } catch (err) {
-        node.status({ fill: 'red', shape: 'dot', text: 'evaluation failed' });
-        node.error(`time window evaluation failed: ${T.describe(err)}`);
+        node.status(T.status('red', 'dot', 'evaluationFailed'));
+        node.error(T.t('errors.evaluation', { error: T.describe(err) }));
       }
       timer = setTimeout(refresh, wait);
     }
@@ -108,7 +65,7 @@ export = function (RED: RED): void {
     onInput(node, T, (msg: NodeMessage, send) => {
       const now = Date.now();
       if (msg.topic === 'override') {
-        override = readOverride(msg, now);
+        override = parseOverride(msg.payload, now);
         node.context().set('override', override ?? undefined);
         refresh();
         return;
@@ -123,7 +80,7 @@ export = function (RED: RED): void {
         st = evaluate(schedule, now, override);
       } catch (err) {
         // Closed when in doubt: a gate that cannot tell does not let the msg in.
-        node.error(`time window evaluation failed: ${T.describe(err)}`, msg);
+        node.error(T.t('errors.evaluation', { error: T.describe(err) }), msg);
         msg.timeWindow = { open: false, reason: 'error', event: msg.topic };
         send([null, msg]);
         return;

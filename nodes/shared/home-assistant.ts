@@ -3,9 +3,10 @@
  * status rendering they share: a dot per connection part the node uses.
  */
 import type { CommandAttribution } from '../lib/homeassistant/attribution';
-import type { LinkState } from '../lib/homeassistant/logger';
+import type { LinkState } from '../lib/homeassistant/link';
 import type { MqttLink } from '../lib/homeassistant/mqtt-link';
 import type { HaWsLink } from '../lib/homeassistant/ws-link';
+import type { Texts } from './i18n';
 import type { Node, NodeStatus } from './red';
 
 export interface HaConfigNode extends Node {
@@ -20,20 +21,17 @@ export interface HaConfigNode extends Node {
   deregister(user: Node): void;
 }
 
-const WORD: Record<LinkState, string> = {
-  idle: 'idle',
-  connecting: 'connecting',
-  connected: 'connected',
-  disconnected: 'disconnected',
-  'auth-rejected': 'auth rejected',
-  closed: 'closed',
-};
+export interface PartState {
+  part: 'mqtt' | 'ws';
+  state: LinkState | 'missing';
+}
 
 /** One status for the parts a node uses: red if any is refused, green when all are up. */
-export function partsStatus(parts: Array<{ label: string; state: LinkState | 'missing' }>, suffix = ''): NodeStatus {
+export function partsStatus(T: Texts, parts: PartState[], last = ''): NodeStatus {
   const bad = parts.find((p) => p.state === 'auth-rejected' || p.state === 'missing');
   const allUp = parts.every((p) => p.state === 'connected');
-  const text = parts.map((p) => `${p.label} ${p.state === 'missing' ? 'not configured' : WORD[p.state]}`).join(', ') + (suffix ? ` · ${suffix}` : '');
+  const each = parts.map((p) => T.common('ha.partState', { part: T.common(`ha.part.${p.part}`), state: T.common(`ha.state.${p.state}`) })).join(', ');
+  const text = last ? T.common('ha.withLast', { parts: each, last }) : each;
   if (bad) return { fill: 'red', shape: 'ring', text };
   return allUp ? { fill: 'green', shape: 'dot', text } : { fill: 'yellow', shape: 'ring', text };
 }

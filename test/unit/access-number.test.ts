@@ -1,5 +1,5 @@
+import { isIntercomError } from '../../nodes/lib/core/errors';
 import { DEFAULT_PLAN, normalizeNumber, planFrom, userPart } from '../../nodes/lib/access/number';
-import { parseAddress, parseCidr, inCidr, sourceAddress } from '../../nodes/lib/access/cidr';
 
 const norm = (s: unknown, plan = DEFAULT_PLAN) => {
   const r = normalizeNumber(s, plan);
@@ -49,33 +49,26 @@ describe('caller number normalization (RU plan: +7, trunk 8, 00)', () => {
     expect(norm('0049301234567', de)).toBe('49301234567');
   });
 
+  test('the plan from the dialog: absent is the default, empty switches a prefix off, anything else is checked', () => {
+    expect(planFrom({})).toEqual(DEFAULT_PLAN);
+    expect(planFrom({ countryCode: '49', trunkPrefix: '', internationalPrefix: ' 00 ', nationalDigits: '0' })).toMatchObject({ countryCode: '49', trunkPrefix: '', internationalPrefix: '00', nationalDigits: 0 });
+    expect(planFrom({ countryCode: 49 }).countryCode).toBe('49');
+    expect(planFrom({ nationalDigits: '' }).nationalDigits).toBe(10);
+    const codeOf = (cfg: Record<string, unknown>) => {
+      try {
+        planFrom(cfg);
+      } catch (err) {
+        return isIntercomError(err) ? { code: err.code, field: err.params.field } : err;
+      }
+      return undefined;
+    };
+    expect(codeOf({ countryCode: '+7' })).toEqual({ code: 'access.planDigits', field: 'countryCode' });
+    expect(codeOf({ trunkPrefix: '88888' })).toEqual({ code: 'access.planDigits', field: 'trunkPrefix' });
+    expect(codeOf({ nationalDigits: 15 })).toEqual({ code: 'setting.integer', field: 'nationalDigits' });
+    expect(codeOf({ nationalDigits: 'ten' })).toEqual({ code: 'setting.integer', field: 'nationalDigits' });
+  });
+
   test('userPart strips URI decoration', () => {
     expect(userPart('<sip:%2B7495@h>')).toBe('+7495');
-  });
-});
-
-describe('source addresses and CIDR blocks', () => {
-  test('IPv4 blocks', () => {
-    const c = parseCidr('10.1.0.0/16');
-    expect(inCidr(parseAddress('10.1.200.3')!, c)).toBe(true);
-    expect(inCidr(parseAddress('10.2.0.1')!, c)).toBe(false);
-    expect(inCidr(parseAddress('::ffff:10.1.2.3')!, c)).toBe(true);
-  });
-  test('IPv6 blocks', () => {
-    const c = parseCidr('2001:db8::/32');
-    expect(inCidr(parseAddress('2001:db8:1::5')!, c)).toBe(true);
-    expect(inCidr(parseAddress('2001:db9::5')!, c)).toBe(false);
-    expect(inCidr(parseAddress('10.0.0.1')!, c)).toBe(false);
-  });
-  test('source forms from the SIP layer', () => {
-    expect(sourceAddress('127.0.0.1:5070')).toEqual(parseAddress('127.0.0.1'));
-    expect(sourceAddress('[::1]:5060')).toEqual(parseAddress('::1'));
-    expect(sourceAddress({ address: '192.168.1.5', port: 5060 })).toEqual(parseAddress('192.168.1.5'));
-    expect(sourceAddress('not an address')).toBeNull();
-    expect(sourceAddress(42)).toBeNull();
-  });
-  test('bad blocks are errors', () => {
-    expect(() => parseCidr('10.0.0.0/33')).toThrow(/prefix length/);
-    expect(() => parseCidr('300.1.1.1')).toThrow(/not an IP/);
   });
 });

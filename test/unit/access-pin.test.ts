@@ -1,4 +1,19 @@
 import { DEFAULT_POLICY, parsePins, pinDigits, PinChecker } from '../../nodes/lib/access/pin';
+import { texts } from '../../nodes/shared/i18n';
+import { describeProblems } from '../../nodes/shared/problems';
+import type { RED } from '../../nodes/shared/red';
+import { translate } from '../helpers/i18n';
+
+// What the user reads: the error through the real en-US catalog, as the node shows it.
+const T = texts({ _: (k: string, p?: Record<string, unknown>) => translate(k, p) } as unknown as RED, 'intercom-whitelist');
+function shown(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return describeProblems(T, err);
+  }
+  return '(nothing thrown)';
+}
 
 function checker(policy = {}) {
   let now = 1_000_000;
@@ -72,14 +87,18 @@ describe('PIN check and lockout (injected clock)', () => {
   test('PIN lists: lines or JSON, errors name the entry but never the PIN', () => {
     expect(parsePins('{"alice": "1234", "bob": 5678}', 4).map((u) => u.name)).toEqual(['alice', 'bob']);
     expect(parsePins('[{"name":"carol","pin":"4321"}]', 4).map((u) => u.name)).toEqual(['carol']);
-    let msg = '';
-    try {
-      parsePins('alice:1234\nbob:98765\nnocolon\nalice:1111', 4);
-    } catch (err) {
-      msg = (err as Error).message;
-    }
-    expect(msg).toMatch(/line 2 \(bob\): PIN must have 4 digits; line 3: want name:pin; line 4: "alice" appears twice/);
+    const bad = () => parsePins('alice:1234\nbob:98765\nnocolon\nalice:1111', 4);
+    const msg = shown(bad);
+    expect(msg).toBe('line 2: the PIN of bob must have 4 digits; line 3: want name:pin; line 4: "alice" appears twice');
+    expect(shown(() => parsePins('bob:1', 1))).toBe('(nothing thrown)');
+    expect(shown(() => parsePins('bob:12', 1))).toBe('line 1: the PIN of bob must have 1 digit');
+    expect(shown(() => parsePins('{"alice": "12a4"}', 4))).toBe('entry "alice": the PIN of alice must be digits');
+    expect(shown(() => parsePins('[{"pin": "1234"}]', 4))).toBe('entry 1: want name:pin');
+    expect(shown(() => parsePins('{"alice": "1234"', 4))).toBe('PIN list is not valid JSON');
+    // neither the text shown nor the untranslated message holds a PIN
     expect(msg).not.toMatch(/98765|1111/);
+    expect(() => bad()).toThrow(/^(?!.*(98765|1111))/);
+    expect(shown(() => parsePins('{"alice": "98765"', 4))).not.toMatch(/98765/);
     expect(parsePins('', 4)).toEqual([]);
     expect(pinDigits('12 34')).toBeNull();
   });

@@ -1,5 +1,10 @@
 import { DEFAULT_PLAN } from '../../nodes/lib/access/number';
 import { parseRuleSource, RuleSet, trustedList, type DecisionInput } from '../../nodes/lib/access/rules';
+import { ListError } from '../../nodes/lib/access/problems';
+import { texts } from '../../nodes/shared/i18n';
+import { describeProblems } from '../../nodes/shared/problems';
+import type { RED } from '../../nodes/shared/red';
+import { translate } from '../helpers/i18n';
 
 // Wednesday 2026-06-10 12:00 in Moscow (UTC+3, no DST) and 20:00 the same day.
 const NOON = Date.UTC(2026, 5, 10, 9, 0);
@@ -7,6 +12,16 @@ const EVENING = Date.UTC(2026, 5, 10, 17, 0);
 
 function rules(text: unknown, trusted = '') {
   return new RuleSet(parseRuleSource(text, DEFAULT_PLAN), DEFAULT_PLAN, 'Europe/Moscow', trustedList(trusted));
+}
+// What the user reads: the error through the real en-US catalog, as the node shows it.
+const T = texts({ _: (k: string, p?: Record<string, unknown>) => translate(k, p) } as unknown as RED, 'intercom-whitelist');
+function shown(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return describeProblems(T, err);
+  }
+  return '(nothing thrown)';
 }
 const ask = (set: RuleSet, caller: unknown, extra: Partial<DecisionInput> = {}) => set.decide({ caller, now: NOON, ...extra });
 
@@ -58,7 +73,7 @@ describe('whitelist rules', () => {
     // The same header from anyone else is ignored and the rule wants an asserted identity.
     const spoof = ask(set, '84951234567', { headers, source: '10.0.0.6:5060' });
     expect(spoof).toMatchObject({ allowed: false, reason: 'identity-not-asserted', identity: 'from' });
-    expect(spoof.note).toMatch(/untrusted/);
+    expect(spoof.note).toBe('untrusted-pai');
     // A From that claims the number without any PAI is not asserted either.
     expect(ask(set, '84951234567', { source: '10.0.0.5:5060' }).reason).toBe('identity-not-asserted');
   });
@@ -74,14 +89,41 @@ describe('whitelist rules', () => {
   test('JSON rules and errors that name the line or rule', () => {
     const set = rules([{ match: '495XXXXXXX', doors: ['gate'] }, { match: '+7812*', action: 'deny' }]);
     expect(ask(set, '84951234567', { door: 'GATE' }).allowed).toBe(true);
-    expect(() => rules('495-XXX\nfoo bar baz\n/(/')).toThrow(/line 2: .*line 3: bad regular expression/);
-    expect(() => rules('+7495* from=10.0.0.0/99')).toThrow(/line 1: bad prefix length/);
-    expect(() => rules('+7495* color=red')).toThrow(/unknown option "color"/);
-    expect(() => rules('*')).toThrow(/line 1: .* is not a number prefix/);
-    expect(() => rules('+*')).toThrow(/line 1/);
-    expect(() => rules('{"rules": 3}')).toThrow(/rule list/);
-    expect(() => rules('[{"match": "1", "action": "maybe"}]')).toThrow(/rule 1: unknown action/);
-    expect(() => rules('495 time="mon-fri 9-18"')).toThrow(/time: bad time range/);
+    expect(shown(() => rules('495-XXX\nfoo bar baz\n/(/'))).toMatch(/^line 2: .*line 3: bad regular expression/);
+    expect(shown(() => rules('+7495* from=10.0.0.0/99'))).toMatch(/^line 1: bad prefix length/);
+    expect(shown(() => rules('+7495* color=red'))).toMatch(/unknown option "color"/);
+    expect(shown(() => rules('*'))).toMatch(/^line 1: .* is not a number prefix/);
+    expect(shown(() => rules('+*'))).toMatch(/^line 1/);
+    expect(shown(() => rules('{"rules": 3}'))).toMatch(/rule list/);
+    expect(shown(() => rules('[{"match": "1", "action": "maybe"}]'))).toMatch(/^rule 1: unknown action/);
+    expect(shown(() => rules('495 time="mon-fri 9-18"'))).toMatch(/^line 1: bad time range/);
+    expect(shown(() => rules('{"rules": [{"match": "1"}'))).toMatch(/^rule list is not valid JSON/);
+  });
+
+  test('a refused list names every problem by its code and place, in line order', () => {
+    let err: unknown;
+    try {
+      rules('bad one x=1\n+7495*\n/(/\nalso bad\n');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ListError);
+    const problems = (err as ListError).problems.map((p) => [p.at, p.error.code]);
+    expect(problems).toEqual([
+      [{ line: 1 }, 'access.rule.unknownOption'],
+      [{ line: 1 }, 'access.rule.notNumber'],
+      [{ line: 3 }, 'access.rule.badRegex'],
+      [{ line: 4 }, 'access.rule.notNumber'],
+    ]);
+    // the message for logs where nothing translates still says what and where
+    expect((err as Error).message).toMatch(/^access\.rulesInvalid \(count=4, .*line=3/);
+  });
+
+  test('more than five problems: the first five, then how many more', () => {
+    const text = Array.from({ length: 8 }, (_, i) => `nonsense${i}`).join('\n');
+    const t = shown(() => rules(text));
+    expect(t.split('; ').length).toBe(6);
+    expect(t).toMatch(/line 5: "nonsense4" is not a number; and 3 more$/);
   });
 
   test('10,000 rules: the trie finds the one that matches', () => {

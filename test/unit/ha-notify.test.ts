@@ -57,9 +57,9 @@ describe('one-time notification actions', () => {
       { key: 'talk', title: 'Talk' },
       { key: 'let_in', title: 'Let in' },
     ]);
-    expect(() => parseCustomActions('Open it:open')).toThrow(/reserved/);
-    expect(() => parseCustomActions('X:bad key')).toThrow(/invalid action key/);
-    expect(() => parseCustomActions('A:a, B:a')).toThrow(/duplicate/);
+    expect(() => parseCustomActions('Open it:open')).toThrow(expect.objectContaining({ code: 'ha.notify.reservedKey', params: { key: 'open' } }));
+    expect(() => parseCustomActions('X:bad key')).toThrow(expect.objectContaining({ code: 'ha.notify.badKey', params: { key: 'bad key' } }));
+    expect(() => parseCustomActions('A:a, B:a')).toThrow(expect.objectContaining({ code: 'ha.notify.duplicateKey', params: { key: 'a' } }));
   });
 
   test('service data carries image, actions, tag and an Android timeout', () => {

@@ -1,4 +1,28 @@
-import { evaluate, localToInstant, makeSchedule, nextScheduleChange, parseExceptions, parseWeekSpec, scheduleOpen } from '../../nodes/lib/access/schedule';
+import { evaluate, instantParts, localToInstant, makeSchedule, nextScheduleChange, parseExceptions, parseOverride, parseWeekSpec, scheduleOpen, weeklyFromDays } from '../../nodes/lib/access/schedule';
+import { isIntercomError } from '../../nodes/lib/core/errors';
+import { texts } from '../../nodes/shared/i18n';
+import { describeProblems } from '../../nodes/shared/problems';
+import type { RED } from '../../nodes/shared/red';
+import { translate } from '../helpers/i18n';
+
+// What the user reads: the error through the real en-US catalog, as the node shows it.
+const T = texts({ _: (k: string, p?: Record<string, unknown>) => translate(k, p) } as unknown as RED, 'intercom-time-window');
+function shown(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return describeProblems(T, err);
+  }
+  return '(nothing thrown)';
+}
+const codeOf = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (err) {
+    return isIntercomError(err) ? err.code : err;
+  }
+  return undefined;
+};
 
 const Z = (iso: string) => Date.parse(iso);
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -63,7 +87,9 @@ describe('weekly schedules', () => {
     expect(scheduleOpen(s, Z('2028-02-29T11:00:00Z')).open).toBe(true);
     expect(scheduleOpen(s, Z('2028-03-01T07:00:00Z')).open).toBe(false); // no Tuesday night range that day
     expect(scheduleOpen(s, Z('2028-03-08T07:00:00Z')).open).toBe(true); // a normal Tuesday night spills
-    expect(() => parseExceptions('2027-02-29 closed')).toThrow(/line 1: bad date/);
+    expect(shown(() => parseExceptions('2027-02-29 closed'))).toBe('exceptions: line 1: bad date "2027-02-29" (want YYYY-MM-DD)');
+    // every bad line at once
+    expect(shown(() => parseExceptions('2027-02-29 closed\n2027-03-01 ok\n2027-01-05..2027-01-01 closed'))).toMatch(/^exceptions: line 1: bad date .*; line 2: bad time range "ok" .*; line 3: bad date span/);
   });
 
   test('holiday spans and one-off openings', () => {
@@ -81,17 +107,46 @@ describe('weekly schedules', () => {
   });
 
   test('bad specs are errors naming what is wrong', () => {
-    expect(() => parseWeekSpec('mon-fri 9-18')).toThrow(/bad time range/);
-    expect(() => parseWeekSpec('moon 09:00-10:00')).toThrow(/bad weekday/);
-    expect(() => parseWeekSpec('mon 09:00-09:00')).toThrow(/empty/);
-    expect(() => parseWeekSpec('mon 25:00-26:00')).toThrow(/bad time/);
-    expect(() => makeSchedule({ timezone: 'Mars/Olympus' })).toThrow(RangeError);
+    expect(shown(() => parseWeekSpec('mon-fri 9-18'))).toBe('bad time range "9-18" (want HH:MM-HH:MM)');
+    expect(shown(() => parseWeekSpec('moon 09:00-10:00'))).toBe('bad weekday "moon"');
+    expect(shown(() => parseWeekSpec('mon 09:00-09:00'))).toMatch(/^empty time range/);
+    expect(shown(() => parseWeekSpec('mon 25:00-26:00'))).toMatch(/^bad time "25:00"/);
+    expect(codeOf(() => makeSchedule({ timezone: 'Mars/Olympus' }))).toBe('access.schedule.badTimeZone');
+    expect(shown(() => makeSchedule({ timezone: 'Mars/Olympus' }))).toBe('unknown time zone "Mars/Olympus"');
     expect(parseWeekSpec('sat,sun 00:00-24:00')[0]).toEqual([{ start: 0, end: 1440 }]);
     expect(parseWeekSpec('mon 09:00 - 12:00, 13:00-18:00 20:00–22:00')[1]).toEqual([
       { start: 540, end: 720 },
       { start: 780, end: 1080 },
       { start: 1200, end: 1320 },
     ]);
-    expect(() => parseWeekSpec('mon 09:00-12:00 and more')).toThrow(/bad time range/);
+    expect(shown(() => parseWeekSpec('mon 09:00-12:00 and more'))).toBe('bad time range "09:00-12:00 and more" (want HH:MM-HH:MM)');
+  });
+});
+
+describe('the editor\'s week, overrides and status parts', () => {
+  test('one field a weekday; every bad field is named', () => {
+    const w = weeklyFromDays({ mon: '09:00-18:00', sat: 'closed', sun: '' });
+    expect(w[1]).toEqual([{ start: 540, end: 1080 }]);
+    expect(w[6]).toEqual([]);
+    expect(w[3]).toEqual([]);
+    expect(shown(() => weeklyFromDays({ mon: '9-18', fri: '10:00-10:00' }))).toBe('mon: bad time range "9-18" (want HH:MM-HH:MM); fri: empty time range "10:00-10:00"');
+  });
+
+  test('overrides by msg: open/closed for minutes or until a time, auto clears, anything else is refused', () => {
+    const now = Z('2026-06-13T12:00:00Z');
+    expect(parseOverride({ state: 'open', minutes: 120, note: 'open house' }, now)).toEqual({ open: true, until: now + 7_200_000, note: 'open house' });
+    expect(parseOverride('closed', now)).toEqual({ open: false, until: now + 3_600_000, note: undefined });
+    expect(parseOverride({ state: 'OPEN', until: '2026-06-13T13:00:00Z' }, now)).toMatchObject({ open: true, until: now + 3_600_000 });
+    expect(parseOverride('auto', now)).toBeNull();
+    expect(parseOverride({ state: 'clear' }, now)).toBeNull();
+    expect(shown(() => parseOverride({ state: 'ajar' }, now))).toBe('override: state must be "open", "closed" or "auto", got "ajar"');
+    expect(codeOf(() => parseOverride({ state: 'open', until: '2020-01-01' }, now))).toBe('access.override.badUntil');
+    expect(codeOf(() => parseOverride({ state: 'open', minutes: 0 }, now))).toBe('access.override.badMinutes');
+    expect(codeOf(() => parseOverride({ state: 'open', minutes: 600_000 }, now))).toBe('access.override.badMinutes');
+  });
+
+  test('an instant as weekday and HH:MM in the zone', () => {
+    expect(instantParts('Europe/Moscow', Z('2026-06-12T15:00:00Z'))).toEqual({ day: 'fri', time: '18:00' });
+    expect(instantParts('UTC', Z('2026-06-14T00:05:00Z'))).toEqual({ day: 'sun', time: '00:05' });
   });
 });

@@ -4,6 +4,8 @@
  * digits without '+' (ITU-T E.164 §6: at most 15 digits). Short internal extensions
  * (a PBX's "200") are kept as they are and never get a country code.
  */
+import { IntercomError } from '../core/errors';
+import { numberSetting } from '../core/settings';
 
 export interface NumberPlan {
   /** country calling code of the installation, digits only, e.g. "7"; "" disables */
@@ -93,15 +95,22 @@ export function normalizeNumber(raw: unknown, plan: NumberPlan = DEFAULT_PLAN): 
   return { ok: true, number: f.prepend + c.digits.slice(f.strip), extension: f.extension };
 }
 
-/** Reads a plan from loosely typed config, falling back to the defaults per field. */
+/**
+ * The plan as the whitelist dialog stores it. The prefixes are up to four digits, empty to
+ * switch one off; absent means the default. Anything else is an error naming the field.
+ */
 export function planFrom(cfg: { countryCode?: unknown; trunkPrefix?: unknown; internationalPrefix?: unknown; nationalDigits?: unknown }): NumberPlan {
-  const digitsOr = (v: unknown, d: string): string => (typeof v === 'string' && /^\d{0,4}$/.test(v.trim()) ? v.trim() : d);
-  const nd = Number(cfg.nationalDigits);
+  const digits = (v: unknown, field: string, dflt: string): string => {
+    if (v === undefined || v === null) return dflt;
+    const t = String(v).trim();
+    if (!/^\d{0,4}$/.test(t)) throw new IntercomError('access.planDigits', { field, value: t.slice(0, 20) });
+    return t;
+  };
   return {
-    countryCode: digitsOr(cfg.countryCode, DEFAULT_PLAN.countryCode),
-    trunkPrefix: digitsOr(cfg.trunkPrefix, DEFAULT_PLAN.trunkPrefix),
-    internationalPrefix: digitsOr(cfg.internationalPrefix, DEFAULT_PLAN.internationalPrefix),
-    nationalDigits: Number.isInteger(nd) && nd >= 0 && nd <= 14 ? nd : DEFAULT_PLAN.nationalDigits,
+    countryCode: digits(cfg.countryCode, 'countryCode', DEFAULT_PLAN.countryCode),
+    trunkPrefix: digits(cfg.trunkPrefix, 'trunkPrefix', DEFAULT_PLAN.trunkPrefix),
+    internationalPrefix: digits(cfg.internationalPrefix, 'internationalPrefix', DEFAULT_PLAN.internationalPrefix),
+    nationalDigits: numberSetting(cfg.nationalDigits, { field: 'nationalDigits', default: DEFAULT_PLAN.nationalDigits, min: 0, max: 14, integer: true }),
     maxExtensionDigits: DEFAULT_PLAN.maxExtensionDigits,
   };
 }

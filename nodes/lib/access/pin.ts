@@ -6,6 +6,8 @@
  * with each lockout. The clock is injected so tests can step through the delays.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { IntercomError } from '../core/errors';
+import { Problems, type Place } from './problems';
 
 export interface PinUser {
   name: string;
@@ -56,44 +58,46 @@ const digest = (pin: string): Buffer => createHmac('sha256', KEY).update(pin, 'u
 
 /**
  * PINs from the credentials field: lines "name:pin" ('#' comments), or JSON
- * {"name": "pin"} / [{"name": ..., "pin": ...}]. Errors name the line, never the PIN.
+ * {"name": "pin"} / [{"name": ..., "pin": ...}]. Problems name the line and the user,
+ * never the PIN (access.pinsInvalid).
  */
 export function parsePins(text: string, length: number): PinUser[] {
   const t = (text ?? '').trim();
   if (!t) return [];
-  const pairs: Array<[string, unknown, string]> = [];
+  const pairs: Array<[string, unknown, Place]> = [];
   if (t.startsWith('{') || t.startsWith('[')) {
     let j: unknown;
     try {
       j = JSON.parse(t);
     } catch {
-      throw new Error('PIN list is not valid JSON');
+      // Not the parser's message: it may quote the text, and the text holds PINs.
+      throw new IntercomError('access.pins.notJson');
     }
-    if (Array.isArray(j)) j.forEach((u, i) => pairs.push([String((u as { name?: unknown })?.name ?? ''), (u as { pin?: unknown })?.pin, `entry ${i + 1}`]));
-    else if (j && typeof j === 'object') for (const [k, v] of Object.entries(j)) pairs.push([k, v, `entry "${k}"`]);
+    if (Array.isArray(j)) j.forEach((u, i) => pairs.push([String((u as { name?: unknown })?.name ?? ''), (u as { pin?: unknown })?.pin, { entry: i + 1 }]));
+    else if (j && typeof j === 'object') for (const [k, v] of Object.entries(j)) pairs.push([k, v, { key: k }]);
   } else {
     t.split('\n').forEach((raw, i) => {
       const line = raw.replace(/#.*$/, '').trim();
       if (!line) return;
       const c = line.lastIndexOf(':');
-      pairs.push(c > 0 ? [line.slice(0, c).trim(), line.slice(c + 1).trim(), `line ${i + 1}`] : ['', '', `line ${i + 1}`]);
+      pairs.push(c > 0 ? [line.slice(0, c).trim(), line.slice(c + 1).trim(), { line: i + 1 }] : ['', '', { line: i + 1 }]);
     });
   }
-  const errors: string[] = [];
+  const problems = new Problems();
   const users: PinUser[] = [];
   const names = new Set<string>();
-  for (const [name, pin, where] of pairs) {
+  for (const [name, pin, at] of pairs) {
     const p = typeof pin === 'number' ? String(pin) : pin;
-    if (!name) errors.push(`${where}: want name:pin`);
-    else if (typeof p !== 'string' || !/^\d+$/.test(p)) errors.push(`${where} (${name}): PIN must be digits`);
-    else if (p.length !== length) errors.push(`${where} (${name}): PIN must have ${length} digits`);
-    else if (names.has(name)) errors.push(`${where}: "${name}" appears twice`);
+    if (!name) problems.add(at, new IntercomError('access.pin.format'));
+    else if (typeof p !== 'string' || !/^\d+$/.test(p)) problems.add(at, new IntercomError('access.pin.notDigits', { name }));
+    else if (p.length !== length) problems.add(at, new IntercomError('access.pin.length', { name, count: length }));
+    else if (names.has(name)) problems.add(at, new IntercomError('access.pin.twice', { name }));
     else {
       names.add(name);
       users.push({ name, digest: digest(p) });
     }
   }
-  if (errors.length) throw new Error(errors.slice(0, 5).join('; '));
+  problems.check('pins');
   return users;
 }
 

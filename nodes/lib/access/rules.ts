@@ -4,8 +4,10 @@
  * most 15 levels; regular expressions are scanned. Every path that cannot prove the
  * caller is listed ends in a denial with a reason: nothing is allowed by default.
  */
-import { inAny, parseCidr, sourceAddress, type Cidr } from './cidr';
+import { errorText, IntercomError } from '../core/errors';
+import { inAny, parseCidr, sourceAddress, type Cidr, type IpAddress } from '../net/cidr';
 import { canonicalForm, compactNumber, normalizeNumber, userPart, type NumberPlan } from './number';
+import { Problems, type Place } from './problems';
 import { parseWeekSpec, scheduleOpen, type Range, type Schedule } from './schedule';
 
 export type MatchKind = 'exact' | 'pattern' | 'prefix' | 'regex';
@@ -39,8 +41,6 @@ export interface Rule {
   asserted: boolean;
 }
 
-export class RuleError extends Error {}
-
 function list(v: unknown): string[] {
   if (v === undefined || v === null || v === '') return [];
   if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter(Boolean);
@@ -65,14 +65,14 @@ function kindOf(spec: RuleSpec): { kind: MatchKind; text: string } {
 function numberKey(kind: MatchKind, text: string, plan: NumberPlan): string {
   if (kind === 'exact') {
     const n = normalizeNumber(text, plan);
-    if (!n.ok) throw new RuleError(`"${text}" is not a number`);
+    if (!n.ok) throw new IntercomError('access.rule.notNumber', { value: text });
     return n.number;
   }
   const c = compactNumber(userPart(text), kind === 'pattern');
-  if (!c) throw new RuleError(`"${text}" is not a number ${kind === 'pattern' ? 'pattern (digits and X)' : 'prefix'}`);
+  if (!c) throw new IntercomError(kind === 'pattern' ? 'access.rule.notPattern' : 'access.rule.notPrefix', { value: text });
   if (kind === 'pattern') {
     const f = canonicalForm(c.digits, c.plus, plan);
-    if (/X/.test(c.digits.slice(0, f.strip))) throw new RuleError(`"${text}": X inside the dialling prefix`);
+    if (/X/.test(c.digits.slice(0, f.strip))) throw new IntercomError('access.rule.xInPrefix', { value: text });
     return f.prepend + c.digits.slice(f.strip);
   }
   // A prefix has no length to go by: '+' and the international prefix are dropped and
@@ -90,15 +90,22 @@ interface TrieNode {
 }
 const trieNode = (): TrieNode => ({ next: new Map(), exact: [], prefix: [] });
 
+/** Why a rule whose number matched did not apply. */
+export type ConditionReason = 'door-not-allowed' | 'source-not-allowed' | 'identity-not-asserted' | 'outside-time-window';
+
+/** The stable reason codes of a caller decision (msg.access.reason). */
+export type CallerReason = 'listed' | 'denied-by-rule' | 'not-listed' | 'no-rules' | 'missing-caller' | 'malformed-caller' | ConditionReason;
+
 export interface Decision {
   allowed: boolean;
   result: 'allowed' | 'denied';
-  reason: string;
+  reason: CallerReason;
   /** canonical caller number, when there was one */
   caller?: string;
   /** 'asserted' when the number came from a trusted P-Asserted-Identity */
   identity?: 'from' | 'asserted';
   rule?: string;
+  /** a stable note code: 'untrusted-pai' when a P-Asserted-Identity came from an untrusted source */
   note?: string;
 }
 
@@ -111,7 +118,7 @@ export interface DecisionInput {
 }
 
 /** Why a rule whose number matched did not apply; the first one found is reported. */
-const CONDITION_ORDER = ['door-not-allowed', 'source-not-allowed', 'identity-not-asserted', 'outside-time-window'];
+const CONDITION_ORDER: ConditionReason[] = ['door-not-allowed', 'source-not-allowed', 'identity-not-asserted', 'outside-time-window'];
 
 export class RuleSet {
   readonly rules: Rule[];
@@ -163,31 +170,34 @@ export class RuleSet {
     return out.sort((a, b) => a.index - b.index);
   }
 
-  private failedCondition(r: Rule, input: DecisionInput, asserted: boolean, schedule: (w: Range[][]) => boolean): string | null {
+  private failedCondition(r: Rule, input: DecisionInput, asserted: boolean, source: () => IpAddress | null, schedule: (w: Range[][]) => boolean): ConditionReason | null {
     if (r.doors) {
       const door = (input.door ?? '').toLowerCase();
       if (!door || !r.doors.has(door)) return 'door-not-allowed';
     }
-    if (r.sources && !inAny(sourceAddress(input.source), r.sources)) return 'source-not-allowed';
+    if (r.sources && !inAny(source(), r.sources)) return 'source-not-allowed';
     if (r.asserted && !asserted) return 'identity-not-asserted';
     if (r.time && !schedule(r.time)) return 'outside-time-window';
     return null;
   }
 
   /** Who is calling: the From user, or the P-Asserted-Identity when a trusted source sent it. */
-  identify(input: DecisionInput): { raw: unknown; asserted: boolean; note?: string } {
+  identify(input: DecisionInput, source: () => IpAddress | null = () => sourceAddress(input.source)): { raw: unknown; asserted: boolean; note?: string } {
     const pai = headerValue(input.headers, 'p-asserted-identity');
     if (pai === undefined) return { raw: input.caller, asserted: false };
     // RFC 3325 §5: a PAI is only meaningful inside a trust domain; from anyone else it
     // is a claim like any other and must not override what we would check anyway.
-    if (!inAny(sourceAddress(input.source), this.trusted)) return { raw: input.caller, asserted: false, note: 'untrusted P-Asserted-Identity ignored' };
+    if (!inAny(source(), this.trusted)) return { raw: input.caller, asserted: false, note: 'untrusted-pai' };
     // RFC 3325 §9.1: one or two comma-separated values (a sip: and a tel: URI).
     const first = pai.split(/,(?=\s*(?:"|<|sips?:|tel:))/)[0];
     return { raw: userPart(first), asserted: true };
   }
 
   decide(input: DecisionInput): Decision {
-    const who = this.identify(input);
+    // The source is parsed once a decision, and only when a rule or the PAI asks for it.
+    let parsed: IpAddress | null | undefined;
+    const source = (): IpAddress | null => (parsed === undefined ? (parsed = sourceAddress(input.source)) : parsed);
+    const who = this.identify(input, source);
     const identity = who.asserted ? 'asserted' : 'from';
     const n = normalizeNumber(who.raw, this.plan);
     if (!n.ok) return { allowed: false, result: 'denied', reason: n.reason, identity, note: who.note };
@@ -204,9 +214,9 @@ export class RuleSet {
       return v;
     };
     let allow: Rule | null = null;
-    let failed: string | null = null;
+    let failed: ConditionReason | null = null;
     for (const r of this.candidates(n.number)) {
-      const why = this.failedCondition(r, input, who.asserted, inWindow);
+      const why = this.failedCondition(r, input, who.asserted, source, inWindow);
       if (why) {
         if (!failed || CONDITION_ORDER.indexOf(why) < CONDITION_ORDER.indexOf(failed)) failed = why;
         continue;
@@ -231,63 +241,54 @@ export function headerValue(headers: unknown, name: string): string | undefined 
 }
 
 /** Compile specs into rules; any error rejects the whole list (the caller keeps the old one). */
-export function compileRules(specs: RuleSpec[], plan: NumberPlan, lines?: number[]): Rule[] {
-  const errors: string[] = [];
+export function compileRules(specs: RuleSpec[], plan: NumberPlan, lines?: number[], problems = new Problems()): Rule[] {
   const rules: Rule[] = [];
   specs.forEach((spec, i) => {
-    const where = lines ? `line ${lines[i]}` : `rule ${i + 1}`;
+    const at: Place = lines ? { line: lines[i] } : { rule: i + 1 };
     try {
-      if (!spec || typeof spec !== 'object' || typeof spec.match !== 'string' || !spec.match.trim()) throw new RuleError('no "match"');
-      const { kind, text } = kindOf(spec);
-      if (!['exact', 'pattern', 'prefix', 'regex'].includes(kind)) throw new RuleError(`unknown type "${kind}"`);
-      const action = spec.action ?? 'allow';
-      if (action !== 'allow' && action !== 'deny') throw new RuleError(`unknown action "${String(action)}"`);
-      let regex: RegExp | undefined;
-      let key = text;
-      if (kind === 'regex') {
-        try {
-          regex = new RegExp(text);
-        } catch (err) {
-          throw new RuleError(`bad regular expression: ${(err as Error).message}`);
-        }
-      } else {
-        key = numberKey(kind, text, plan);
-        if (kind === 'prefix' && key.length === 0) throw new RuleError('empty prefix would match everyone');
-      }
-      const sources = list(spec.sources).map((s) => {
-        try {
-          return parseCidr(s);
-        } catch (err) {
-          throw new RuleError((err as Error).message);
-        }
-      });
-      const doors = list(spec.doors).map((d) => d.toLowerCase());
-      let time: Range[][] | null = null;
-      if (spec.time !== undefined && String(spec.time).trim()) {
-        try {
-          time = parseWeekSpec(String(spec.time));
-        } catch (err) {
-          throw new RuleError(`time: ${(err as Error).message}`);
-        }
-      }
-      rules.push({
-        index: i,
-        name: spec.name ? String(spec.name) : spec.match.trim(),
-        action,
-        kind,
-        text: key,
-        regex,
-        sources: sources.length ? sources : null,
-        doors: doors.length ? new Set(doors) : null,
-        time,
-        asserted: spec.asserted === true,
-      });
+      rules.push(compileRule(spec, i, plan));
     } catch (err) {
-      errors.push(`${where}: ${(err as Error).message}`);
+      problems.add(at, err);
     }
   });
-  if (errors.length) throw new RuleError(errors.slice(0, 5).join('; ') + (errors.length > 5 ? `; and ${errors.length - 5} more` : ''));
+  problems.check('rules');
   return rules;
+}
+
+function compileRule(spec: RuleSpec, index: number, plan: NumberPlan): Rule {
+  if (!spec || typeof spec !== 'object' || typeof spec.match !== 'string' || !spec.match.trim()) throw new IntercomError('access.rule.noMatch');
+  const { kind, text } = kindOf(spec);
+  if (!['exact', 'pattern', 'prefix', 'regex'].includes(kind)) throw new IntercomError('access.rule.unknownType', { value: String(kind) });
+  const action = spec.action ?? 'allow';
+  if (action !== 'allow' && action !== 'deny') throw new IntercomError('access.rule.unknownAction', { value: String(action) });
+  let regex: RegExp | undefined;
+  let key = text;
+  if (kind === 'regex') {
+    try {
+      regex = new RegExp(text);
+    } catch (err) {
+      // V8's own words about the expression: a technical detail, shown as it is.
+      throw new IntercomError('access.rule.badRegex', { detail: errorText(err).slice(0, 120) });
+    }
+  } else {
+    key = numberKey(kind, text, plan);
+    if (kind === 'prefix' && key.length === 0) throw new IntercomError('access.rule.emptyPrefix');
+  }
+  const sources = list(spec.sources).map(parseCidr);
+  const doors = list(spec.doors).map((d) => d.toLowerCase());
+  const time = spec.time !== undefined && String(spec.time).trim() ? parseWeekSpec(String(spec.time)) : null;
+  return {
+    index,
+    name: spec.name ? String(spec.name) : spec.match.trim(),
+    action,
+    kind,
+    text: key,
+    regex,
+    sources: sources.length ? sources : null,
+    doors: doors.length ? new Set(doors) : null,
+    time,
+    asserted: spec.asserted === true,
+  };
 }
 
 /** Splits a rule line into words, keeping "quoted text" together. */
@@ -304,13 +305,13 @@ function words(line: string): string[] {
  *   [allow|deny] <match> [from=CIDR,...] [door=id,...] [time="mon-fri 09:00-18:00"] [asserted] [name="..."]
  * where <match> is a number, a pattern with X, a prefix ending in '*', or /regex/.
  */
-export function parseRuleLines(text: string): { specs: RuleSpec[]; lines: number[] } {
+export function parseRuleLines(text: string, problems = new Problems()): { specs: RuleSpec[]; lines: number[] } {
   const specs: RuleSpec[] = [];
   const lines: number[] = [];
-  const errors: string[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/(^|\s)#.*$/, '').trim();
     if (!line) return;
+    const at = { line: i + 1 };
     const w = words(line);
     const spec: Partial<RuleSpec> = {};
     if (w[0] === 'allow' || w[0] === 'deny') spec.action = w.shift() as 'allow' | 'deny';
@@ -330,18 +331,23 @@ export function parseRuleLines(text: string): { specs: RuleSpec[]; lines: number
       else if (k === 'door' || k === 'doors') spec.doors = v;
       else if (k === 'time' || k === 'when') spec.time = v;
       else if (k === 'name') spec.name = v;
-      else errors.push(`line ${i + 1}: unknown option "${k}"`);
+      else problems.add(at, new IntercomError('access.rule.unknownOption', { value: k }));
     }
-    if (!spec.match) errors.push(`line ${i + 1}: no number, pattern or /regex/`);
+    if (!spec.match) {
+      problems.add(at, new IntercomError('access.rule.noNumber'));
+      return;
+    }
     spec.name ??= matchWords.join(' ');
     specs.push(spec as RuleSpec);
     lines.push(i + 1);
   });
-  if (errors.length) throw new RuleError(errors.slice(0, 5).join('; '));
   return { specs, lines };
 }
 
-/** A rule list as text (JSON array / {rules:[...]} or the line form) or as parsed JSON. */
+/**
+ * A rule list as text (JSON array / {rules:[...]} or the line form) or as parsed JSON.
+ * Every problem of the list is reported at once, as a ListError of kind 'rules'.
+ */
 export function parseRuleSource(source: unknown, plan: NumberPlan): Rule[] {
   if (typeof source === 'string') {
     const t = source.trim();
@@ -350,18 +356,20 @@ export function parseRuleSource(source: unknown, plan: NumberPlan): Rule[] {
       try {
         parsed = JSON.parse(t);
       } catch (err) {
-        throw new RuleError(`rule list is not valid JSON: ${(err as Error).message}`);
+        throw new IntercomError('access.rules.notJson', { detail: errorText(err).slice(0, 120) });
       }
       return parseRuleSource(parsed, plan);
     }
-    const { specs, lines } = parseRuleLines(source);
-    return compileRules(specs, plan, lines);
+    // Problems of the line form and of the rules it makes are reported together, by line.
+    const problems = new Problems();
+    const { specs, lines } = parseRuleLines(source, problems);
+    return compileRules(specs, plan, lines, problems);
   }
   if (Array.isArray(source)) return compileRules(source as RuleSpec[], plan);
   if (source && typeof source === 'object' && Array.isArray((source as { rules?: unknown }).rules)) {
     return compileRules((source as { rules: RuleSpec[] }).rules, plan);
   }
-  throw new RuleError('a rule list is text, an array of rules, or {"rules": [...]}');
+  throw new IntercomError('access.rules.badShape');
 }
 
 export function trustedList(text: unknown): Cidr[] {

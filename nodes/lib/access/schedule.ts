@@ -5,6 +5,8 @@
  * day it starts on and spills into the next morning). A date exception replaces that
  * date's ranges: a holiday is an exception with none, a one-off opening one with some.
  */
+import { IntercomError } from '../core/errors';
+import { Problems } from './problems';
 
 export interface Range {
   /** minutes since local midnight */
@@ -35,25 +37,28 @@ export interface WindowState {
   nextChange: number | null;
 }
 
-const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+/** Index 0 = Sunday, like Date#getDay. */
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const dayIndex = (name: string): number => (WEEKDAYS as readonly string[]).indexOf(name);
 
 // ---------------------------------------------------------------- parsing
 
 function parseTime(text: string, allow24: boolean): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
-  if (!m) throw new Error(`bad time "${text}" (want HH:MM)`);
-  const h = Number(m[1]);
-  const mi = Number(m[2]);
-  if (mi > 59 || h > 24 || (h === 24 && (mi !== 0 || !allow24))) throw new Error(`bad time "${text}"`);
+  const h = Number(m?.[1]);
+  const mi = Number(m?.[2]);
+  if (!m || mi > 59 || h > 24 || (h === 24 && (mi !== 0 || !allow24))) throw new IntercomError('access.schedule.badTime', { value: text.trim() });
   return h * 60 + mi;
 }
 
 export function parseRange(text: string): Range {
   const m = /^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$/.exec(text);
-  if (!m) throw new Error(`bad time range "${text}" (want HH:MM-HH:MM)`);
+  if (!m) throw new IntercomError('access.schedule.badRange', { value: text.trim() });
   const start = parseTime(m[1], false);
   const end = parseTime(m[2], true);
-  if (start === end) throw new Error(`empty time range "${text}"`);
+  if (start === end) throw new IntercomError('access.schedule.emptyRange', { value: text.trim() });
   return { start, end };
 }
 
@@ -66,7 +71,7 @@ export function parseRanges(text: string): Range[] {
   // that nothing but separators is left over.
   const found = [...t.matchAll(/(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})/g)];
   if (!found.length || t.replace(/(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})/g, '').replace(/[,\s]/g, '') !== '') {
-    throw new Error(`bad time range "${text.trim()}" (want HH:MM-HH:MM)`);
+    throw new IntercomError('access.schedule.badRange', { value: text.trim() });
   }
   return found.map((m) => parseRange(m[0]));
 }
@@ -79,14 +84,14 @@ function parseDays(token: string): number[] {
   const out: number[] = [];
   for (const part of t.split(',')) {
     const [a, b] = part.split('-');
-    const ia = DAY_NAMES.indexOf(a.slice(0, 3));
-    if (ia < 0 || a.length < 3) throw new Error(`bad weekday "${part}"`);
+    const ia = dayIndex(a.slice(0, 3));
+    if (ia < 0 || a.length < 3) throw new IntercomError('access.schedule.badWeekday', { value: part });
     if (b === undefined) {
       out.push(ia);
       continue;
     }
-    const ib = DAY_NAMES.indexOf(b.slice(0, 3));
-    if (ib < 0 || b.length < 3) throw new Error(`bad weekday "${part}"`);
+    const ib = dayIndex(b.slice(0, 3));
+    if (ib < 0 || b.length < 3) throw new IntercomError('access.schedule.badWeekday', { value: part });
     for (let d = ia; ; d = (d + 1) % 7) {
       out.push(d);
       if (d === ib) break;
@@ -119,7 +124,7 @@ function validDate(y: number, m: number, d: number): boolean {
 
 function parseDate(text: string): [number, number, number] {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
-  if (!m || !validDate(Number(m[1]), Number(m[2]), Number(m[3]))) throw new Error(`bad date "${text}" (want YYYY-MM-DD)`);
+  if (!m || !validDate(Number(m[1]), Number(m[2]), Number(m[3]))) throw new IntercomError('access.schedule.badDate', { value: text.trim() });
   return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
@@ -129,36 +134,57 @@ export function dateKey(y: number, m: number, d: number): string {
 
 /**
  * One exception per line: "2026-12-31 closed", "2026-05-09 10:00-14:00",
- * "2026-12-24..2026-12-26 closed"; '#' starts a comment.
+ * "2026-12-24..2026-12-26 closed"; '#' starts a comment. Every bad line is reported.
  */
 export function parseExceptions(text: string): Map<string, Range[]> {
   const out = new Map<string, Range[]>();
+  const problems = new Problems();
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
     const m = /^(\d{4}-\d{2}-\d{2})(?:\s*\.\.\s*(\d{4}-\d{2}-\d{2}))?\s*(.*)$/.exec(line);
     try {
-      if (!m) throw new Error(`bad exception "${line}"`);
+      if (!m) throw new IntercomError('access.schedule.badException', { value: line.slice(0, 60) });
       const from = parseDate(m[1]);
       const to = m[2] ? parseDate(m[2]) : from;
       const ranges = parseRanges(m[3]);
       const t0 = Date.UTC(from[0], from[1] - 1, from[2]);
       const t1 = Date.UTC(to[0], to[1] - 1, to[2]);
-      if (t1 < t0 || t1 - t0 > 366 * 86400000) throw new Error(`bad date span "${line}"`);
+      if (t1 < t0 || t1 - t0 > 366 * 86400000) throw new IntercomError('access.schedule.badSpan', { value: line.slice(0, 60) });
       for (let t = t0; t <= t1; t += 86400000) {
         const d = new Date(t);
         out.set(dateKey(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()), ranges);
       }
     } catch (err) {
-      throw new Error(`exception line ${i + 1}: ${(err as Error).message}`);
+      problems.add({ line: i + 1 }, err);
     }
   });
+  problems.check('exceptions');
   return out;
 }
 
-/** Throws RangeError for a name the runtime's tz database does not know. */
+/** The week as the editor has it, one field of ranges per weekday; every bad field is reported. */
+export function weeklyFromDays(days: Partial<Record<Weekday, unknown>>): Range[][] {
+  const problems = new Problems();
+  const weekly = WEEKDAYS.map((d) => {
+    try {
+      return parseRanges(String(days[d] ?? ''));
+    } catch (err) {
+      problems.add({ day: d }, err);
+      return [];
+    }
+  });
+  problems.check('weekly');
+  return weekly;
+}
+
+/** The name, when the runtime's tz database knows it; `access.schedule.badTimeZone` if not. */
 export function checkTimeZone(tz: string): string {
-  new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    throw new IntercomError('access.schedule.badTimeZone', { value: tz.slice(0, 60) });
+  }
   return tz;
 }
 
@@ -205,7 +231,7 @@ function parts(tz: string, t: number): Wall & { s: number } {
     y: Number(o.year),
     m: Number(o.month),
     d: Number(o.day),
-    wd: DAY_NAMES.indexOf(o.weekday.slice(0, 3).toLowerCase()),
+    wd: dayIndex(o.weekday.slice(0, 3).toLowerCase()),
     minute: h * 60 + Number(o.minute),
     s: Number(o.second),
   };
@@ -331,10 +357,34 @@ export function makeSchedule(opts: { timezone?: string; weekly?: string | Range[
   return { timezone, weekly, exceptions: parseExceptions(opts.exceptions ?? '') };
 }
 
-/** "Mon 09:00" in the schedule's zone, for status texts. */
-export function describeInstant(tz: string, t: number): string {
+/** The weekday and "HH:MM" of an instant in the schedule's zone, for status texts. */
+export function instantParts(tz: string, t: number): { day: Weekday; time: string } {
   const w = parts(tz, t);
   const hh = String(Math.floor(w.minute / 60)).padStart(2, '0');
   const mm = String(w.minute % 60).padStart(2, '0');
-  return `${DAY_NAMES[w.wd][0].toUpperCase()}${DAY_NAMES[w.wd].slice(1)} ${hh}:${mm}`;
+  return { day: WEEKDAYS[w.wd], time: `${hh}:${mm}` };
+}
+
+/** Longest override: a year, in minutes. */
+const MAX_OVERRIDE_MINUTES = 527_040;
+
+/**
+ * An override from a msg payload: "open" | "closed" | "auto", or {state, minutes | until,
+ * note}; null clears it. Without minutes or until it lasts an hour.
+ */
+export function parseOverride(payload: unknown, now: number): Override | null {
+  const o = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : { state: payload };
+  const state = String(o.state ?? '').toLowerCase();
+  if (state === 'auto' || state === 'clear') return null;
+  if (state !== 'open' && state !== 'closed') throw new IntercomError('access.override.badState', { value: state.slice(0, 20) });
+  let until: number;
+  if (o.until !== undefined) {
+    until = typeof o.until === 'number' ? o.until : Date.parse(String(o.until));
+    if (!Number.isFinite(until) || until <= now) throw new IntercomError('access.override.badUntil');
+  } else {
+    const minutes = o.minutes === undefined ? 60 : Number(o.minutes);
+    if (!Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_OVERRIDE_MINUTES) throw new IntercomError('access.override.badMinutes');
+    until = now + minutes * 60_000;
+  }
+  return { open: state === 'open', until, note: typeof o.note === 'string' ? o.note.slice(0, 200) : undefined };
 }

@@ -209,9 +209,19 @@ export function discoveryMessages(d: DoorDescription): DiscoveryMessage[] {
 
 export type DoorCommand = 'open' | 'lock' | 'unlock';
 
+/** Why a message on a command topic is not a command: stable codes, for the log and the 'rejected' event. */
+export type CommandRejection =
+  | 'not-under-base'
+  | 'not-a-command-topic'
+  | 'bad-door-id'
+  | 'payload-too-long'
+  | 'unknown-lock-command'
+  | 'unknown-button-payload'
+  | 'unknown-command-kind';
+
 export type ParsedCommand =
   | { ok: true; doorId: string; command: DoorCommand; via: 'lock' | 'button' }
-  | { ok: false; doorId?: string; reason: string };
+  | { ok: false; doorId?: string; reason: CommandRejection };
 
 /**
  * Parses a message on <baseTopic>/<doorId>/<lock|open>/set. Anything that is not exactly
@@ -219,22 +229,22 @@ export type ParsedCommand =
  */
 export function parseCommand(baseTopic: string, topic: string, payload: Buffer): ParsedCommand {
   const prefix = baseTopic + '/';
-  if (!topic.startsWith(prefix)) return { ok: false, reason: `topic ${topic} is not under ${baseTopic}` };
+  if (!topic.startsWith(prefix)) return { ok: false, reason: 'not-under-base' };
   const parts = topic.slice(prefix.length).split('/');
-  if (parts.length !== 3 || parts[2] !== 'set') return { ok: false, reason: `not a command topic: ${topic}` };
+  if (parts.length !== 3 || parts[2] !== 'set') return { ok: false, reason: 'not-a-command-topic' };
   const [doorId, kind] = parts;
-  if (!validDoorId(doorId)) return { ok: false, reason: `invalid door id in ${topic}` };
-  if (payload.length > 32) return { ok: false, doorId, reason: `command payload too long (${payload.length} bytes)` };
+  if (!validDoorId(doorId)) return { ok: false, reason: 'bad-door-id' };
+  if (payload.length > 32) return { ok: false, doorId, reason: 'payload-too-long' };
   const text = payload.toString('utf8');
   if (kind === 'lock') {
     if (text === PAYLOAD.open) return { ok: true, doorId, command: 'open', via: 'lock' };
     if (text === PAYLOAD.lock) return { ok: true, doorId, command: 'lock', via: 'lock' };
     if (text === PAYLOAD.unlock) return { ok: true, doorId, command: 'unlock', via: 'lock' };
-    return { ok: false, doorId, reason: `unknown lock command ${JSON.stringify(text)}` };
+    return { ok: false, doorId, reason: 'unknown-lock-command' };
   }
   if (kind === 'open') {
     if (text === PAYLOAD.press) return { ok: true, doorId, command: 'open', via: 'button' };
-    return { ok: false, doorId, reason: `unknown button payload ${JSON.stringify(text)}` };
+    return { ok: false, doorId, reason: 'unknown-button-payload' };
   }
-  return { ok: false, doorId, reason: `unknown command kind ${JSON.stringify(kind)}` };
+  return { ok: false, doorId, reason: 'unknown-command-kind' };
 }

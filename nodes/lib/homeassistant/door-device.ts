@@ -12,7 +12,8 @@ import {
   type DoorEventType,
   type DoorTopics,
 } from './discovery';
-import type { Logger } from './logger';
+import { errorText, IntercomError } from '../core/errors';
+import type { Logger } from '../core/log';
 import type { PublishOptions } from './mqtt-link';
 
 export interface Publisher {
@@ -36,6 +37,18 @@ export interface DoorDeviceOptions extends DoorDescription {
   /** how long held events wait for HA's birth message after a reconnect */
   haGraceMs?: number;
   now?: () => Date;
+}
+
+/** Who rang, as the doorbell event and the last-caller sensor show it: display name, user, or msg.caller. */
+export function callerOf(msg: Record<string, unknown>): string | undefined {
+  const from = (msg.call as { from?: unknown } | undefined)?.from;
+  if (typeof from === 'string') return from;
+  if (from && typeof from === 'object') {
+    const f = from as { user?: unknown; displayName?: unknown };
+    if (typeof f.displayName === 'string' && f.displayName) return f.displayName;
+    if (typeof f.user === 'string') return f.user;
+  }
+  return typeof msg.caller === 'string' ? msg.caller : undefined;
 }
 
 /** Largest snapshot we pass to the broker (mosquitto's default limit is far higher, HA's image entity is not). */
@@ -82,7 +95,7 @@ export class DoorDevice {
    * If no birth comes within haGraceMs (only our side had dropped), they go out anyway.
    */
   linkUp(reason: 'connected' | 'ha-online'): void {
-    this.announce().catch((err: Error) => this.o.logger.warn(`announce failed: ${err.message}`));
+    this.announce().catch((err: unknown) => this.o.logger.warn('ha.announceFailed', { detail: errorText(err) }));
     if (this.held.length === 0) return;
     if (reason === 'ha-online') {
       this.flushHeld();
@@ -103,7 +116,7 @@ export class DoorDevice {
    * raised while HA itself is gone, it rejects: nobody could hear it.
    */
   async event(type: DoorEventType, info: DoorEventInfo = {}): Promise<void> {
-    if (this.stopped) throw new Error('door device stopped');
+    if (this.stopped) throw new IntercomError('ha.deviceStopped');
     const jobs: Promise<void>[] = [];
     if (type === 'ring') {
       this.ringing = true;
@@ -129,15 +142,16 @@ export class DoorDevice {
       jobs.push(new Promise<void>((resolve, reject) => this.held.push({ payload: JSON.stringify(payload), resolve, reject })));
     }
     await Promise.all(jobs);
-    if (haDown) throw new Error(`Home Assistant was offline (its last will on ${this.o.discoveryPrefix}/status); the ${type} event was not seen`);
+    if (haDown) throw new IntercomError('ha.haOffline', { topic: `${this.o.discoveryPrefix}/status`, event: type });
   }
 
   private showOpened(): void {
-    this.setLocked(false).catch((err: Error) => this.o.logger.warn(`lock state not published: ${err.message}`));
+    const failed = (err: unknown): void => this.o.logger.warn('ha.lockStateFailed', { detail: errorText(err) });
+    this.setLocked(false).catch(failed);
     if (this.relock) clearTimeout(this.relock);
     this.relock = setTimeout(() => {
       this.relock = null;
-      this.setLocked(true).catch((err: Error) => this.o.logger.warn(`lock state not published: ${err.message}`));
+      this.setLocked(true).catch(failed);
     }, this.o.relockMs ?? 5000);
   }
 
@@ -149,8 +163,8 @@ export class DoorDevice {
 
   /** The last snapshot, raw JPEG bytes on image_topic. */
   setImage(jpeg: Buffer): Promise<void> {
-    if (jpeg.length === 0) return Promise.reject(new Error('empty image'));
-    if (jpeg.length > MAX_IMAGE_BYTES) return Promise.reject(new Error(`image of ${jpeg.length} bytes exceeds ${MAX_IMAGE_BYTES}`));
+    if (jpeg.length === 0) return Promise.reject(new IntercomError('ha.emptyImage'));
+    if (jpeg.length > MAX_IMAGE_BYTES) return Promise.reject(new IntercomError('ha.imageTooBig', { bytes: jpeg.length, max: MAX_IMAGE_BYTES }));
     this.image = jpeg;
     return this.pub(this.topics.image, jpeg, true);
   }
@@ -166,7 +180,7 @@ export class DoorDevice {
     this.relock = null;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    for (const h of this.held.splice(0)) h.reject(new Error('node stopped before the broker came back; event lost'));
+    for (const h of this.held.splice(0)) h.reject(new IntercomError('ha.eventLost'));
     const jobs = [this.pub(this.topics.available, 'offline', true)];
     if (removed) {
       for (const m of discoveryMessages(this.o)) jobs.push(this.pub(m.topic, '', true));

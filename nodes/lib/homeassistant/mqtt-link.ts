@@ -5,11 +5,12 @@
  * the door that registered for it. Unknown doors and malformed payloads are logged and
  * dropped here, before any flow sees them.
  */
-import { EventEmitter } from 'node:events';
 import * as mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
+import { errorText, IntercomError } from '../core/errors';
+import type { Logger } from '../core/log';
 import { bridgeAvailabilityTopic, commandWildcard, parseCommand, type DoorCommand } from './discovery';
-import { Backoff, type LinkState, type Logger } from './logger';
+import { Backoff, Link } from './link';
 
 export interface MqttLinkOptions {
   url: string;
@@ -43,12 +44,10 @@ export interface PublishOptions {
 /** CONNACK codes that mean the credentials were refused (MQTT 3.1.1 §3.2.2.3, MQTT 5 §3.2.2.2). */
 const AUTH_CODES = new Set([4, 5, 134, 135]);
 
-export class MqttLink extends EventEmitter {
+export class MqttLink extends Link {
   private client: MqttClient | null = null;
   private readonly routes = new Map<string, DoorRoute>();
   private readonly backoff: Backoff;
-  state: LinkState = 'idle';
-  detail = '';
   /**
    * Home Assistant's own availability from its birth and last-will messages on
    * <prefix>/status: false after "offline", true after "online", undefined until HA said.
@@ -70,20 +69,10 @@ export class MqttLink extends EventEmitter {
   get discoveryPrefix(): string {
     return this.opts.discoveryPrefix;
   }
-  get connected(): boolean {
-    return this.state === 'connected';
-  }
-
-  private setState(state: LinkState, detail = ''): void {
-    if (this.state === state && this.detail === detail) return;
-    this.state = state;
-    this.detail = detail;
-    this.emit('state', state, detail);
-  }
 
   /** Registers a door; a second registration of the same id is refused (two nodes, one device). */
   addDoor(doorId: string, route: DoorRoute): () => void {
-    if (this.routes.has(doorId)) throw new Error(`door ${doorId} is already exposed through this connection`);
+    if (this.routes.has(doorId)) throw new IntercomError('ha.doorTaken', { door: doorId });
     this.routes.set(doorId, route);
     this.start();
     if (this.connected) route.onAnnounce('connected');
@@ -119,7 +108,7 @@ export class MqttLink extends EventEmitter {
       this.setState('connected');
       client.publish(this.availabilityTopic, 'online', { retain: true, qos: 1 });
       client.subscribe([this.birthTopic, commandWildcard(o.baseTopic)], { qos: 1 }, (err) => {
-        if (err) o.logger.warn(`subscribe failed: ${err.message}`);
+        if (err) o.logger.warn('ha.subscribeFailed', { detail: err.message });
       });
       for (const r of this.routes.values()) this.safe(() => r.onAnnounce('connected'));
     });
@@ -133,12 +122,12 @@ export class MqttLink extends EventEmitter {
     client.on('error', (err: Error & { code?: number | string }) => {
       if (typeof err.code === 'number' && AUTH_CODES.has(err.code)) {
         // Retrying with the same credentials can only fail again: stop and say why.
-        o.logger.error(`MQTT broker refused the credentials (${err.message}); not retrying until redeploy`);
+        o.logger.error('ha.mqttAuthRejected', { detail: err.message });
         this.setState('auth-rejected', err.message);
         client.end(true);
         return;
       }
-      o.logger.debug(`MQTT error: ${err.message}`);
+      o.logger.debug('ha.mqttError', { detail: err.message });
       this.detail = err.message;
     });
   }
@@ -157,19 +146,19 @@ export class MqttLink extends EventEmitter {
       }
       const cmd = parseCommand(this.opts.baseTopic, topic, payload);
       if (!cmd.ok) {
-        this.opts.logger.warn(`rejected MQTT command on ${topic}: ${cmd.reason}`);
+        this.opts.logger.warn('ha.commandRejected', { topic: topic.slice(0, 200), reason: cmd.reason });
         this.emit('rejected', topic, cmd.reason);
         return;
       }
       const route = this.routes.get(cmd.doorId);
       if (!route) {
-        this.opts.logger.warn(`rejected MQTT command for unknown door ${cmd.doorId}`);
-        this.emit('rejected', topic, `unknown door ${cmd.doorId}`);
+        this.opts.logger.warn('ha.commandUnknownDoor', { door: cmd.doorId });
+        this.emit('rejected', topic, 'unknown-door');
         return;
       }
       route.onCommand(cmd.command, cmd.via);
     } catch (err) {
-      this.opts.logger.error(`MQTT message on ${topic} failed: ${(err as Error).message}`);
+      this.opts.logger.error('ha.messageFailed', { topic: topic.slice(0, 200), detail: errorText(err) });
     }
   }
 
@@ -177,7 +166,7 @@ export class MqttLink extends EventEmitter {
     try {
       fn();
     } catch (err) {
-      this.opts.logger.error(`door handler failed: ${(err as Error).message}`);
+      this.opts.logger.error('ha.doorHandlerFailed', { detail: errorText(err) });
     }
   }
 
@@ -188,7 +177,7 @@ export class MqttLink extends EventEmitter {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client || this.state === 'closed' || this.state === 'auth-rejected') {
-      return Promise.reject(new Error(`MQTT link is ${this.state}`));
+      return Promise.reject(new IntercomError('ha.mqttNotUp', { state: this.state }));
     }
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 1 }, (err) => (err ? reject(err) : resolve()));

@@ -5,6 +5,7 @@
  * resolves as expired, never as an action: an old notification can never open the door.
  */
 import { randomBytes } from 'node:crypto';
+import { IntercomError } from '../core/errors';
 
 export interface ActionSpec {
   /** what the flow sees in msg.payload: "open", "ignore" or a custom key */
@@ -49,9 +50,9 @@ export function parseCustomActions(text: string): ActionSpec[] {
     const i = p.lastIndexOf(':');
     const title = (i > 0 ? p.slice(0, i) : p).trim();
     const key = i > 0 ? p.slice(i + 1).trim().toLowerCase() : actionKey(title);
-    if (!KEY.test(key)) throw new Error(`invalid action key ${JSON.stringify(key)} (use a-z, 0-9, _)`);
-    if (key === 'open' || key === 'ignore') throw new Error(`custom action key ${key} is reserved`);
-    if (out.some((a) => a.key === key)) throw new Error(`duplicate action key ${key}`);
+    if (!KEY.test(key)) throw new IntercomError('ha.notify.badKey', { key: key.slice(0, 40) });
+    if (key === 'open' || key === 'ignore') throw new IntercomError('ha.notify.reservedKey', { key });
+    if (out.some((a) => a.key === key)) throw new IntercomError('ha.notify.duplicateKey', { key });
     out.push({ key, title });
   }
   return out;
@@ -162,6 +163,18 @@ export function notificationData(n: NotificationContent): Record<string, unknown
 /** The special message that removes a notification with this tag from the phone. */
 export function clearNotificationData(tag: string): Record<string, unknown> {
   return { message: 'clear_notification', data: { tag } };
+}
+
+/** Flow topics after which a ring's push is dead: the call was taken, ended or decided. */
+const ENDING = new Set(['answered', 'missed', 'ended', 'opened', 'denied', 'hangup']);
+
+export function endsRing(topic: unknown): topic is string {
+  return typeof topic === 'string' && ENDING.has(topic);
+}
+
+/** "{caller} is ringing" with the values named; an unknown {name} stays as written. */
+export function fillTemplate(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? vars[k] : m));
 }
 
 /** notify.<service>: mobile_app_<device> or a notify group; a slug, nothing else. */

@@ -5,7 +5,6 @@
  * reconnects with a capped backoff, and stops for good when HA rejects the token: a bad
  * token retried every second would only fill HA's log and trip its IP ban.
  */
-import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import {
   createConnection,
@@ -14,7 +13,9 @@ import {
   type Connection,
   type HaWebSocket,
 } from 'home-assistant-js-websocket';
-import { Backoff, type LinkState, type Logger } from './logger';
+import { errorText, IntercomError } from '../core/errors';
+import type { Logger } from '../core/log';
+import { Backoff, Link } from './link';
 
 /** What the link needs from a websocket: the WHATWG surface `ws` also offers. */
 export type WebSocketFactory = (url: string) => WebSocket;
@@ -37,10 +38,15 @@ export interface HaEvent<T = Record<string, unknown>> {
 }
 
 export function websocketUrl(url: string): string {
-  const u = new URL(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new IntercomError('ha.badUrl', { value: url.slice(0, 100) });
+  }
   if (u.protocol === 'http:') u.protocol = 'ws:';
   else if (u.protocol === 'https:') u.protocol = 'wss:';
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error(`unsupported Home Assistant URL ${url}`);
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new IntercomError('ha.badUrl', { value: url.slice(0, 100) });
   if (!u.pathname.endsWith('/api/websocket')) u.pathname = u.pathname.replace(/\/$/, '') + '/api/websocket';
   return u.toString();
 }
@@ -51,31 +57,20 @@ interface Subscription {
   unsubscribe?: () => Promise<void>;
 }
 
-export class HaWsLink extends EventEmitter {
+export class HaWsLink extends Link {
   private conn: Connection | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly backoff: Backoff;
   private readonly subs = new Set<Subscription>();
   private users: Promise<Map<string, string>> | null = null;
   private readonly wsUrl: string;
-  state: LinkState = 'idle';
-  detail = '';
+  /** after a failed attempt: seconds until the next one */
+  retrySeconds: number | null = null;
 
   constructor(private readonly opts: WsLinkOptions) {
     super();
     this.backoff = opts.backoff ?? new Backoff(1000, 30000);
     this.wsUrl = websocketUrl(opts.url);
-  }
-
-  get connected(): boolean {
-    return this.state === 'connected';
-  }
-
-  private setState(state: LinkState, detail = ''): void {
-    if (this.state === state && this.detail === detail) return;
-    this.state = state;
-    this.detail = detail;
-    this.emit('state', state, detail);
   }
 
   /** One authenticated socket: resolves after auth_ok, rejects with the library's error codes. */
@@ -114,7 +109,7 @@ export class HaWsLink extends EventEmitter {
         if (m.type === 'auth_required') {
           ws.send(JSON.stringify({ type: 'auth', access_token: this.opts.token }));
         } else if (m.type === 'auth_invalid') {
-          this.detail = m.message ?? 'invalid token';
+          this.detail = m.message ?? '';
           fail(ERR_INVALID_AUTH);
         } else if (m.type === 'auth_ok') {
           settled = true;
@@ -139,6 +134,7 @@ export class HaWsLink extends EventEmitter {
           return;
         }
         this.conn = conn;
+        this.retrySeconds = null;
         this.backoff.reset();
         conn.addEventListener('ready', () => this.setState('connected'));
         conn.addEventListener('disconnected', () => this.setState('disconnected'));
@@ -153,7 +149,8 @@ export class HaWsLink extends EventEmitter {
           return;
         }
         const wait = this.backoff.take();
-        this.setState('disconnected', `cannot connect, retry in ${Math.round(wait / 1000)} s`);
+        this.retrySeconds = Math.round(wait / 1000);
+        this.setState('disconnected');
         this.timer = setTimeout(() => {
           this.timer = null;
           this.state = 'idle';
@@ -164,8 +161,8 @@ export class HaWsLink extends EventEmitter {
   }
 
   private authRejected(): void {
-    this.opts.logger.error('Home Assistant rejected the access token; not retrying until redeploy');
-    this.setState('auth-rejected', this.detail || 'token rejected');
+    this.opts.logger.error('ha.tokenRejected');
+    this.setState('auth-rejected', this.detail);
     if (this.conn) {
       this.conn.close();
       this.conn = null;
@@ -178,14 +175,14 @@ export class HaWsLink extends EventEmitter {
       try {
         s.callback(ev);
       } catch (err) {
-        this.opts.logger.error(`event handler failed: ${(err as Error).message}`);
+        this.opts.logger.error('ha.eventHandlerFailed', { detail: errorText(err) });
       }
     }, s.eventType).then(
       (unsub) => {
         s.unsubscribe = unsub;
         if (!this.subs.has(s)) unsub().catch(() => undefined);
       },
-      (err: unknown) => this.opts.logger.warn(`subscribe to ${s.eventType} failed: ${JSON.stringify(err)}`),
+      (err: unknown) => this.opts.logger.warn('ha.subscribeEventFailed', { event: s.eventType, detail: JSON.stringify(err)?.slice(0, 200) }),
     );
   }
 
@@ -200,14 +197,42 @@ export class HaWsLink extends EventEmitter {
     };
   }
 
+  /** Why the link cannot be used now, as the error a caller gets. */
+  private notUp(): IntercomError {
+    if (this.detail) return new IntercomError('ha.wsNotUpDetail', { state: this.state, detail: this.detail.slice(0, 200) });
+    if (this.state === 'disconnected' && this.retrySeconds !== null) return new IntercomError('ha.wsRetrying', { state: this.state, seconds: this.retrySeconds });
+    return new IntercomError('ha.wsNotUp', { state: this.state });
+  }
+
+  /** Resolves once connected; rejects when the token is refused, the link closed, or after timeoutMs. */
+  whenConnected(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onState = (): void => {
+        if (this.connected) finish();
+        else if (this.state === 'auth-rejected' || this.state === 'closed') finish(this.notUp());
+      };
+      const finish = (err?: Error): void => {
+        clearTimeout(t);
+        this.off('state', onState);
+        if (err) reject(err);
+        else resolve();
+      };
+      const t = setTimeout(() => finish(new IntercomError('ha.wsTimeout', { ms: timeoutMs, state: this.state })), timeoutMs);
+      this.on('state', onState);
+      onState();
+    });
+  }
+
   /** Sends one command; fails fast when not connected rather than queueing a push for later. */
   async command<T = unknown>(message: Record<string, unknown>): Promise<T> {
-    if (!this.conn || !this.connected) throw new Error(`Home Assistant websocket is ${this.state}${this.detail ? ' (' + this.detail + ')' : ''}`);
+    if (!this.conn || !this.connected) throw this.notUp();
     try {
       return (await this.conn.sendMessagePromise(message as never)) as T;
     } catch (err) {
+      // HA's result error: {code, message} in its own words, or the library's numeric code.
       const e = err as { code?: string; message?: string } | number;
-      throw new Error(typeof e === 'object' && e ? `${e.code ?? 'error'}: ${e.message ?? ''}` : `error ${String(e)}`);
+      const params = typeof e === 'object' && e ? { code: e.code ?? 'error', detail: (e.message ?? '').slice(0, 200) } : { code: String(e), detail: '' };
+      throw new IntercomError('ha.commandFailed', params);
     }
   }
 
