@@ -5,7 +5,7 @@
  * intercom-home-assistant config node, or, for a door saved with its own broker URL, the
  * client shared by every door naming that URL and user (lib/door/mqtt-clients.ts).
  */
-import { IntercomError } from '../lib/core/errors';
+import { errorText, IntercomError } from '../lib/core/errors';
 import type { MqttConnection } from '../lib/door/action-mqtt';
 import type { MqttRoute } from '../lib/door/config';
 import { shareClient } from '../lib/door/mqtt-clients';
@@ -50,7 +50,7 @@ function coreLease(broker: CoreBroker, user: Node): BrokerLease {
     publish: (topic, payload, opts) =>
       new Promise<void>((resolve, reject) => {
         // The broker node publishes only while connected (and then calls back on the PUBACK).
-        broker.publish({ topic, payload, qos: opts.qos, retain: opts.retain }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+        broker.publish({ topic, payload, qos: opts.qos, retain: opts.retain }, (err) => (err ? reject(new IntercomError('door.mqttFailed', { detail: errorText(err).slice(0, 120) })) : resolve()));
       }),
   };
   return { connection, release: (removed) => new Promise<void>((resolve) => broker.deregister(user, resolve, removed)) };

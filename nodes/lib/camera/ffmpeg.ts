@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
-import { IntercomError, type MessageParams } from '../core/errors';
+import { errorText, IntercomError, type MessageParams } from '../core/errors';
 
 export function findOnPath(program: string, envPath = process.env.PATH ?? ''): string | undefined {
   if (program.includes('/')) {
@@ -71,7 +71,7 @@ export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
     try {
       child = spawn(o.ffmpeg, ffmpegArgs(o.url, o.width), { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
-      reject(new SnapshotError('camera.ffmpegStart', { detail: (err as Error).message.slice(0, 120) }, 'no-ffmpeg'));
+      reject(new SnapshotError('camera.ffmpegStart', { detail: errorText(err).slice(0, 120) }, 'no-ffmpeg'));
       return;
     }
     const untrack = o.track?.(child) ?? (() => undefined);

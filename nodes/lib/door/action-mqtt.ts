@@ -9,7 +9,7 @@
  * (the door waits for it up to the deadline instead), and a publish that missed the
  * deadline is abandoned where the connection allows it.
  */
-import { errorText } from '../core/errors';
+import { errorText, IntercomError } from '../core/errors';
 import { render } from './template';
 import { OpenError } from './open-error';
 import { templateScope, type ActionRunner, type MqttAction, type OpenContext } from './action';
@@ -73,7 +73,8 @@ export class MqttRunner implements ActionRunner {
         throw new OpenError('door.mqttNoAck', { ms: timeoutMs });
       }
     } catch (err) {
-      if (err instanceof OpenError) throw err;
+      // our own codes keep theirs; what the MQTT client threw is its text
+      if (err instanceof IntercomError) throw err instanceof OpenError ? err : new OpenError(err.code, err.params);
       throw new OpenError('door.mqttFailed', { detail: errorText(err).slice(0, 120) });
     } finally {
       clearTimeout(timer);

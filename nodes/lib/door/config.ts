@@ -4,7 +4,7 @@
  * else must be valid, or an IntercomError names the field (its label in the door's dialog)
  * and the door refuses to open until it is fixed. Nothing is clamped or quietly replaced.
  */
-import { IntercomError } from '../core/errors';
+import { errorText, IntercomError } from '../core/errors';
 import { choiceSetting, jsonObjectSetting, numberSetting } from '../core/settings';
 import type { AuthMode } from '../http/client';
 import type { SnapshotSource, SnapshotterOptions } from '../camera/snapshotter';
@@ -117,7 +117,7 @@ function pattern(v: string, field: string): string {
   try {
     new RegExp(v);
   } catch (err) {
-    throw new IntercomError('door.pattern', { field, detail: (err as Error).message.slice(0, 80) });
+    throw new IntercomError('door.pattern', { field, detail: errorText(err).slice(0, 80) });
   }
   return v;
 }

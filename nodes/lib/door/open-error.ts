@@ -3,7 +3,7 @@
  * failed, an error code with its values (intercom.errors.<code>). A try that fails throws an
  * OpenError saying whether another try is safe (retryable) and the HTTP status it got.
  */
-import { IntercomError, type MessageParams } from '../core/errors';
+import { errorText, IntercomError, type MessageParams } from '../core/errors';
 
 /** "throttled": within the minimum interval; "unconfirmed": accepted, confirmation missing; "unavailable": no provider */
 export type OpenOutcome = 'ok' | 'failed' | 'throttled' | 'unconfirmed' | 'unavailable';
@@ -35,5 +35,5 @@ export class OpenError extends IntercomError {
 export function asOpenError(err: unknown): OpenError {
   if (err instanceof OpenError) return err;
   if (err instanceof IntercomError) return new OpenError(err.code, err.params);
-  return new OpenError('door.unexpected', { detail: err instanceof Error ? err.message : String(err) });
+  return new OpenError('door.unexpected', { detail: errorText(err).slice(0, 120) });
 }
