@@ -4,7 +4,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Journal } = require('../dist/nodes/lib/journal/journal');
+const { Journal } = require('../dist/nodes/lib/journal/writer');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-journal-'));
 // The disk is shared with whatever else runs: the variants take turns in short rounds and

@@ -23,6 +23,7 @@ export = function (RED: RED): void {
     const confirmTopic = (def.confirmTopic ?? 'confirm').trim();
     let closed = false;
     if (!door) this.status(T.status('red', 'ring', 'noDoor'));
+    else if (door.problem) this.status(T.status('red', 'ring', 'doorProblem', { problem: door.problem }));
     else this.status({ fill: 'grey', shape: 'ring', text: door.doorName });
 
     onInput(this, T, async (msg: NodeMessage, send) => {

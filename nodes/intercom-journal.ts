@@ -5,7 +5,10 @@
  * (or CSV) on the same output.
  */
 import * as path from 'node:path';
-import { Journal, toCsv, type JournalQuery } from './lib/journal/journal';
+import { numberSetting } from './lib/core/settings';
+import { toCsv } from './lib/journal/csv';
+import { queryRequest } from './lib/journal/query';
+import { Journal } from './lib/journal/writer';
 import { onClose, onInput } from './shared/lifecycle';
 import { texts } from './shared/i18n';
 import type { Node, NodeDef, NodeMessage, RED } from './shared/red';
@@ -22,34 +25,6 @@ interface JournalDef extends NodeDef {
   keep?: string | number;
 }
 
-function nonNegative(v: unknown, what: string): number {
-  if (v === undefined || v === null || v === '') return 0;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a number ≥ 0, not "${String(v)}"`);
-  return n;
-}
-
-/** A query from msg.payload (object) with an optional msg.format / payload.format "csv". */
-function readQuery(msg: NodeMessage): { q: JournalQuery; csv: boolean } {
-  const p = msg.payload && typeof msg.payload === 'object' && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
-  const pick = (k: string): string | undefined => (typeof p[k] === 'string' || typeof p[k] === 'number' ? String(p[k]) : undefined);
-  const num = (k: string): number | undefined => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
-  const format = String(msg.format ?? p.format ?? 'json').toLowerCase();
-  if (format !== 'json' && format !== 'csv') throw new Error(`query: format must be "json" or "csv", not "${format}"`);
-  return {
-    q: {
-      from: num('from') ?? pick('from'),
-      to: num('to') ?? pick('to'),
-      door: pick('door'),
-      caller: pick('caller'),
-      result: pick('result'),
-      event: pick('event'),
-      limit: num('limit'),
-    },
-    csv: format === 'csv',
-  };
-}
-
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-journal');
   function IntercomJournalNode(this: Node, def: JournalDef): void {
@@ -61,22 +36,22 @@ export = function (RED: RED): void {
     try {
       journal = new Journal({
         file,
-        maxBytes: Math.round(nonNegative(def.maxSizeMB, 'Rotate at size') * 1024 * 1024),
-        maxAgeMs: Math.round(nonNegative(def.maxAgeDays, 'Rotate at age') * 86_400_000),
-        keep: Math.floor(nonNegative(def.keep, 'Keep files')),
+        maxBytes: Math.round(numberSetting(def.maxSizeMB, { field: 'maxSizeMB', default: 0, min: 0, max: 1_000_000 }) * 1024 * 1024),
+        maxAgeMs: Math.round(numberSetting(def.maxAgeDays, { field: 'maxAgeDays', default: 0, min: 0, max: 36_500 }) * 86_400_000),
+        keep: numberSetting(def.keep, { field: 'keep', default: 0, min: 0, max: 100_000, integer: true }),
       });
       this.status({ fill: 'grey', shape: 'ring', text: path.basename(file) });
     } catch (err) {
-      this.error(`journal not started: ${(err as Error).message}`);
-      this.status({ fill: 'red', shape: 'dot', text: 'bad configuration' });
+      this.error(T.t('errors.notStarted', { error: T.describe(err) }));
+      this.status(T.status('red', 'dot', 'badConfig'));
     }
     let count = 0;
 
     onInput(this, T, async (msg: NodeMessage, send) => {
-      if (!journal) throw new Error('journal not started: bad configuration');
+      if (!journal) throw new Error(T.t('errors.badConfig'));
       if (msg.topic === 'query') {
-        const { q, csv } = readQuery(msg);
-        const events = await journal.query(q);
+        const { query, csv } = queryRequest(msg.payload, msg.format);
+        const events = await journal.query(query);
         msg.payload = csv ? toCsv(events) : events;
         msg.journal = { file, count: events.length };
         send(msg);
@@ -86,11 +61,11 @@ export = function (RED: RED): void {
       try {
         await journal.append(event);
       } catch (err) {
-        this.status({ fill: 'red', shape: 'dot', text: 'write failed' });
-        throw new Error(`journal write to ${file} failed: ${(err as Error).message}`);
+        this.status(T.status('red', 'dot', 'writeFailed'));
+        throw new Error(T.t('errors.writeFailed', { file, error: T.describe(err) }), { cause: err });
       }
       count++;
-      this.status({ fill: 'green', shape: 'dot', text: `${count} events` });
+      this.status(T.status('green', 'dot', 'events', { count }));
       msg.journal = { file, event };
       send(msg);
     });

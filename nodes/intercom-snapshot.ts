@@ -5,6 +5,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { numberSetting } from './lib/core/settings';
+import type { SnapshotFailure } from './lib/camera/ffmpeg';
 import { isDoor } from './shared/door';
 import { onClose, onInput } from './shared/lifecycle';
 import { texts } from './shared/i18n';
@@ -20,6 +22,9 @@ interface SnapshotDef extends NodeDef {
   maxAge?: string | number;
 }
 
+/** Failures the status names in a word or two; the whole text goes to the error. */
+const SHORT: readonly SnapshotFailure[] = ['no-ffmpeg', 'timeout', 'ffmpeg-failed', 'too-large', 'not-jpeg', 'http', 'no-source', 'closed'];
+
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-snapshot');
   function IntercomSnapshotNode(this: Node, def: SnapshotDef): void {
@@ -30,28 +35,39 @@ export = function (RED: RED): void {
     const userDir = RED.settings.userDir ?? process.cwd();
     const dir = (def.dir ?? '').trim();
     const outDir = dir ? (path.isAbsolute(dir) ? dir : path.join(userDir, dir)) : undefined;
-    // Empty means the door's own sharing time; Number('') would be 0 and defeat the cache.
-    const maxAge = def.maxAge === undefined || String(def.maxAge).trim() === '' ? NaN : Number(def.maxAge);
     let closed = false;
+    // Empty: the door's own sharing time.
+    let maxAge: number | undefined;
+    let problem: string | undefined;
+    try {
+      const ms = numberSetting(def.maxAge, { field: 'maxAge', default: -1, min: 0, max: 86_400_000 });
+      maxAge = ms >= 0 ? ms : undefined;
+    } catch (err) {
+      problem = T.describe(err);
+      this.error(problem);
+    }
 
-    if (!door) this.status({ fill: 'red', shape: 'ring', text: 'no door configured' });
-    else if (!door.hasCamera) this.status({ fill: 'red', shape: 'ring', text: door.cameraProblem ? door.cameraProblem.slice(0, 40) : 'door has no camera' });
-    else if (door.cameraProblem) this.status({ fill: 'red', shape: 'ring', text: door.cameraProblem.slice(0, 40) });
+    if (!door) this.status(T.status('red', 'ring', 'noDoor'));
+    else if (problem) this.status(T.status('red', 'ring', 'problem', { problem }));
+    else if (door.cameraProblem) this.status(T.status('red', 'ring', 'problem', { problem: door.cameraProblem }));
+    else if (!door.hasCamera) this.status(T.status('red', 'ring', 'noCamera'));
     else this.status({ fill: 'grey', shape: 'ring', text: door.doorName });
 
     onInput(this, T, async (msg: NodeMessage, send) => {
-      if (!door || !door.snapshot) throw new Error('no intercom-door configured for this node');
+      if (!door || !door.snapshot) throw new Error(T.t('errors.noDoor'));
+      if (problem) throw new Error(problem);
       if (prefetchTopic && msg.topic === prefetchTopic) {
         door.prefetchSnapshot?.();
-        this.status({ fill: 'blue', shape: 'ring', text: 'prefetching…' });
+        this.status(T.status('blue', 'ring', 'prefetching'));
         return;
       }
       let snap;
       try {
-        snap = await door.snapshot(Number.isFinite(maxAge) && maxAge >= 0 ? { maxAgeMs: maxAge } : undefined);
+        snap = await door.snapshot(maxAge === undefined ? undefined : { maxAgeMs: maxAge });
       } catch (err) {
-        if (!closed) this.status({ fill: 'red', shape: 'dot', text: T.describe(err).slice(0, 40) });
-        throw new Error(`snapshot of ${door.doorName} failed: ${T.describe(err)}`);
+        const kind = (err as { kind?: SnapshotFailure }).kind;
+        if (!closed) this.status(T.status('red', 'dot', 'failed', { why: T.t(`failure.${kind && SHORT.includes(kind) ? kind : 'other'}`) }));
+        throw new Error(T.t('errors.failed', { door: door.doorName, error: T.describe(err) }), { cause: err });
       }
       if (closed) return;
       const info: Record<string, unknown> = {
@@ -73,7 +89,8 @@ export = function (RED: RED): void {
       if (def.dataUrl) info.dataUrl = 'data:image/jpeg;base64,' + snap.jpeg.toString('base64');
       msg.payload = snap.jpeg;
       msg.snapshot = info;
-      this.status({ fill: 'green', shape: 'dot', text: `${snap.width ?? '?'}x${snap.height ?? '?'} ${snap.shared ? 'cached' : snap.grabMs + ' ms'}` });
+      const size = { width: snap.width ?? '?', height: snap.height ?? '?' };
+      this.status(snap.shared ? T.status('green', 'dot', 'shared', size) : T.status('green', 'dot', 'grabbed', { ...size, ms: snap.grabMs }));
       send(msg);
     });
 

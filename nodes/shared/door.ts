@@ -2,6 +2,8 @@
  * What every node may rely on from an `intercom-door` config node, whoever implements
  * the opening and the camera. Flow nodes look a door up with RED.nodes.getNode(def.door).
  */
+import type { Snapshot } from '../lib/camera/snapshotter';
+import type { OpenOutcome } from '../lib/door/open-error';
 import type { Node } from './red';
 
 export interface DoorOpenResult {
@@ -9,9 +11,9 @@ export interface DoorOpenResult {
   latencyMs: number;
   attempts: number;
   status?: number;
+  /** why not, in the user's language */
   error?: string;
-  /** "ok", "failed", "throttled", "unconfirmed", "unavailable" */
-  outcome?: string;
+  outcome?: OpenOutcome;
 }
 
 export interface DoorOpenRequest {
@@ -21,15 +23,8 @@ export interface DoorOpenRequest {
   callId?: string;
 }
 
-export interface DoorSnapshot {
-  jpeg: Buffer;
-  width?: number;
-  height?: number;
-  takenAt: number;
-  grabMs: number;
-  /** served from the short cache or from a grab already running */
-  shared: boolean;
-}
+/** A JPEG of the door camera with its size, when it was taken and whether it was shared. */
+export type DoorSnapshot = Snapshot;
 
 export interface DoorConfigNode extends Node {
   /** stable slug used in topics, entity ids and the journal, e.g. "front_door" */
@@ -38,6 +33,8 @@ export interface DoorConfigNode extends Node {
   doorName: string;
   /** the panel / SIP account this door belongs to (free text: extension, account name) */
   panel?: string;
+  /** why the door cannot open (a bad setting), in the user's language; flow nodes show it */
+  problem?: string;
   /** open the door once; never rejects, a failure is a result with ok=false */
   open?(req?: DoorOpenRequest): Promise<DoorOpenResult>;
   /** an event (contact, HA state) confirms the open in flight, for confirm="event" */
@@ -46,7 +43,7 @@ export interface DoorConfigNode extends Node {
   hasCamera?: boolean;
   /** why the camera cannot work (ffmpeg missing, bad URL), for the snapshot node's status */
   cameraProblem?: string;
-  /** a JPEG of the door camera (cached a few seconds); rejects with a clear error */
+  /** a JPEG of the door camera (cached a few seconds); rejects with an IntercomError */
   snapshot?(opts?: { maxAgeMs?: number }): Promise<DoorSnapshot>;
   /** start a grab now (the call rings) so the picture is ready when asked */
   prefetchSnapshot?(): void;

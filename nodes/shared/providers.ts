@@ -7,7 +7,8 @@
  *   const off = registerProvider('dtmf-sender', { sendDtmf: (callId, digits) => ... });
  *   onClose(node, () => off());
  */
-import type { DtmfSender, HaServiceCaller } from '../lib/door/opener';
+import type { DtmfSender } from '../lib/door/action-dtmf';
+import type { HaServiceCaller } from '../lib/door/action-ha';
 
 export interface ProviderKinds {
   'dtmf-sender': DtmfSender;

@@ -113,7 +113,28 @@ describe('intercom-door-open / intercom-snapshot nodes', () => {
     getNode('o1').receive({});
     const msg = await got;
     expect(msg.payload).toBe('failed');
-    expect(msg.door.error).toMatch(/unknown door preset "no-such-vendor"/);
+    expect(msg.door.error).toBe('door not usable: unknown door preset "no-such-vendor"');
+  });
+
+  test.each([
+    [{ host: 'ftp://192.168.1.50' }, 'door host must be http(s)://host[:port], not "ftp://192.168.1.50/"'],
+    [{ relay: 99 }, 'Relay must be a whole number from 1 to 16, got "99"'],
+    [{ timeout: '50' }, 'Timeout must be a number from 200 to 60000, got "50"'],
+    [{ confirm: 'poll', confirmUrl: 'http://x/state' }, 'Open when must be set'],
+  ])('a bad setting is red at deploy with the whole message, on the door and on the nodes using it (%j)', async (bad, problem) => {
+    const flow = [
+      { id: 'd1', type: 'intercom-door', name: 'Gate', openKind: 'preset', preset: 'shelly-gen1', host: 'http://127.0.0.1:1', ...bad },
+      { id: 'o1', type: 'intercom-door-open', door: 'd1', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load(nodes, flow);
+    const errors = (getNode('d1').error as unknown as { args: unknown[][] }).args.map((a) => String(a[0]));
+    expect(errors).toEqual([`door "Gate" not usable: ${problem}`]);
+    const status = (getNode('o1').status as unknown as { args: Array<Array<Record<string, string>>> }).args.at(-1)?.[0];
+    expect(status).toEqual({ fill: 'red', shape: 'ring', text: `door not usable: ${problem}` });
+    const got = nextMessage(getNode('out'));
+    getNode('o1').receive({});
+    expect((await got).door).toMatchObject({ outcome: 'failed', attempts: 0, error: `door not usable: ${problem}` });
   });
 
   test('a door-open node without a door reports an error, no output', async () => {

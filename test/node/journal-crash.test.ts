@@ -33,7 +33,7 @@ function flow(run: string, file: string, total: number) {
 describe('intercom-journal survives kill -9 of Node-RED', () => {
   let dir: string;
   let child: Child | null = null;
-  beforeAll(() => ensureBuilt(['nodes/intercom-journal.ts', 'nodes/lib/journal/journal.ts', 'nodes/shared/journal-event.ts']), 120_000);
+  beforeAll(() => ensureBuilt(['nodes/intercom-journal.ts', 'nodes/lib/journal/writer.ts', 'nodes/lib/journal/query.ts', 'nodes/shared/journal-event.ts']), 120_000);
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'journal-crash-'));
   });

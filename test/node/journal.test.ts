@@ -86,5 +86,25 @@ describe('intercom-journal node', () => {
     await got;
     expect(JSON.parse(readFileSync(file, 'utf8').trim())).toMatchObject({ event: 'open', result: 'failed', reason: 'listed' });
   });
-});
 
+  test('the status counts events with the right plural, and a bad rotation setting is refused at deploy', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    await helper.load(journalNode, [
+      { id: 'j1', type: 'intercom-journal', file, wires: [['out']] },
+      { id: 'j2', type: 'intercom-journal', file: path.join(dir, 'other.jsonl'), maxSizeMB: '-1', wires: [[]] },
+      { id: 'out', type: 'helper' },
+    ]);
+    const texts = (): string[] => (getNode('j1').status as unknown as { args: Array<Array<{ text: string }>> }).args.map((a) => a[0].text);
+    for (let i = 0; i < 2; i++) {
+      const got = nextMessage(getNode('out'));
+      getNode('j1').receive({ topic: 'ring' });
+      await got;
+    }
+    expect(texts().slice(-2)).toEqual(['1 event', '2 events']);
+    const j2 = getNode('j2');
+    expect((j2.error as unknown as { args: unknown[][] }).args.map((a) => String(a[0]))).toEqual(['journal not started: Rotate at size (MB) must be a number from 0 to 1000000, got "-1"']);
+    const err = new Promise<string>((resolve) => j2.on('call:error', (c: { args: unknown[] }) => resolve(String(c.args[0]))));
+    j2.receive({ topic: 'ring' });
+    expect(await err).toMatch(/journal not started: bad configuration/);
+  });
+});

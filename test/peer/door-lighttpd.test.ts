@@ -8,12 +8,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { HttpClient } from '../../nodes/lib/door/http-client';
+import { HttpClient } from '../../nodes/lib/http/client';
 import { DoorOpener } from '../../nodes/lib/door/opener';
 import { Snapshotter } from '../../nodes/lib/camera/snapshotter';
 import { describeWithPeers, which } from '../helpers/peers';
 import { freeTcpPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
+import { says } from '../helpers/says';
 
 const user = 'door';
 const password = 'pässword 42';
@@ -116,7 +117,7 @@ auth.require = (
     const no = mk('wrong');
     const r = await no.open();
     expect(r).toMatchObject({ ok: false, status: 401, attempts: 1 });
-    expect(r.error).toMatch(/authentication refused/);
+    expect(says(r.error)).toMatch(/authentication refused/);
     await no.close();
   });
 

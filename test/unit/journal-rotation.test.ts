@@ -1,7 +1,10 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Journal, queryJournal, readJournal, repairTail, toCsv } from '../../nodes/lib/journal/journal';
+import { toCsv } from '../../nodes/lib/journal/csv';
+import { queryJournal, queryRequest, readJournal } from '../../nodes/lib/journal/query';
+import { repairTail } from '../../nodes/lib/journal/repair';
+import { Journal } from '../../nodes/lib/journal/writer';
 
 describe('journal rotation, repair, query and CSV', () => {
   let dir: string;
@@ -67,7 +70,7 @@ describe('journal rotation, repair, query and CSV', () => {
     expect(await q({ caller: '200' })).toEqual(['10']);
     expect(await q({ result: 'denied' })).toEqual(['09']);
     expect(await q({ limit: 1 })).toEqual(['10']);
-    await expect(queryJournal(file, { from: 'yesterday-ish' })).rejects.toThrow(/"from" is not a time/);
+    await expect(queryJournal(file, { from: 'yesterday-ish' })).rejects.toMatchObject({ code: 'journal.notATime', params: { what: 'from' } });
   });
 
   test('CSV: RFC 4180 quoting, formula cells defused, numbers kept', () => {
@@ -93,5 +96,14 @@ describe('journal rotation, repair, query and CSV', () => {
     expect(all.map((e) => e.callId ?? e.event)).toEqual([...acks.map((e) => e.callId), 'late']);
     expect(readdirSync(dir).length).toBeGreaterThan(5);
   });
-});
 
+  test('a query as a flow sends it: filters from msg.payload, the format from msg.format or payload.format', () => {
+    expect(queryRequest({ door: 'gate', caller: 200, from: 5, limit: 3, junk: {} }, undefined)).toEqual({
+      query: { from: 5, to: undefined, door: 'gate', caller: '200', result: undefined, event: undefined, limit: 3 },
+      csv: false,
+    });
+    expect(queryRequest({ format: 'CSV' }, undefined).csv).toBe(true);
+    expect(queryRequest('not an object', 'csv')).toMatchObject({ csv: true, query: { door: undefined } });
+    expect(() => queryRequest({}, 'xml')).toThrow(expect.objectContaining({ code: 'journal.format', params: { format: 'xml' } }));
+  });
+});

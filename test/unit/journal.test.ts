@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Journal, readJournal, redact } from '../../nodes/lib/journal/journal';
+import { redact } from '../../nodes/lib/journal/event';
+import { readJournal } from '../../nodes/lib/journal/query';
+import { Journal } from '../../nodes/lib/journal/writer';
 
 describe('journal', () => {
   let dir: string;
@@ -45,6 +47,6 @@ describe('journal', () => {
   test('rejects appends after close', async () => {
     const j = new Journal({ file: path.join(dir, 'j.jsonl') });
     await j.close();
-    await expect(j.append({ event: 'late' })).rejects.toThrow('closed');
+    await expect(j.append({ event: 'late' })).rejects.toMatchObject({ code: 'journal.closed' });
   });
 });

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
+import { errorText, IntercomError, type MessageParams } from '../core/errors';
 
 export function findOnPath(program: string, envPath = process.env.PATH ?? ''): string | undefined {
   if (program.includes('/')) {
@@ -41,13 +42,16 @@ export function ffmpegArgs(url: string, width?: number): string[] {
   return args;
 }
 
-export class SnapshotError extends Error {
+export type SnapshotFailure = 'no-ffmpeg' | 'timeout' | 'ffmpeg-failed' | 'too-large' | 'not-jpeg' | 'http' | 'no-source' | 'closed';
+
+/** Why there is no picture: a code (intercom.errors.camera.* or http.*) and its kind. */
+export class SnapshotError extends IntercomError {
   constructor(
-    message: string,
-    readonly code: 'no-ffmpeg' | 'timeout' | 'ffmpeg-failed' | 'too-large' | 'not-jpeg' | 'http' | 'no-source' | 'closed',
+    code: string,
+    params: MessageParams,
+    readonly kind: SnapshotFailure,
   ) {
-    super(message);
-    this.name = 'SnapshotError';
+    super(code, params);
   }
 }
 
@@ -67,7 +71,7 @@ export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
     try {
       child = spawn(o.ffmpeg, ffmpegArgs(o.url, o.width), { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
-      reject(new SnapshotError(`cannot start ffmpeg (${(err as Error).message})`, 'no-ffmpeg'));
+      reject(new SnapshotError('camera.ffmpegStart', { detail: errorText(err).slice(0, 120) }, 'no-ffmpeg'));
       return;
     }
     const untrack = o.track?.(child) ?? (() => undefined);
@@ -79,24 +83,24 @@ export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
       failure ??= why;
       child.kill('SIGKILL');
     };
-    const timer = setTimeout(() => kill(new SnapshotError(`no frame from ${redactStreamUrl(o.url)} within ${o.timeoutMs} ms`, 'timeout')), o.timeoutMs);
+    const timer = setTimeout(() => kill(new SnapshotError('camera.noFrame', { url: redactStreamUrl(o.url), ms: o.timeoutMs }, 'timeout')), o.timeoutMs);
     child.stdout?.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > o.maxBytes) kill(new SnapshotError(`frame exceeds ${o.maxBytes} bytes`, 'too-large'));
+      if (size > o.maxBytes) kill(new SnapshotError('camera.frameTooLarge', { max: o.maxBytes }, 'too-large'));
       else chunks.push(c);
     });
     child.stderr?.on('data', (c: Buffer) => {
       if (stderr.length < 2000) stderr += c.toString('utf8');
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
-      failure ??= new SnapshotError(err.code === 'ENOENT' ? `ffmpeg not found at "${o.ffmpeg}"` : `ffmpeg failed to start (${err.message})`, 'no-ffmpeg');
+      failure ??= err.code === 'ENOENT' ? new SnapshotError('camera.ffmpegMissing', { path: o.ffmpeg }, 'no-ffmpeg') : new SnapshotError('camera.ffmpegStart', { detail: err.message.slice(0, 120) }, 'no-ffmpeg');
     });
     // 'close' comes after exit and after stdio ended: the child is reaped by then.
     child.on('close', (code) => {
       clearTimeout(timer);
       untrack();
       if (failure) reject(failure);
-      else if (code !== 0) reject(new SnapshotError(`ffmpeg exited with ${code}: ${lastLine(stderr)}`, 'ffmpeg-failed'));
+      else if (code !== 0) reject(new SnapshotError('camera.ffmpegExit', { code: String(code), detail: lastLine(stderr) }, 'ffmpeg-failed'));
       else resolve(Buffer.concat(chunks));
     });
   });

@@ -5,8 +5,9 @@
  * same ring cost one grab; `prefetch()` starts it the moment the call rings.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Credentials } from '../door/digest';
-import { HttpClient, HttpError } from '../door/http-client';
+import type { IntercomError } from '../core/errors';
+import type { Credentials } from '../auth/digest';
+import { HttpClient, HttpError } from '../http/client';
 import { findOnPath, grabWithFfmpeg, SnapshotError } from './ffmpeg';
 import { isJpeg, jpegInfo } from './jpeg';
 
@@ -48,16 +49,16 @@ export class Snapshotter {
     this.now = opts.now ?? Date.now;
     this.http = new HttpClient({ insecureTls: opts.insecureTls, timeoutMs: opts.timeoutMs ?? 5000, maxBodyBytes: this.maxBytes });
     if (opts.source.kind === 'rtsp') this.ffmpeg = findOnPath(opts.source.ffmpeg || 'ffmpeg');
-    if (!/^(https?|rtsps?):\/\//i.test(opts.source.url)) throw new SnapshotError('camera URL must be http(s):// or rtsp://', 'no-source');
+    if (!/^(https?|rtsps?):\/\//i.test(opts.source.url)) throw new SnapshotError('camera.badUrl', {}, 'no-source');
   }
 
   private get maxBytes(): number {
     return this.opts.maxBytes ?? 4 * 1024 * 1024;
   }
 
-  /** Is the source usable at all (ffmpeg present for RTSP)? A reason when not. */
-  problem(): string | undefined {
-    if (this.opts.source.kind === 'rtsp' && !this.ffmpeg) return `ffmpeg not found (${this.opts.source.ffmpeg || 'PATH'}); install ffmpeg or set its path`;
+  /** Is the source usable at all (ffmpeg present for RTSP)? Why not, when it is not. */
+  problem(): IntercomError | undefined {
+    if (this.opts.source.kind === 'rtsp' && !this.ffmpeg) return new SnapshotError('camera.noFfmpeg', { path: this.opts.source.ffmpeg || 'PATH' }, 'no-ffmpeg');
     return undefined;
   }
 
@@ -68,7 +69,7 @@ export class Snapshotter {
 
   /** The freshest picture: cached (< cacheMs), the one in flight, or a new grab. */
   get(opts: { maxAgeMs?: number } = {}): Promise<Snapshot> {
-    if (this.closed) return Promise.reject(new SnapshotError('camera closed', 'closed'));
+    if (this.closed) return Promise.reject(new SnapshotError('camera.closed', {}, 'closed'));
     const maxAge = opts.maxAgeMs ?? this.opts.cacheMs ?? 3000;
     if (this.cached && this.now() - this.cached.takenAt <= maxAge) return Promise.resolve({ ...this.cached, shared: true });
     if (this.inflight) return this.inflight.then((s) => ({ ...s, shared: true }));
@@ -96,13 +97,13 @@ export class Snapshotter {
       try {
         res = await this.http.request({ method: 'GET', url: src.url, auth: 'auto', credentials: this.opts.credentials, timeoutMs, headers: { accept: 'image/jpeg' } });
       } catch (err) {
-        if (err instanceof HttpError) throw new SnapshotError(`snapshot failed: ${err.message}`, err.code === 'too-large' ? 'too-large' : err.code === 'timeout' ? 'timeout' : 'http');
+        if (err instanceof HttpError) throw new SnapshotError(err.code, err.params, err.kind === 'too-large' ? 'too-large' : err.kind === 'timeout' ? 'timeout' : 'http');
         throw err;
       }
-      if (res.status !== 200) throw new SnapshotError(`camera answered HTTP ${res.status}${res.status === 401 ? ' (check user and password)' : ''}`, 'http');
+      if (res.status !== 200) throw new SnapshotError(res.status === 401 ? 'camera.httpAuth' : 'camera.httpStatus', { status: res.status }, 'http');
       jpeg = res.body;
     } else {
-      if (!this.ffmpeg) throw new SnapshotError(this.problem() as string, 'no-ffmpeg');
+      if (!this.ffmpeg) throw this.problem() as SnapshotError;
       jpeg = await grabWithFfmpeg({
         ffmpeg: this.ffmpeg,
         url: withCredentials(src.url, this.opts.credentials),
@@ -115,7 +116,7 @@ export class Snapshotter {
         },
       });
     }
-    if (!isJpeg(jpeg)) throw new SnapshotError(`camera sent ${jpeg.length} bytes that are not a JPEG image`, 'not-jpeg');
+    if (!isJpeg(jpeg)) throw new SnapshotError('camera.notJpeg', { bytes: jpeg.length }, 'not-jpeg');
     return jpeg;
   }
 

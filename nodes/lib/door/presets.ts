@@ -1,9 +1,11 @@
 /**
  * Vendor presets: how each panel or relay opens, as data. Paths and bodies follow the
- * vendors' published HTTP APIs (see shared/docs/DOOR-APIS.md). Placeholders:
+ * vendors' published HTTP APIs (docs/doors.md lists them). Placeholders:
  * {relay} 1-based relay/door number, {relay0} 0-based, {pulse} seconds the relay stays on,
  * {userId} (Dahua), {user}; values are URL-encoded where they land in a URL.
  */
+
+import { IntercomError } from '../core/errors';
 
 export type PresetAuth =
   | 'none'
@@ -179,8 +181,8 @@ export function presetParams(p: PresetParams): Record<string, string | number | 
   };
 }
 
-/** Does the answer body say yes? Returns undefined when it does, else a reason. */
-export function checkSuccess(check: SuccessCheck | undefined, body: string): string | undefined {
+/** Does the answer body say yes? undefined when it does, else why not (a code, not thrown). */
+export function checkSuccess(check: SuccessCheck | undefined, body: string): IntercomError | undefined {
   if (!check) return undefined;
   const snippet = body.slice(0, 120).replace(/\s+/g, ' ');
   if (check.kind === 'json') {
@@ -188,17 +190,18 @@ export function checkSuccess(check: SuccessCheck | undefined, body: string): str
     try {
       v = JSON.parse(body);
     } catch {
-      return `answer is not JSON: ${snippet}`;
+      return new IntercomError('door.answerNotJson', { snippet });
     }
     for (const k of check.path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-    return v === check.equals ? undefined : `device answered ${check.path}=${JSON.stringify(v)}`;
+    return v === check.equals ? undefined : new IntercomError('door.answered', { field: check.path, value: String(JSON.stringify(v)).slice(0, 60) });
   }
   if (check.kind === 'xml') {
     const m = new RegExp(`<${check.tag}>\\s*([^<]*?)\\s*</${check.tag}>`).exec(body);
-    if (!m) return check.optional ? undefined : `answer has no <${check.tag}>: ${snippet}`;
+    if (!m) return check.optional ? undefined : new IntercomError('door.answerNoTag', { tag: check.tag, snippet });
     // Vendors explain a refusal in RetMsg (Grandstream) or statusString (Hikvision).
     const why = /<(?:RetMsg|statusString|subStatusCode)>([^<]{1,80})</.exec(body)?.[1];
-    return m[1] === check.equals ? undefined : `device answered ${check.tag}=${m[1]}${why ? ` (${why})` : ''}`;
+    if (m[1] === check.equals) return undefined;
+    return why ? new IntercomError('door.answeredWhy', { field: check.tag, value: m[1], why }) : new IntercomError('door.answered', { field: check.tag, value: m[1] });
   }
-  return new RegExp(check.match).test(body) ? undefined : `device answered: ${snippet}`;
+  return new RegExp(check.match).test(body) ? undefined : new IntercomError('door.answeredText', { snippet });
 }

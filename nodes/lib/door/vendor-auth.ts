@@ -3,8 +3,9 @@
  * BAS-IP (bearer token from /api/v0/login, cached until shortly before it expires and
  * fetched again after a 401) and Grandstream GDS (a fresh challenge per command).
  */
-import { md5Hex, type Credentials } from './digest';
-import type { HttpClient, HttpResult } from './http-client';
+import { IntercomError, type MessageParams } from '../core/errors';
+import { hash, type Credentials } from '../auth/digest';
+import type { HttpClient, HttpResult } from '../http/client';
 
 /** BAS-IP tokens live about two hours; refresh well before. */
 const BASIP_TOKEN_TTL_MS = 90 * 60 * 1000;
@@ -41,30 +42,31 @@ export class BasIpSession {
 
   private async login(timeoutMs: number): Promise<number> {
     // BAS-IP API v0: the password travels as its MD5 hex digest.
-    const q = `username=${encodeURIComponent(this.credentials.user)}&password=${md5Hex(this.credentials.password)}`;
+    const q = `username=${encodeURIComponent(this.credentials.user)}&password=${hash('MD5', this.credentials.password)}`;
     const res = await this.http.request({ method: 'GET', url: `${this.baseUrl}/api/v0/login?${q}`, timeoutMs: Math.max(1, timeoutMs) });
-    if (res.status !== 200) throw new LoginError(`BAS-IP login refused (HTTP ${res.status})`, res.status, res.requests);
+    if (res.status !== 200) throw new LoginError('door.basipLoginRefused', { status: res.status }, res.status, res.requests);
     let token: unknown;
     try {
       token = (JSON.parse(res.body.toString('utf8')) as { token?: unknown }).token;
     } catch {
       token = undefined;
     }
-    if (typeof token !== 'string' || !token) throw new LoginError('BAS-IP login answer has no token', res.status, res.requests);
+    if (typeof token !== 'string' || !token) throw new LoginError('door.basipNoToken', {}, res.status, res.requests);
     this.token = token;
     this.expires = this.now() + BASIP_TOKEN_TTL_MS;
     return res.requests;
   }
 }
 
-export class LoginError extends Error {
+/** A vendor's login step refused us; never retried (a lockout is worse than a failed open). */
+export class LoginError extends IntercomError {
   constructor(
-    message: string,
+    code: string,
+    params: MessageParams,
     readonly status: number,
     readonly requests: number,
   ) {
-    super(message);
-    this.name = 'LoginError';
+    super(code, params);
   }
 }
 
@@ -81,8 +83,10 @@ export async function gdsChallenge(
   const challenge = /<ChallengeCode>\s*([^<\s]+)\s*<\/ChallengeCode>/.exec(text)?.[1];
   const idcode = /<IDCode>\s*([^<\s]+)\s*<\/IDCode>/.exec(text)?.[1];
   if (res.status !== 200 || !challenge || !idcode) {
-    throw new LoginError(`GDS challenge refused (HTTP ${res.status}${/<RetMsg>([^<]*)</.exec(text)?.[1] ? ', ' + /<RetMsg>([^<]*)</.exec(text)?.[1] : ''})`, res.status, res.requests);
+    const why = /<RetMsg>([^<]{1,80})</.exec(text)?.[1];
+    if (why) throw new LoginError('door.gdsRefusedWhy', { status: res.status, detail: why }, res.status, res.requests);
+    throw new LoginError('door.gdsRefused', { status: res.status }, res.status, res.requests);
   }
   // GDS37xx HTTP API: authcode = md5(ChallengeCode:RemotePIN:Password), lowercase hex.
-  return { authcode: md5Hex(`${challenge}:${pin}:${credentials.password}`), idcode, requests: res.requests };
+  return { authcode: hash('MD5', `${challenge}:${pin}:${credentials.password}`), idcode, requests: res.requests };
 }

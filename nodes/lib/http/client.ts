@@ -13,7 +13,14 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { basicAuthorization, digestAuthorization, hasBasicChallenge, pickDigestChallenge, type Credentials, type DigestChallenge } from './digest';
+import { errorText } from '../core/errors';
+import { basicAuthorization, hasBasicChallenge } from '../auth/basic';
+import { authorize, pickDigestChallenge, type Credentials, type DigestChallenge } from '../auth/digest';
+import { HttpError } from './errors';
+import { redactUrl } from './redact';
+
+export { HttpError, type HttpFailure } from './errors';
+export { redactUrl } from './redact';
 
 export type AuthMode = 'none' | 'basic' | 'digest' | 'auto';
 
@@ -35,21 +42,6 @@ export interface HttpResult {
   body: Buffer;
   /** how many HTTP requests this call made (auth round trips, redirects) */
   requests: number;
-}
-
-export type HttpErrorCode = 'timeout' | 'unreachable' | 'too-large' | 'redirect-refused' | 'tls' | 'network' | 'bad-url';
-
-export class HttpError extends Error {
-  constructor(
-    readonly code: HttpErrorCode,
-    message: string,
-    /** the request may have reached the device */
-    readonly delivered: boolean,
-    readonly requests: number,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
 }
 
 export interface HttpClientOptions {
@@ -89,9 +81,9 @@ export class HttpClient {
     try {
       url = new URL(spec.url);
     } catch {
-      throw new HttpError('bad-url', `not a URL: ${redactUrl(spec.url)}`, false, 0);
+      throw new HttpError('http.badUrl', { url: redactUrl(spec.url) }, 'bad-url', false);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpError('bad-url', `only http and https URLs, not ${url.protocol}`, false, 0);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpError('http.notHttp', { protocol: url.protocol }, 'bad-url', false);
     const origin = url.origin;
     const mode: AuthMode = spec.credentials ? (spec.auth ?? 'auto') : 'none';
     let requests = 0;
@@ -107,7 +99,7 @@ export class HttpClient {
         if (mode === 'basic') headers.authorization = basicAuthorization(spec.credentials);
         else if (known && (mode === 'digest' || mode === 'auto')) {
           known.nc++;
-          headers.authorization = digestAuthorization({ challenge: known.challenge, credentials: spec.credentials, method, uri: target, nc: known.nc });
+          headers.authorization = authorize(known.challenge, spec.credentials, method, target, known.nc);
         }
       }
       requests++;
@@ -115,8 +107,8 @@ export class HttpClient {
       try {
         res = await this.once(url, method, headers, body, deadline, maxBody);
       } catch (err) {
-        const e = err as HttpError;
-        throw new HttpError(e.code, e.message, e.delivered, requests);
+        // node:http throws synchronously on a header it cannot send; nothing left then.
+        throw err instanceof HttpError ? err.after(requests) : new HttpError('http.connectionFailed', { host: url.host, detail: errorText(err).slice(0, 80) }, 'network', false, requests);
       }
       res.requests = requests;
       if (res.status === 401 && spec.credentials && mode !== 'none' && authTries < 2) {
@@ -146,13 +138,13 @@ export class HttpClient {
         try {
           next = new URL(res.headers.location, url);
         } catch {
-          throw new HttpError('redirect-refused', `redirect to an invalid location`, true, requests);
+          throw new HttpError('http.redirectInvalid', {}, 'redirect-refused', true, requests);
         }
         // Never carry credentials (or a door command) to another origin.
         if (next.origin !== origin) {
-          throw new HttpError('redirect-refused', `redirect to another host (${next.host}) refused`, true, requests);
+          throw new HttpError('http.redirectOtherHost', { host: next.host }, 'redirect-refused', true, requests);
         }
-        if (++redirects > MAX_REDIRECTS) throw new HttpError('redirect-refused', `more than ${MAX_REDIRECTS} redirects`, true, requests);
+        if (++redirects > MAX_REDIRECTS) throw new HttpError('http.tooManyRedirects', { max: MAX_REDIRECTS }, 'redirect-refused', true, requests);
         if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
           method = 'GET';
           body = undefined;
@@ -168,7 +160,7 @@ export class HttpClient {
     return new Promise<HttpResult>((resolve, reject) => {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        reject(new HttpError('timeout', 'timed out', false, 0));
+        reject(new HttpError('http.timedOut', {}, 'timeout', false));
         return;
       }
       const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
@@ -199,7 +191,7 @@ export class HttpClient {
         } else resolve(result as HttpResult);
       };
       const timer = setTimeout(() => {
-        finish(new HttpError('timeout', `no complete answer from ${url.host} within the deadline`, delivered, 0));
+        finish(new HttpError('http.noAnswer', { host: url.host }, 'timeout', delivered));
       }, remaining);
       req.on('finish', () => {
         delivered = true;
@@ -207,19 +199,19 @@ export class HttpClient {
       req.on('error', (err: NodeJS.ErrnoException) => {
         const code = err.code ?? '';
         if (TLS_CODES.test(code) || TLS_CODES.test(err.message)) {
-          finish(new HttpError('tls', `TLS certificate of ${url.host} not trusted (${code || err.message}); enable "accept self-signed certificate" for this door if that is expected`, false, 0));
+          finish(new HttpError('http.tls', { host: url.host, detail: (code || err.message).slice(0, 80) }, 'tls', false));
         } else if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL'].includes(code)) {
-          finish(new HttpError('unreachable', `${url.host} unreachable (${code})`, false, 0));
+          finish(new HttpError('http.unreachable', { host: url.host, detail: code }, 'unreachable', false));
         } else if (code.startsWith('HPE_')) {
-          finish(new HttpError('network', `answer from ${url.host} is not valid HTTP (${code})`, delivered, 0));
+          finish(new HttpError('http.notHttpAnswer', { host: url.host, detail: code }, 'network', delivered));
         } else {
-          finish(new HttpError('network', `connection to ${url.host} failed (${code || err.message})`, delivered, 0));
+          finish(new HttpError('http.connectionFailed', { host: url.host, detail: (code || err.message).slice(0, 80) }, 'network', delivered));
         }
       });
       req.on('response', (res: http.IncomingMessage) => {
         const declared = Number(res.headers['content-length']);
         if (Number.isFinite(declared) && declared > maxBody) {
-          finish(new HttpError('too-large', `answer of ${declared} bytes exceeds the ${maxBody} byte limit`, true, 0));
+          finish(new HttpError('http.tooLargeDeclared', { bytes: declared, max: maxBody }, 'too-large', true));
           return;
         }
         const chunks: Buffer[] = [];
@@ -227,14 +219,14 @@ export class HttpClient {
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > maxBody) {
-            finish(new HttpError('too-large', `answer exceeds the ${maxBody} byte limit`, true, 0));
+            finish(new HttpError('http.tooLarge', { max: maxBody }, 'too-large', true));
             return;
           }
           chunks.push(c);
         });
         res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), requests: 1 }));
-        res.on('error', (err: Error) => finish(new HttpError('network', `answer from ${url.host} broke off (${err.message})`, true, 0)));
-        res.on('aborted', () => finish(new HttpError('network', `answer from ${url.host} broke off`, true, 0)));
+        res.on('error', (err: Error) => finish(new HttpError('http.brokeOff', { host: url.host, detail: err.message.slice(0, 80) }, 'network', true)));
+        res.on('aborted', () => finish(new HttpError('http.brokeOff', { host: url.host, detail: 'aborted' }, 'network', true)));
       });
       req.end(payload);
     });
@@ -245,15 +237,5 @@ export class HttpClient {
     for (const req of this.inflight) req.destroy();
     this.inflight.clear();
     this.nonces.clear();
-  }
-}
-
-/** A URL for logs and errors: no user info, no query (vendors put passwords there). */
-export function redactUrl(u: string): string {
-  try {
-    const url = new URL(u);
-    return `${url.protocol}//${url.host}${url.pathname}`;
-  } catch {
-    return '(invalid URL)';
   }
 }
