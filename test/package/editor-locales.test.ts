@@ -113,7 +113,7 @@ function editorIn(rt: Runtime, lang: Lang): void {
       ...(lang === 'de' ? { locale: 'de-DE' } : {}),
     });
     // ru: the user picked Russian in the editor's settings (User Settings → View → Language)
-    if (lang === 'ru') await context.addInitScript(() => globalThis.localStorage.setItem('editor-language', 'ru'));
+    if (lang === 'ru') await context.addInitScript(() => (globalThis as any).localStorage.setItem('editor-language', 'ru'));
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => {
@@ -218,7 +218,7 @@ function editorIn(rt: Runtime, lang: Lang): void {
         const RED = (globalThis as any).RED;
         RED.sidebar.help.show(t);
         const served: string = RED.nodes.getNodeHelp(t) ?? '';
-        const div = document.createElement('div');
+        const div = (globalThis as any).document.createElement('div');
         div.innerHTML = served;
         return { served, servedText: div.textContent ?? '' };
       }, type);
