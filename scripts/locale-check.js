@@ -26,8 +26,8 @@ const STAMPS = 'translated-from-en-US.json';
  * its en-US text is reported as untranslated.
  */
 const SAME_AS_EN = {
-  de: ['Name', 'Home Assistant', 'HA', 'MQTT', 'QoS', 'URL', 'ffmpeg', 'Broker', 'Server', 'Transport', 'Domain', 'Topic', 'Payload', 'Body', 'Retain',
-    'Header', 'Whitelist', 'sip in', 'sip call', 'dtmf', 'PIN ok', 'PIN ok (__user__)', 'Editor', 'MB oder'],
+  de: ['Name', 'Home Assistant', 'HA', 'MQTT', 'QoS', 'URL', 'ffmpeg', 'Broker', 'Server', 'Transport', 'Domain', 'Topic', 'Payload', 'Body',
+    'sip in', 'sip call', 'dtmf', 'PIN ok', 'PIN ok (__user__)'],
   ru: ['Home Assistant', 'HA', 'MQTT', 'QoS', 'URL', 'ffmpeg', 'sip in', 'sip call', 'dtmf'],
 };
 /** Keys whose text is syntax the nodes parse (keywords included), the same in every language. */
