@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Logger, TimerHandle } from './clock';
 import { authorize, type Credentials, parseChallenge } from './digest';
 import { type CallMedia, type DtmfEvent, type MediaFactory, NotAcceptableHere } from './media-port';
-import { type HeaderList, header, headers as headerValues, parseNameAddr, randomToken, type SipRequest, type SipResponse, splitComma, type NameAddr } from './message';
+import { type HeaderList, header, headerOf, headers as headerValues, nextCSeq, withHeader, withoutHeader, parseNameAddr, randomToken, type SipRequest, type SipResponse, splitComma, type NameAddr } from './message';
 import type { ClientTransaction, RequestSpec, ServerTransaction, TransactionLayer } from './transactions';
 import type { Remote } from './transport';
 
@@ -334,7 +334,7 @@ export class Call extends EventEmitter {
       if (ch && creds) {
         this.authTries++;
         const name = res.status === 401 ? 'Authorization' : 'Proxy-Authorization';
-        spec.headers = bumpCSeq(spec.headers.filter(([k]) => k !== name), 'INVITE');
+        spec.headers = nextCSeq(withoutHeader(spec.headers, name), 'INVITE');
         spec.headers.push([name, authorize(ch, creds, 'INVITE', spec.uri, ++this.nc)]);
         return this.sendInvite();
       }
@@ -346,7 +346,7 @@ export class Call extends EventEmitter {
         spec.uri = contact.uri.toString();
         // A new request to the new target (RFC 3261 §8.1.3.4): direct unless a proxy carries it.
         if (!this.viaProxy) spec.remote = { address: contact.uri.host, port: contact.uri.port ?? 5060, protocol: spec.remote.protocol };
-        spec.headers = bumpCSeq(spec.headers, 'INVITE').map(([k, v]): [string, string] => (k === 'To' ? [k, `<${spec.uri}>`] : [k, v]));
+        spec.headers = withHeader(nextCSeq(spec.headers, 'INVITE'), 'to', `<${spec.uri}>`);
         this.fire('redirected', spec.uri);
         return this.sendInvite();
       }
@@ -574,10 +574,3 @@ export class Call extends EventEmitter {
 }
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';
-
-function headerOf(hs: HeaderList, name: string): string {
-  return hs.find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ?? '';
-}
-function bumpCSeq(hs: HeaderList, method: string): HeaderList {
-  return hs.map(([k, v]): [string, string] => (k === 'CSeq' ? [k, `${Number(v.split(' ')[0]) + 1} ${method}`] : [k, v]));
-}
