@@ -64,7 +64,7 @@ describe('RFC 4733 receive', () => {
     expect(evs.map((e) => e.duration)).toEqual([160, 320, 480, 640, 800, 800, 800]);
     expect(evs.map((e) => e.end)).toEqual([false, false, false, false, true, true, true]);
     expect(evs.every((e) => e.event === 11)).toBe(true);
-    expect(() => eventPackets('x', 100)).toThrow(RangeError);
+    expect(() => eventPackets('x', 100)).toThrow(/^media\.notDtmfDigit/);
   });
 
   test('non-DTMF events and short payloads are ignored', () => {
@@ -119,6 +119,6 @@ describe('SIP INFO DTMF bodies to send', () => {
       expect(parseInfoDtmf(contentType, body)).toEqual({ ok: true, digit: k, durationMs: 200 });
     }
     expect(buildInfoDtmf('5').body).toBe('Signal=5\r\nDuration=160\r\n');
-    expect(() => buildInfoDtmf('55')).toThrow(RangeError);
+    expect(() => buildInfoDtmf('55')).toThrow(/^media\.notDtmfDigit/);
   });
 });

@@ -1,4 +1,4 @@
-import { NotAcceptableHere } from '../../nodes/lib/sip/media-port';
+import { NotAcceptableHere } from '../../nodes/lib/media/port';
 import { acceptAnswer, answerOffer, createOffer, type LocalMediaParams } from '../../nodes/lib/media/offer-answer';
 import { buildSdp, parseSdp, SdpError } from '../../nodes/lib/media/sdp';
 

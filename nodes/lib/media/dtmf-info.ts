@@ -4,6 +4,7 @@
  *   application/dtmf         "5"                               (a bare digit)
  * The SIP layer hands us the Content-Type and body; this is a pure function.
  */
+import { IntercomError } from '../core/errors';
 import { DTMF_EVENTS } from './rfc4733';
 
 export type InfoDtmf = { ok: true; digit: string; durationMs?: number } | { ok: false; reason: string };
@@ -57,7 +58,7 @@ export function parseInfoDtmf(contentType: unknown, body: unknown): InfoDtmf {
  */
 export function buildInfoDtmf(digit: string, durationMs = 160): { contentType: string; body: string } {
   const d = typeof digit === 'string' ? digit.toUpperCase() : '';
-  if (d.length !== 1 || !DTMF_EVENTS.includes(d)) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  if (d.length !== 1 || !DTMF_EVENTS.includes(d)) throw new IntercomError('media.notDtmfDigit', { digit: String(digit).slice(0, 20) });
   const ms = Math.min(Math.max(Math.round(durationMs), 40), 5000);
   return { contentType: 'application/dtmf-relay', body: `Signal=${d}\r\nDuration=${ms}\r\n` };
 }

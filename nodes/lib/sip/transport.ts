@@ -7,7 +7,8 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { type Logger, silentLogger } from './clock';
+import { errorText } from '../core/errors';
+import { type Logger, silentLogger } from '../core/log';
 import { parseMessage, serializeResponse, type SipRequest, type SipResponse, type Via } from './message';
 
 export type Protocol = 'udp' | 'tcp';
@@ -78,7 +79,7 @@ export class SipTransport extends EventEmitter {
           resolve();
         });
       });
-      s.on('error', (err) => this.log.warn('SIP UDP socket error: ' + err.message));
+      s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
       s.on('message', (buf, rinfo) => {
         const remote: Remote = { address: rinfo.address, port: rinfo.port, protocol: 'udp' };
         if (buf.length > this.max) {
@@ -100,7 +101,7 @@ export class SipTransport extends EventEmitter {
           resolve();
         });
       });
-      srv.on('error', (err) => this.log.warn('SIP TCP server error: ' + err.message));
+      srv.on('error', (err) => this.log.warn('sip.tcpServerError', { detail: err.message }));
       this.port = (srv.address() as net.AddressInfo).port;
     }
   }
@@ -116,7 +117,7 @@ export class SipTransport extends EventEmitter {
     this.trace?.('out', data, remote);
     if (this.udp) {
       this.udp.send(data, remote.port, remote.address, (err) => {
-        if (err) this.log.warn(`SIP UDP send to ${remote.address}:${remote.port} failed: ${err.message}`);
+        if (err) this.log.warn('sip.udpSendFailed', { address: remote.address, port: remote.port, detail: err.message });
       });
       return;
     }
@@ -159,7 +160,7 @@ export class SipTransport extends EventEmitter {
     const k = key ?? `${sock.remoteAddress}:${sock.remotePort}`;
     this.conns.set(k, sock);
     let buf: Buffer = Buffer.alloc(0);
-    sock.on('error', (err) => this.log.warn(`SIP TCP ${k}: ${err.message}`));
+    sock.on('error', (err) => this.log.warn('sip.tcpError', { peer: k, detail: err.message }));
     // Idle connections are closed after an hour; a registered device re-opens on its next refresh.
     sock.setTimeout(3_600_000, () => sock.destroy());
     sock.on('close', () => {
@@ -218,7 +219,7 @@ export class SipTransport extends EventEmitter {
     } catch (err) {
       // The last line of defence: a bug in a handler must not take down Node-RED.
       this.stats.handlerErrors++;
-      this.log.warn('SIP handler error: ' + (err instanceof Error ? err.stack ?? err.message : String(err)));
+      this.log.warn('sip.handlerError', { detail: (err instanceof Error && err.stack ? err.stack : errorText(err)).slice(0, 800) });
     }
   }
 }
