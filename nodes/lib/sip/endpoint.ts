@@ -10,7 +10,8 @@ import { type Logger, silentLogger } from '../core/log';
 import type { MediaFactory } from '../media/port';
 import { ALLOW, type Call, type CallHost } from './call';
 import { type ChallengedResult, requestWithChallenge } from './challenge';
-import { admitted, type CidrRule } from './cidr';
+import { type AdmissionPolicy, admitInvite } from './admission';
+import type { CidrRule } from './cidr';
 import { type Clock, type SipTimers, systemClock } from './clock';
 import type { Credentials } from './digest';
 import { InboundCall } from './invite-server';
@@ -73,16 +74,16 @@ export interface EndpointStats {
   notImplemented: number;
 }
 
-export class SipEndpoint extends EventEmitter implements CallHost {
+export class SipEndpoint extends EventEmitter {
   readonly layer: TransactionLayer;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly mediaFactory: MediaFactory;
   readonly account: string;
-  readonly localAddress: string;
   readonly userAgent: string;
-  readonly credentials?: Credentials;
-  readonly dtmfSend: 'rfc4733' | 'info';
+  /** what the calls of this endpoint see of it */
+  private readonly host: CallHost;
+  private readonly admission: AdmissionPolicy;
+  private readonly localAddress: string;
   readonly stats: EndpointStats = { overload: 0, rejectedSource: 0, unknownDialog: 0, notImplemented: 0 };
   registrar?: RequestHandler;
   private calls = new Map<string, Call>(); // by id
@@ -93,13 +94,17 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     super();
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
-    this.mediaFactory = opts.mediaFactory;
     this.account = opts.account ?? opts.user;
     this.localAddress = opts.localAddress ?? opts.transport.host;
     this.userAgent = opts.userAgent ?? 'node-red-contrib-sip-intercom';
-    this.credentials = opts.credentials;
-    this.dtmfSend = opts.dtmfSend ?? 'rfc4733';
     this.layer = new TransactionLayer(opts.transport, this.clock, opts.timers);
+    this.host = {
+      layer: this.layer, clock: this.clock, log: this.log, account: this.account, localAddress: this.localAddress, userAgent: this.userAgent,
+      mediaFactory: opts.mediaFactory, credentials: opts.credentials, dtmfSend: opts.dtmfSend ?? 'rfc4733',
+      contact: () => this.contact(),
+      forget: (call) => this.forget(call),
+    };
+    this.admission = { allowedSources: opts.allowedSources ?? [], admit: opts.admit, maxInboundCalls: opts.maxInboundCalls ?? 16 };
     opts.transport.on('request', (req: SipRequest, remote: Remote) => this.onRequest(req, remote));
     opts.transport.on('response', (res: SipResponse) => this.onResponse(res));
     this.on('error', () => undefined);
@@ -125,7 +130,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     return [...this.calls.values()];
   }
 
-  forget(call: Call): void {
+  private forget(call: Call): void {
     this.calls.delete(call.id);
     const k = call.dialogKey;
     if (k && this.dialogs.get(k) === call) this.dialogs.delete(k);
@@ -178,21 +183,16 @@ export class SipEndpoint extends EventEmitter implements CallHost {
   }
 
   private newInvite(req: SipRequest, tx: ServerTransaction, remote: Remote): void {
-    let ok = admitted(this.opts.allowedSources ?? [], remote.address);
-    if (!ok && this.opts.admit) {
-      const r = this.opts.admit(remote, req, tx);
-      if (r === 'answered') return;
-      ok = r;
-    }
-    if (!ok) {
+    const inbound = this.activeCalls.filter((c) => c.direction === 'inbound').length;
+    const verdict = admitInvite(this.admission, req, tx, remote, inbound);
+    if (verdict === 'answered') return;
+    if (verdict === 'forbidden') {
       this.stats.rejectedSource++;
       this.log.warn('sip.inviteRefused', { account: this.account, address: remote.address, port: remote.port });
       tx.respondAndForget(403, { toTag: randomToken() });
       return;
     }
-    const ringing = this.activeCalls.filter((c) => c.direction === 'inbound').length;
-    if (ringing >= (this.opts.maxInboundCalls ?? 16)) {
-      // A door has a handful of callers; more at once is a flood, not a visitor.
+    if (verdict === 'overload') {
       this.stats.overload++;
       tx.respondAndForget(503, { toTag: randomToken(), headers: [['Retry-After', '30']] });
       return;
@@ -205,7 +205,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
       }
     }
     tx.respond(100);
-    const call = InboundCall.accept(this, req, tx, remote, this.mode === 'listen');
+    const call = InboundCall.accept(this.host, req, tx, remote, this.mode === 'listen');
     this.track(call);
     this.invites.set(tx, call);
     call.startRingTimer(this.opts.ringTimeoutMs ?? 120_000);
@@ -291,7 +291,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
       headers: opts.headers,
       viaProxy: !!this.opts.server && remote === this.opts.server,
     };
-    const call = new OutboundCall(this, uri, remote, dialOpts);
+    const call = new OutboundCall(this.host, uri, remote, dialOpts);
     this.track(call);
     call.start().catch((err: unknown) => this.log.warn('sip.dialFailed', { call: call.id, detail: errorText(err) }));
     return call;

@@ -72,13 +72,7 @@ export class SipTransport extends EventEmitter {
     if (this.protocol === 'udp') {
       const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4' });
       this.udp = s;
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.bind(this.port, this.host, () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
+      await opened(s, (ready) => s.bind(this.port, this.host, ready));
       s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
       s.on('message', (buf, rinfo) => {
         const remote: Remote = { address: rinfo.address, port: rinfo.port, protocol: 'udp' };
@@ -94,13 +88,7 @@ export class SipTransport extends EventEmitter {
       // A door has a handful of peers; thousands of connections are an attack, not traffic.
       srv.maxConnections = 256;
       this.server = srv;
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(this.port, this.host, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
+      await opened(srv, (ready) => srv.listen(this.port, this.host, ready));
       srv.on('error', (err) => this.log.warn('sip.tcpServerError', { detail: err.message }));
       this.port = (srv.address() as net.AddressInfo).port;
     }
@@ -222,6 +210,17 @@ export class SipTransport extends EventEmitter {
       this.log.warn('sip.handlerError', { detail: (err instanceof Error && err.stack ? err.stack : errorText(err)).slice(0, 800) });
     }
   }
+}
+
+/** Bind or listen; an error before it is ready (EADDRINUSE on a redeploy) rejects. */
+function opened(target: EventEmitter, open: (ready: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    target.once('error', reject);
+    open(() => {
+      target.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function hostPort(host: string, port: number): string {
