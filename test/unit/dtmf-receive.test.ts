@@ -90,21 +90,20 @@ describe('SIP INFO DTMF bodies', () => {
   });
 
   test.each([
-    ['application/dtmf-relay', 'Duration=160'],
-    ['application/dtmf-relay', 'Signal=X'],
-    ['application/dtmf-relay', 'Signal=1\r\nSignal=2'],
-    ['application/dtmf', '99'],
-    ['application/dtmf', ''],
-    ['text/plain', 'Signal=1'],
-    [undefined, 'Signal=1'],
-    ['application/dtmf', undefined],
-  ])('rejected: %s %j', (type, body) => {
-    const r = parseInfoDtmf(type, body);
-    expect(r.ok).toBe(false);
+    ['application/dtmf-relay', 'Duration=160', 'noSignal'],
+    ['application/dtmf-relay', 'Signal=X', 'notDigit'],
+    ['application/dtmf-relay', 'Signal=1\r\nSignal=2', 'twoSignals'],
+    ['application/dtmf', '99', 'notDigit'],
+    ['application/dtmf', '', 'notDigit'],
+    ['text/plain', 'Signal=1', 'notDtmfType'],
+    [undefined, 'Signal=1', 'noContentType'],
+    ['application/dtmf', undefined, 'noBody'],
+  ])('rejected: %s %j (%s)', (type, body, reason) => {
+    expect(parseInfoDtmf(type, body)).toEqual({ ok: false, reason });
   });
 
   test('an oversized body is rejected', () => {
-    expect(parseInfoDtmf('application/dtmf-relay', 'Signal=1\r\n' + 'x'.repeat(5000)).ok).toBe(false);
+    expect(parseInfoDtmf('application/dtmf-relay', 'Signal=1\r\n' + 'x'.repeat(5000))).toEqual({ ok: false, reason: 'tooLarge' });
   });
 
   test('a Buffer body works too', () => {
