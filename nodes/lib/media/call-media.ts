@@ -54,13 +54,14 @@ export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallM
     this.now = opts.now ?? Date.now;
     const audio = (): NegotiatedAudio | undefined => this.negotiation.audio;
     const error = (err: Error): void => this.emitError(err);
+    const relayOut = (payload: Buffer, law: Law): void => void this.emit('audio', payload, law);
     this.negotiation = new Negotiation(ctx.localAddress, opts.codecs);
     this.receiver = new MediaReceiver(
       { inband: opts.inband, dtmfEndTimeoutMs: opts.dtmfEndTimeoutMs, now: this.now },
       {
         audio,
         dtmf: (ev) => this.emit('dtmf', ev),
-        relay: () => (this.listenerCount('audio') > 0 ? (payload, law) => this.emit('audio', payload, law) : undefined),
+        relay: () => (this.listenerCount('audio') > 0 ? relayOut : undefined),
         rtpStart: (from) => this.emit('rtp-start', { from }),
         error,
       },
