@@ -1,4 +1,4 @@
-/** The stand-in media answer (until nodes/lib/media is plugged in) and the 488 path. */
+/** The silent test media (test/helpers/silent-media.ts) negotiates through media/sdp; the 488 path of an answer. */
 import * as dgram from 'node:dgram';
 import { silentMediaFactory } from '../helpers/silent-media';
 import { NotAcceptableHere } from '../../nodes/lib/media/port';
@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait';
 const ctx = { callId: 'c', direction: 'inbound' as const, localAddress: '127.0.0.1' };
 const offer = (m: string[]) => ['v=0', 'o=- 1 1 IN IP4 10.0.0.9', 's=-', 'c=IN IP4 10.0.0.9', 't=0 0', ...m].join('\r\n') + '\r\n';
 
-describe('default media answer', () => {
+describe('silent test media', () => {
   test('keeps PCMU + the offered telephone-event payload type, declines video with port 0', async () => {
     const sdp = await silentMediaFactory(41000).create(ctx).answer(offer(['m=audio 7000 RTP/AVP 8 0 96', 'a=rtpmap:96 telephone-event/8000', 'm=video 7002 RTP/AVP 97', 'a=rtpmap:97 H264/90000']));
     expect(sdp).toMatch(/\r\nc=IN IP4 127\.0\.0\.1\r\n/);
