@@ -1,8 +1,10 @@
 /**
  * A SIP endpoint on one transport: routes every request and response (RFC 3261 §8.2,
- * §12.2.2), owns the calls, answers OPTIONS, refuses what it does not do with the status
- * the RFC names (405/420/481/501), and lets a registrar take REGISTER. Nothing a peer
- * sends throws out of here.
+ * §12.2.2), owns the calls (new INVITEs only once admission.ts lets them in), answers
+ * OPTIONS, refuses what it does not do with the status the RFC names (405/420/481/501),
+ * and lets a registrar take REGISTER. Nothing a peer sends throws out of here.
+ *
+ * Events: 'call' (InboundCall) for every admitted INVITE.
  */
 import { EventEmitter } from 'node:events';
 import { errorText } from '../core/errors';
@@ -74,7 +76,7 @@ export interface EndpointStats {
   notImplemented: number;
 }
 
-export class SipEndpoint extends EventEmitter {
+export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err: Error] }> {
   readonly layer: TransactionLayer;
   readonly clock: Clock;
   readonly log: Logger;
