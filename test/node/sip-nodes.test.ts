@@ -9,9 +9,10 @@ import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { SipTransport } from '../../nodes/lib/sip/transport';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
-import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
+import { silentMediaFactory } from '../helpers/silent-media';
 import type { Call } from '../../nodes/lib/sip/call';
 import { SipAccount } from '../../nodes/lib/sip/account';
+import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
 import callNode = require('../../nodes/intercom-sip-call');
@@ -28,7 +29,7 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     port = await freeSipPort();
     panelTransport = new SipTransport({ protocol: 'udp', host: '127.0.0.1', port: await freeSipPort() });
     await panelTransport.start();
-    panel = new SipEndpoint({ transport: panelTransport, mediaFactory: defaultMediaFactory(), mode: 'p2p', user: 'panel', displayName: 'Front Door' });
+    panel = new SipEndpoint({ transport: panelTransport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'panel', displayName: 'Front Door' });
   });
   afterEach(async () => {
     await panel.close();
@@ -82,7 +83,7 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     const ring = nextMessage(getNode('events'));
     const out = panel.dial(`127.0.0.1:${port}`);
     const progress: unknown[] = [];
-    out.on('event', (t: string, p: unknown) => t === 'progress' && progress.push(p));
+    out.on('progress', (status) => progress.push(status));
     const msg = await ring;
     getNode('act').receive({ action: 'ring', early: true, call: msg.call });
     await waitFor(() => progress.includes(183), '183 at the caller');
@@ -159,7 +160,7 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
   });
 
   test('client mode against our registrar: sip-in says "registered", the status dot turns green', async () => {
-    const registrar = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'pbx', domain: '127.0.0.1', registrarAccounts: [{ user: 'door', password: 'Sup3rSecret' }] });
+    const registrar = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'pbx', domain: '127.0.0.1', registrarAccounts: [{ user: 'door', password: 'Sup3rSecret' }] }, { mediaFactory: createRtpMediaFactory() });
     await registrar.start();
     try {
       const statuses: any[] = [];

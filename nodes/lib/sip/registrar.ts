@@ -6,7 +6,8 @@
  * RFC 3261 §22.2: a registration proves nothing about who sends an INVITE later).
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, Logger } from './clock';
+import type { Logger } from '../core/log';
+import type { Clock } from './clock';
 import { admitted, type CidrRule } from './cidr';
 import { type DigestAlgorithm, DigestServer } from './digest';
 import type { RequestHandler } from './endpoint';
@@ -61,7 +62,9 @@ export class Registrar extends EventEmitter implements RequestHandler {
     if (!account || !admitted(account.allowedSources, remote.address)) {
       // Same answer for unknown user and wrong source: do not tell a scanner which users exist.
       this.stats.refused++;
-      this.opts.logger.warn(`registrar: REGISTER for "${user}" from ${remote.address} refused (${account ? 'source not allowed' : 'unknown account'})`);
+      const who = { user: user.slice(0, 64), address: remote.address };
+      if (account) this.opts.logger.warn('sip.registerSourceRefused', who);
+      else this.opts.logger.warn('sip.registerUnknownUser', who);
       tx.respond(403, tag);
       return true;
     }
@@ -78,7 +81,7 @@ export class Registrar extends EventEmitter implements RequestHandler {
         tx.respond(401, { ...tag, headers: [['WWW-Authenticate', this.digest.challenge(alg, !!v.stale)]] });
       } else {
         this.stats.refused++;
-        this.opts.logger.warn(`registrar: REGISTER for "${user}" from ${remote.address} refused: ${v.reason}`);
+        this.opts.logger.warn('sip.registerDigestRefused', { user: user.slice(0, 64), address: remote.address, detail: v.reason });
         tx.respond(403, tag);
       }
       return true;
@@ -167,7 +170,8 @@ export class Registrar extends EventEmitter implements RequestHandler {
     const account = v.user ? this.accounts.get(v.user) : undefined;
     if (!v.ok || !account || !admitted(account.allowedSources, remote.address)) {
       this.stats.refused++;
-      this.opts.logger.warn(`registrar: INVITE from ${remote.address} refused: ${v.reason ?? 'source not allowed'}`);
+      if (v.ok) this.opts.logger.warn('sip.inviteSourceRefused', { user: v.user, address: remote.address });
+      else this.opts.logger.warn('sip.inviteDigestRefused', { address: remote.address, detail: v.reason });
       return false;
     }
     return true;
