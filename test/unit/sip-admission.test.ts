@@ -9,7 +9,7 @@ import * as dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { SipAccount, type AccountConfig } from '../../nodes/lib/sip/account';
 import type { Call } from '../../nodes/lib/sip/call';
-import { authorize, parseChallenge } from '../../nodes/lib/sip/digest';
+import { authorize, parseChallenge } from '../../nodes/lib/auth/digest';
 import { freeSipPort } from '../helpers/ports';
 import { silentMediaFactory } from '../helpers/silent-media';
 import { delay, waitFor } from '../helpers/wait';

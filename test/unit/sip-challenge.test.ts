@@ -5,7 +5,7 @@
 import { ChallengeAnswerer, withAuth } from '../../nodes/lib/sip/challenge';
 import { SipAccount } from '../../nodes/lib/sip/account';
 import type { Call } from '../../nodes/lib/sip/call';
-import { DigestServer } from '../../nodes/lib/sip/digest';
+import { DigestServer } from '../../nodes/lib/auth/digest';
 import { parseMessage, type SipResponse } from '../../nodes/lib/sip/message';
 import { freeSipPort } from '../helpers/ports';
 import { silentMediaFactory } from '../helpers/silent-media';

@@ -7,7 +7,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { silentMediaFactory } from '../helpers/silent-media';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
-import { parseCidrList } from '../../nodes/lib/sip/cidr';
+import { parseCidrList } from '../../nodes/lib/net/cidr';
 import { SipTransport } from '../../nodes/lib/sip/transport';
 import { freeSipPort } from '../helpers/ports';
 import { delay, waitFor } from '../helpers/wait';

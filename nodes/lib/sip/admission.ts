@@ -5,7 +5,7 @@
  * only while fewer than `maxInboundCalls` inbound calls are up, since a door has a handful
  * of callers and more at once is a flood.
  */
-import { admitted, type CidrRule } from './cidr';
+import { admitted, type CidrRule } from '../net/cidr';
 import type { SipRequest } from './message';
 import type { ServerTransaction } from './transactions';
 import type { Remote } from './transport';

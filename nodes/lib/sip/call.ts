@@ -12,7 +12,7 @@ import { IntercomError, errorText } from '../core/errors';
 import type { Logger } from '../core/log';
 import type { CallMedia, DtmfEvent, MediaFactory } from '../media/port';
 import type { Clock, TimerHandle } from './clock';
-import type { Credentials } from './digest';
+import type { Credentials } from '../auth/digest';
 import { type Dialog, dialogKey, dialogRequest } from './dialog';
 import { header, type NameAddr, randomToken, type SipRequest } from './message';
 import type { RequestSpec, ServerTransaction, TransactionLayer } from './transactions';

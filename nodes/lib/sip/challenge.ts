@@ -6,7 +6,7 @@
  * endpoint's requests outside a dialog (REGISTER, OPTIONS: `requestWithChallenge`) both
  * answer challenges here.
  */
-import { authorize, type Credentials, parseChallenge } from './digest';
+import { authorize, type Credentials, parseChallenge } from '../auth/digest';
 import { header, type HeaderList, type SipResponse, withoutHeader } from './message';
 import type { RequestSpec, TransactionLayer } from './transactions';
 

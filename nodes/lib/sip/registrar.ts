@@ -8,8 +8,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../core/log';
 import type { Clock } from './clock';
-import { admitted, type CidrRule } from './cidr';
-import { type DigestAlgorithm, DigestServer } from './digest';
+import { admitted, type CidrRule } from '../net/cidr';
+import { type DigestAlgorithm, DigestServer } from '../auth/digest';
 import type { RequestHandler } from './endpoint';
 import { header, headers as headerValues, parseNameAddr, parseUri, type SipRequest, splitComma } from './message';
 import type { ServerTransaction } from './transactions';
@@ -76,7 +76,7 @@ export class Registrar extends EventEmitter implements RequestHandler {
     }
     const v = this.digest.verify(auth, 'REGISTER', (u) => this.accounts.get(u)?.password);
     if (!v.ok) {
-      if (v.stale || v.reason === 'nonce not ours') {
+      if (v.stale || v.reason === 'auth.foreignNonce') {
         this.stats.challenged++;
         tx.respond(401, { ...tag, headers: [['WWW-Authenticate', this.digest.challenge(alg, !!v.stale)]] });
       } else {
@@ -162,7 +162,7 @@ export class Registrar extends EventEmitter implements RequestHandler {
       return 'answered';
     }
     const v = this.digest.verify(auth, 'INVITE', (u) => this.accounts.get(u)?.password);
-    if (v.stale || (!v.ok && v.reason === 'nonce not ours')) {
+    if (v.stale || (!v.ok && v.reason === 'auth.foreignNonce')) {
       this.stats.challenged++;
       tx.respondAndForget(401, { ...tag, headers: [['WWW-Authenticate', this.digest.challenge(alg, !!v.stale)]] });
       return 'answered';

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { errorText } from '../core/errors';
 import { ALLOW } from './call';
 import type { TimerHandle } from './clock';
-import type { Credentials } from './digest';
+import type { Credentials } from '../auth/digest';
 import type { SipEndpoint } from './endpoint';
 import { type HeaderList, header, headers as headerValues, parseNameAddr, randomToken, splitComma } from './message';
 import type { Remote } from './transport';
