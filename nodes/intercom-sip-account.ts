@@ -66,8 +66,8 @@ export = function (RED: RED): void {
       if (def.failover) account.failover = () => (RED.nodes.getNode(def.failover as string) as SipAccountNode | null)?.account;
       await account.start();
     })().catch((err: unknown) => {
-      // The status says less; the log and whoever awaits `ready` get the whole reason.
-      view = T.status('red', 'ring', 'startFailed');
+      // The whole reason, at deploy, on every node that uses the account (and in the log).
+      view = T.status('red', 'ring', 'startFailed', { error: T.describe(err) });
       this.error(T.t('errors.startFailed', { account: def.name || def.id, error: T.describe(err) }));
       publish();
       throw new Error(T.describe(err), { cause: err });

@@ -52,6 +52,17 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     await (getNode('acc') as any).ready;
   }
 
+  test('a bad setting shows red at deploy on the nodes using the account, with the whole reason', async () => {
+    await helper.load(nodes, flow({ bindPort: '99999' }));
+    const acc = getNode('acc') as any;
+    await expect(acc.ready).rejects.toThrow();
+    const sipIn = getNode('in') as any;
+    const status = await waitFor(() => sipIn.status.args?.map((a: any[]) => a[0]).find((s: any) => s?.fill === 'red'), 'a red status on sip-in');
+    expect(status.text).toMatch(/^not started: .*99999/);
+    expect(status.text).toContain('65535');
+    expect(status.text).toBe('not started: Port must be a whole number from 0 to 65535, got "99999"');
+  });
+
   test('ring → answer → hangup, with msg.call as flows expect it', async () => {
     await loaded();
     const events = getNode('events');
