@@ -10,6 +10,7 @@ const path = require('node:path');
 const net = require('node:net');
 const dgram = require('node:dgram');
 const { SipAccount } = require('../dist/nodes/lib/sip/account');
+const { createRtpMediaFactory } = require('../dist/nodes/lib/media/call-media');
 
 const CALLS = Number(process.env.SIP_BENCH_CALLS || 3000);
 const RATE = Number(process.env.SIP_BENCH_RATE || 3000);
@@ -64,7 +65,7 @@ function runSipp(port, extra = []) {
 async function ours(extra) {
   const port = await freePort();
   // sipp keeps up to LIMIT calls open; lift the door-sized flood limit (16) for the load test
-  const acc = new SipAccount({ name: 'bench', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', maxInboundCalls: LIMIT * 2 });
+  const acc = new SipAccount({ name: 'bench', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', maxInboundCalls: LIMIT * 2 }, { mediaFactory: createRtpMediaFactory() });
   await acc.start();
   acc.on('call', (c) => c.answer().catch(() => undefined));
   const lag = { max: 0 };

@@ -10,6 +10,7 @@ const path = require('node:path');
 const net = require('node:net');
 const dgram = require('node:dgram');
 const { SipAccount } = require('../dist/nodes/lib/sip/account');
+const { createRtpMediaFactory } = require('../dist/nodes/lib/media/call-media');
 
 const JUNK_PPS = Number(process.env.SIP_FLOOD_PPS || 5000);
 const CALLS = Number(process.env.SIP_FLOOD_CALLS || 60);
@@ -70,7 +71,7 @@ async function withLag(fn) {
 
 async function ours(flooded) {
   const port = await freePort();
-  const acc = new SipAccount({ name: 'bench', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '127.0.0.1' });
+  const acc = new SipAccount({ name: 'bench', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '127.0.0.1' }, { mediaFactory: createRtpMediaFactory() });
   await acc.start();
   acc.on('call', (c) => c.answer().catch(() => undefined));
   const stop = flooded ? await flood(port) : () => undefined;

@@ -3,22 +3,23 @@
  * registrar — for the flow nodes that use it, the way core mqtt-broker owns a connection.
  * Flow nodes register with it to get status updates; close frees the SIP port first.
  */
-import { SipAccount, type AccountConfig, type AccountStatus } from './lib/sip/account';
+import { SipAccount, type AccountConfig, type AccountStatus, type StatusDetail } from './lib/sip/account';
 import { type AccountDef, accountConfig } from './lib/sip/account-config';
 import { createRtpMediaFactory } from './lib/media/call-media';
 import { registerProvider } from './shared/providers';
 import type { SipAccountNode } from './intercom-sip-account.types';
+import { statusDetailText } from './intercom-sip-in.helpers';
 import { onClose } from './shared/lifecycle';
 import { texts } from './shared/i18n';
-import type { HttpRequest, HttpResponse, Node, NodeDef, NodeStatus, RED } from './shared/red';
+import type { HttpRequest, HttpResponse, Node, NodeDef, NodeStatus, NodeStatusFill, RED } from './shared/red';
 
-const STATUS: Record<AccountStatus, NodeStatus> = {
-  starting: { fill: 'grey', shape: 'ring', text: 'starting' },
-  bound: { fill: 'green', shape: 'ring', text: 'bound' },
-  registering: { fill: 'yellow', shape: 'ring', text: 'registering' },
-  registered: { fill: 'green', shape: 'dot', text: 'registered' },
-  failed: { fill: 'red', shape: 'ring', text: 'failed' },
-  closed: { fill: 'grey', shape: 'ring', text: 'closed' },
+const LOOK: Record<AccountStatus, [NodeStatusFill, 'ring' | 'dot']> = {
+  starting: ['grey', 'ring'],
+  bound: ['green', 'ring'],
+  registering: ['yellow', 'ring'],
+  registered: ['green', 'dot'],
+  failed: ['red', 'ring'],
+  closed: ['grey', 'ring'],
 };
 
 export = function (RED: RED): void {
@@ -27,27 +28,29 @@ export = function (RED: RED): void {
     RED.nodes.createNode(this, def);
     const users = new Set<Node>();
     let config: AccountConfig | undefined;
-    let configError: string | undefined;
+    let configError: unknown;
     try {
       config = accountConfig(def, this.credentials ?? {});
     } catch (err) {
-      configError = T.describe(err);
+      configError = err;
     }
+    // Real RTP per call, bound to the account's own address (the SDP c= line): the one place
+    // the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
-      logger: { debug: (m) => this.debug(m), warn: (m) => this.warn(m) },
-      // Real RTP per call, bound to the account's own address (the SDP c= line).
+      logger: T.logger(this),
       mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs }),
     });
     account.trace.enabled = def.trace === true;
     this.account = account;
-    let view: NodeStatus = STATUS.starting;
+    let view: NodeStatus = T.status(...LOOK.starting, 'starting');
     this.statusView = () => view;
     const publish = (): void => {
       for (const u of users) u.status(view);
     };
-    account.on('status', (s: AccountStatus, detail: string) => {
-      view = { ...STATUS[s], text: detail && s !== 'bound' ? `${STATUS[s].text}: ${detail}` : STATUS[s].text };
-      if (s === 'bound' && config) view = { ...STATUS.bound, text: config.mode === 'client' ? 'bound, not registered' : `${config.mode} ${detail}` };
+    account.on('status', (s: AccountStatus, d: StatusDetail) => {
+      const detail = statusDetailText(T, d);
+      if (s === 'bound') view = T.status(...LOOK.bound, config?.mode === 'client' ? 'boundNotRegistered' : 'bound', { mode: config?.mode, detail });
+      else view = T.status(...LOOK[s], detail ? `${s}Detail` : s, { detail });
       publish();
     });
     this.registerUser = (n) => {
@@ -58,16 +61,18 @@ export = function (RED: RED): void {
       users.delete(n);
     };
     this.ready = (async () => {
-      if (!config) throw new Error(configError);
+      if (!config) throw configError;
       // Looked up at dial time: the failover's config node may be created after this one.
       if (def.failover) account.failover = () => (RED.nodes.getNode(def.failover as string) as SipAccountNode | null)?.account;
       await account.start();
-    })();
-    this.ready.catch((err: unknown) => {
-      view = { fill: 'red', shape: 'ring', text: T.describe(err).slice(0, 60) };
-      this.error(`SIP account ${def.name || def.id}: ${T.describe(err)}`);
+    })().catch((err: unknown) => {
+      // The whole reason, at deploy, on every node that uses the account (and in the log).
+      view = T.status('red', 'ring', 'startFailed', { error: T.describe(err) });
+      this.error(T.t('errors.startFailed', { account: def.name || def.id, error: T.describe(err) }));
       publish();
+      throw new Error(T.describe(err), { cause: err });
     });
+    this.ready.catch(() => undefined); // reported above; flow nodes that await it see it again
     // A door with a DTMF action finds its call here; false tells it to ask the next account.
     const unregisterDtmf = registerProvider('dtmf-sender', {
       sendDtmf: async (callId, digits) => {
@@ -96,7 +101,7 @@ export = function (RED: RED): void {
   const find = (req: HttpRequest, res: HttpResponse): SipAccountNode | undefined => {
     const n = RED.nodes.getNode(req.params.id) as SipAccountNode | null;
     if (!n || !n.account) {
-      res.status(404).send('no such SIP account');
+      res.status(404).send(T.t('errors.noSuchAccount'));
       return undefined;
     }
     return n;

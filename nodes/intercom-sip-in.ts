@@ -1,12 +1,12 @@
 /**
  * intercom-sip-in: one output of call events for its account — ring, progress, answered,
- * cancelled, ended, dtmf, reinvite — plus registered / unregistered, with msg.call
- * describing the call (the message conventions in README.md).
+ * cancelled, ended, dtmf, reinvite, redirected — plus registered / unregistered, with
+ * msg.call describing the call (the message conventions in README.md).
  */
-import type { Call } from './lib/sip/call';
-import { callMessage } from './intercom-sip-in.helpers';
-import type { AccountStatus } from './lib/sip/account';
-import type { DtmfEvent } from './lib/sip/media-port';
+import type { AccountStatus, StatusDetail } from './lib/sip/account';
+import { type Call, onCallTopics } from './lib/sip/call';
+import type { DtmfEvent } from './lib/media/port';
+import { callMessage, statusDetailText } from './intercom-sip-in.helpers';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { onClose } from './shared/lifecycle';
 import { texts } from './shared/i18n';
@@ -24,8 +24,8 @@ export = function (RED: RED): void {
     RED.nodes.createNode(this, def);
     const acc = def.account ? (RED.nodes.getNode(def.account) as SipAccountNode | null) : null;
     if (!acc || !acc.account) {
-      this.status({ fill: 'red', shape: 'ring', text: 'no SIP account' });
-      this.error('intercom-sip-in needs a SIP account (intercom-sip-account)');
+      this.status(T.status('red', 'ring', 'noAccount'));
+      this.error(T.t('errors.noAccount'));
       return;
     }
     const wanted = new Set((def.events ?? '').split(',').map((s) => s.trim()).filter(Boolean));
@@ -35,7 +35,7 @@ export = function (RED: RED): void {
       this.send(msg);
     };
     const onCall = (call: Call): void => {
-      call.on('event', (topic: string, payload: unknown) => {
+      onCallTopics(call, (topic, payload) => {
         const msg: NodeMessage = { topic, call: callMessage(call.info) };
         if (topic === 'dtmf') {
           const ev = payload as DtmfEvent;
@@ -49,10 +49,12 @@ export = function (RED: RED): void {
         emit(msg);
       });
     };
+    const name = acc.account.config.name;
     let registered = acc.account.status === 'registered';
-    const onStatus = (s: AccountStatus, detail: string): void => {
-      if (s === 'registered' && !registered) emit({ topic: 'registered', payload: { account: acc.account.config.name, detail } });
-      else if (s !== 'registered' && registered) emit({ topic: 'unregistered', payload: { account: acc.account.config.name, status: s, detail } });
+    const onStatus = (s: AccountStatus, d: StatusDetail): void => {
+      const detail = statusDetailText(T, d);
+      if (s === 'registered' && !registered) emit({ topic: 'registered', payload: { account: name, detail } });
+      else if (s !== 'registered' && registered) emit({ topic: 'unregistered', payload: { account: name, status: s, detail } });
       registered = s === 'registered';
     };
     acc.account.on('call', onCall);

@@ -9,7 +9,7 @@ import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { SipTransport } from '../../nodes/lib/sip/transport';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
-import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
+import { silentMediaFactory } from '../helpers/silent-media';
 import type { Call } from '../../nodes/lib/sip/call';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
@@ -24,7 +24,7 @@ describe('intercom-sip-call forward / play / dtmf / bridge', () => {
     const t = new SipTransport({ protocol: 'udp', host: '127.0.0.1', port: await freeSipPort() });
     await t.start();
     transports.push(t);
-    const ep = new SipEndpoint({ transport: t, mediaFactory: defaultMediaFactory(), mode: 'p2p', user });
+    const ep = new SipEndpoint({ transport: t, mediaFactory: silentMediaFactory(), mode: 'p2p', user });
     endpoints.push(ep);
     return { ep, port: t.port };
   }

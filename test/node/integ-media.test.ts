@@ -14,7 +14,7 @@ import { freeSipPort } from '../helpers/ports';
 import { delay, waitFor } from '../helpers/wait';
 import { SipTransport } from '../../nodes/lib/sip/transport';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
-import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
+import { silentMediaFactory } from '../helpers/silent-media';
 import { callRegistry } from '../../nodes/lib/sip/registry';
 import { createRtpMediaFactory, type RtpCallMedia } from '../../nodes/lib/media/call-media';
 import { startBaresip, type Baresip } from '../peer/media-baresip';
@@ -64,7 +64,7 @@ describe('account node media: INFO DTMF, rtp-timeout, ports freed', () => {
     panelTransport = new SipTransport({ protocol: 'udp', host: '127.0.0.1', port: await freeSipPort() });
     await panelTransport.start();
     // The stand-in panel sends no RTP at all: exactly what a panel that lost power looks like.
-    panel = new SipEndpoint({ transport: panelTransport, mediaFactory: defaultMediaFactory(), mode: 'p2p', user: 'panel' });
+    panel = new SipEndpoint({ transport: panelTransport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'panel' });
   });
   afterEach(async () => {
     await panel.close();

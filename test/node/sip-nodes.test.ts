@@ -9,9 +9,10 @@ import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { SipTransport } from '../../nodes/lib/sip/transport';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
-import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
+import { silentMediaFactory } from '../helpers/silent-media';
 import type { Call } from '../../nodes/lib/sip/call';
 import { SipAccount } from '../../nodes/lib/sip/account';
+import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
 import callNode = require('../../nodes/intercom-sip-call');
@@ -28,7 +29,7 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     port = await freeSipPort();
     panelTransport = new SipTransport({ protocol: 'udp', host: '127.0.0.1', port: await freeSipPort() });
     await panelTransport.start();
-    panel = new SipEndpoint({ transport: panelTransport, mediaFactory: defaultMediaFactory(), mode: 'p2p', user: 'panel', displayName: 'Front Door' });
+    panel = new SipEndpoint({ transport: panelTransport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'panel', displayName: 'Front Door' });
   });
   afterEach(async () => {
     await panel.close();
@@ -50,6 +51,17 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     await helper.load(nodes, flow(extra), { acc: { password: 'Sup3rSecret' } });
     await (getNode('acc') as any).ready;
   }
+
+  test('a bad setting shows red at deploy on the nodes using the account, with the whole reason', async () => {
+    await helper.load(nodes, flow({ bindPort: '99999' }));
+    const acc = getNode('acc') as any;
+    await expect(acc.ready).rejects.toThrow();
+    const sipIn = getNode('in') as any;
+    const status = await waitFor(() => sipIn.status.args?.map((a: any[]) => a[0]).find((s: any) => s?.fill === 'red'), 'a red status on sip-in');
+    expect(status.text).toMatch(/^not started: .*99999/);
+    expect(status.text).toContain('65535');
+    expect(status.text).toBe('not started: Port must be a whole number from 0 to 65535, got "99999"');
+  });
 
   test('ring → answer → hangup, with msg.call as flows expect it', async () => {
     await loaded();
@@ -82,7 +94,7 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
     const ring = nextMessage(getNode('events'));
     const out = panel.dial(`127.0.0.1:${port}`);
     const progress: unknown[] = [];
-    out.on('event', (t: string, p: unknown) => t === 'progress' && progress.push(p));
+    out.on('progress', (status) => progress.push(status));
     const msg = await ring;
     getNode('act').receive({ action: 'ring', early: true, call: msg.call });
     await waitFor(() => progress.includes(183), '183 at the caller');
@@ -159,7 +171,7 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
   });
 
   test('client mode against our registrar: sip-in says "registered", the status dot turns green', async () => {
-    const registrar = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'pbx', domain: '127.0.0.1', registrarAccounts: [{ user: 'door', password: 'Sup3rSecret' }] });
+    const registrar = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'pbx', domain: '127.0.0.1', registrarAccounts: [{ user: 'door', password: 'Sup3rSecret' }] }, { mediaFactory: createRtpMediaFactory() });
     await registrar.start();
     try {
       const statuses: any[] = [];

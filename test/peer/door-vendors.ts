@@ -1,7 +1,7 @@
 /**
  * Small HTTP servers on 127.0.0.1 that behave like each vendor's door endpoint as its
  * published API describes it, auth included. The digest check here is written from
- * RFC 7616 independently of nodes/lib/door/digest.ts (lighttpd checks that one too).
+ * RFC 7616 independently of nodes/lib/auth/digest.ts (lighttpd checks that one too).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';

@@ -11,8 +11,9 @@ import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
 import { delay, waitFor } from '../helpers/wait';
 import { SipAccount } from '../../nodes/lib/sip/account';
+import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 import type { Call } from '../../nodes/lib/sip/call';
-import { ForwardCall } from '../../nodes/lib/sip/forward-call';
+import { ForwardCall } from '../../nodes/lib/calls/forward-call';
 import type { RtpCallMedia } from '../../nodes/lib/media/call-media';
 import { startBaresip, type Baresip } from './media-baresip';
 
@@ -39,7 +40,7 @@ describeWithPeers(['baresip', 'sox'], 'forward queue with a baresip panel and th
 
   test('one by one: phone 1 and 2 ring out and get CANCEL, phone 3 answers, audio both ways', async () => {
     const port = await freeSipPort();
-    account = new SipAccount({ name: 'door', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '127.0.0.1' });
+    account = new SipAccount({ name: 'door', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '127.0.0.1' }, { mediaFactory: createRtpMediaFactory() });
     await account.start();
     const [panel, p1, p2, p3] = await Promise.all([start('auto'), start('manual'), start('manual'), start('auto')]);
     const targets = [p1, p2, p3].map((p) => `sip:phone@127.0.0.1:${p.sipPort}`);

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createRtpMediaFactory, type RtpCallMedia } from '../../nodes/lib/media/call-media';
-import type { DtmfEvent } from '../../nodes/lib/sip/media-port';
+import type { DtmfEvent } from '../../nodes/lib/media/port';
 import { describeWithPeers } from '../helpers/peers';
 import { delay, waitFor } from '../helpers/wait';
 import { startBaresip, type Baresip } from './media-baresip';

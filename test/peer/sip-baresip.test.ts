@@ -4,6 +4,7 @@ import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import type { Call } from '../../nodes/lib/sip/call';
 import { SipAccount } from '../../nodes/lib/sip/account';
+import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 import { startBaresip, type Baresip } from './sip-peer-baresip';
 
 jest.setTimeout(30000);
@@ -21,7 +22,7 @@ describeWithPeers(['baresip'], 'baresip panel against our account', () => {
   // baresip itself turns a user-less sip:IP into user@domain, so sip:IP is proven with sipp (sip-calls.test.ts)
   test.each(['sip:1@127.0.0.1:PORT', 'sip:door@127.0.0.1:PORT'])('P2P: baresip dials %s, we answer, then hang up', async (target) => {
     const port = await freeSipPort();
-    account = new SipAccount({ name: 'p2p', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '127.0.0.1' });
+    account = new SipAccount({ name: 'p2p', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '127.0.0.1' }, { mediaFactory: createRtpMediaFactory() });
     await account.start();
     const calls: Call[] = [];
     account.on('call', (c: Call) => {
@@ -40,7 +41,7 @@ describeWithPeers(['baresip'], 'baresip panel against our account', () => {
 
   test('P2P admission: a source outside the allowed list gets 403 and no call', async () => {
     const port = await freeSipPort();
-    account = new SipAccount({ name: 'p2p', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '10.0.0.0/8' });
+    account = new SipAccount({ name: 'p2p', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: port, user: 'door', allowedSources: '10.0.0.0/8' }, { mediaFactory: createRtpMediaFactory() });
     await account.start();
     let calls = 0;
     account.on('call', () => calls++);
@@ -62,7 +63,7 @@ describeWithPeers(['baresip'], 'baresip panel against our account', () => {
       user: 'door',
       domain: '127.0.0.1',
       registrarAccounts: [{ user: 'panel', password: 'pan3l', allowedSources: '127.0.0.1/32' }],
-    });
+    }, { mediaFactory: createRtpMediaFactory() });
     await account.start();
     const calls: Call[] = [];
     account.on('call', (c: Call) => {
@@ -101,7 +102,7 @@ describeWithPeers(['baresip'], 'baresip panel against our account', () => {
       user: 'door',
       domain: '127.0.0.1',
       registrarAccounts: [{ user: 'panel', password: 'pan3l' }],
-    });
+    }, { mediaFactory: createRtpMediaFactory() });
     await account.start();
     panel = await startBaresip(`<sip:panel@127.0.0.1:${port}>;auth_pass=wrong;regint=60`);
     await waitFor(() => account!.registrar!.stats.refused >= 1, 'REGISTER refused');

@@ -5,10 +5,12 @@
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
-import type { Call } from '../../nodes/lib/sip/call';
+import type { IntercomError } from '../../nodes/lib/core/errors';
+import { type Call, onCallTopics } from '../../nodes/lib/sip/call';
 import type { SipEndpoint } from '../../nodes/lib/sip/endpoint';
 import { killAll, scenario, sipp, startEndpoint, type Wire } from './sip-harness';
 import { SipAccount } from '../../nodes/lib/sip/account';
+import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 
 jest.setTimeout(30000);
 
@@ -25,7 +27,7 @@ describeWithPeers(['sipp'], 'SIP calls with sipp (UDP)', () => {
     wire = s.wire;
     port = s.port;
     events.length = 0;
-    ep.on('call', (call: Call) => call.on('event', (topic: string, payload: unknown) => events.push({ topic, payload, call })));
+    ep.on('call', (call: Call) => onCallTopics(call, (topic, payload) => events.push({ topic, payload, call })));
     close = async () => {
       await s.ep.close();
       await s.transport.close();
@@ -136,14 +138,14 @@ describeWithPeers(['sipp'], 'listen mode (a FRITZ!Box ring group member that nev
     const topicsSeen: string[] = [];
     const refusals: string[] = [];
     s.ep.on('call', (call: Call) => {
-      call.on('event', (t: string) => topicsSeen.push(t));
-      call.answer().catch((err: Error) => refusals.push(err.message));
+      onCallTopics(call, (t) => topicsSeen.push(t));
+      call.answer().catch((err: IntercomError) => refusals.push(err.code));
     });
     const r = await sipp(['-sf', scenario('uac-cancel'), '-s', 'door', '-m', '1', '-p', String(await freeSipPort()), `127.0.0.1:${s.port}`]);
     await s.ep.close();
     await s.transport.close();
     expect(r.code).toBe(0);
-    expect(refusals).toEqual(['listen mode never answers a call']);
+    expect(refusals).toEqual(['sip.listenNeverAnswers']);
     // every status we sent is 100, 180, or the 487/200 that CANCEL demands; never 2xx to INVITE or 486
     const finals = s.wire.filter((w) => w.direction === 'out' && w.data.includes('CSeq: 1 INVITE')).map((w) => w.first);
     expect(finals).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 180 Ringing', 'SIP/2.0 487 Request Terminated']);
@@ -155,7 +157,7 @@ describeWithPeers(['sipp'], 'registrar mode admission', () => {
   afterEach(() => killAll());
 
   test('an INVITE without panel credentials gets a 401 challenge and creates no call', async () => {
-    const account = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'door', registrarAccounts: [{ user: 'panel', password: 'pan3l' }] });
+    const account = new SipAccount({ name: 'reg', mode: 'registrar', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user: 'door', registrarAccounts: [{ user: 'panel', password: 'pan3l' }] }, { mediaFactory: createRtpMediaFactory() });
     account.trace.enabled = true;
     await account.start();
     let calls = 0;

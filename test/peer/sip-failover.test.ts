@@ -7,6 +7,7 @@ import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { SipAccount } from '../../nodes/lib/sip/account';
+import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 import type { Call } from '../../nodes/lib/sip/call';
 import { startKamailio, type Kamailio } from './sip-peer-kamailio';
 
@@ -23,7 +24,7 @@ describeWithPeers(['kamailio'], 'failover to a second account', () => {
   async function client(name: string, user: string, kport: number, timers = { T1: 20 }) {
     const a = new SipAccount(
       { name, mode: 'client', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), server: `127.0.0.1:${kport}`, domain: '127.0.0.1', user, password: 'pw', expires: 60 },
-      { timers },
+      { mediaFactory: createRtpMediaFactory(), timers },
     );
     accounts.push(a);
     await a.start();
@@ -56,7 +57,7 @@ describeWithPeers(['kamailio'], 'failover to a second account', () => {
     kams.push(k2);
     const dead = new SipAccount(
       { name: 'dead', mode: 'client', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), server: `127.0.0.1:${await freeSipPort()}`, user: 'door', password: 'pw' },
-      { timers: { T1: 20 } },
+      { mediaFactory: createRtpMediaFactory(), timers: { T1: 20 } },
     );
     accounts.push(dead);
     await dead.start();

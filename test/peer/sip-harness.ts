@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
+import { silentMediaFactory } from '../helpers/silent-media';
 import { SipEndpoint, type EndpointOptions } from '../../nodes/lib/sip/endpoint';
 import { SipTransport, type Protocol } from '../../nodes/lib/sip/transport';
 import { freeSipPort } from '../helpers/ports';
@@ -27,7 +27,7 @@ export async function startEndpoint(opts: Partial<EndpointOptions> & { protocol?
     trace: (direction, data) => wire.push({ direction, first: data.split('\r\n')[0], at: Date.now(), data }),
   });
   await transport.start();
-  const ep = new SipEndpoint({ transport, mediaFactory: defaultMediaFactory(), mode: 'p2p', user: 'door', ...opts });
+  const ep = new SipEndpoint({ transport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'door', ...opts });
   return { ep, transport, wire, port };
 }
 

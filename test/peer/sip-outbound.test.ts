@@ -2,14 +2,14 @@
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
 import { delay, waitFor } from '../helpers/wait';
-import type { Call } from '../../nodes/lib/sip/call';
+import { type Call, onCallTopics } from '../../nodes/lib/sip/call';
 import { killAll, scenario, sipp, startEndpoint } from './sip-harness';
 
 jest.setTimeout(30000);
 
 function topics(call: Call): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
-  call.on('event', (t: string, p: unknown) => out.push([t, p]));
+  onCallTopics(call, (t, p) => out.push([t, p]));
   return out;
 }
 

@@ -1,4 +1,5 @@
-import { DtmfCollector, type CollectorClock, type CollectorConfig, type CollectorResult } from '../../nodes/lib/media/dtmf-collector';
+import { IntercomError } from '../../nodes/lib/core/errors';
+import { collectorSettings, DtmfCollector, type CollectorClock, type CollectorConfig, type CollectorResult } from '../../nodes/lib/media/dtmf-collector';
 
 /** A manual clock: timers fire only when the test advances time. */
 class FakeClock implements CollectorClock {
@@ -110,7 +111,35 @@ describe('DTMF collector', () => {
   });
 
   test('configurations that could never complete are refused', () => {
-    expect(() => setup({ mode: 'sequence' })).toThrow(RangeError);
-    expect(() => setup({ mode: 'sequence', terminator: '##' })).toThrow(RangeError);
+    expect(() => setup({ mode: 'sequence' })).toThrow(/^media\.sequenceNeverEnds/);
+    expect(() => setup({ mode: 'sequence', terminator: '##' })).toThrow(/^media\.badTerminator/);
+  });
+});
+
+describe('intercom-dtmf settings', () => {
+  test('empty settings are the defaults; seconds become milliseconds', () => {
+    expect(collectorSettings({})).toEqual({ scope: 'all', config: { mode: 'digit', length: 0, terminator: undefined, interDigitTimeoutMs: 5000, totalTimeoutMs: 0 } });
+    expect(collectorSettings({ mode: 'sequence', scope: 'armed', length: '4', terminator: '#', interDigitTimeout: '0.15', totalTimeout: 20 })).toEqual({
+      scope: 'armed',
+      config: { mode: 'sequence', length: 4, terminator: '#', interDigitTimeoutMs: 150, totalTimeoutMs: 20000 },
+    });
+  });
+
+  test.each([
+    [{ length: 33 }, 'length'],
+    [{ length: '2.5' }, 'length'],
+    [{ interDigitTimeout: 'x' }, 'interDigitTimeout'],
+    [{ totalTimeout: -1 }, 'totalTimeout'],
+    [{ mode: 'pin' }, 'mode'],
+    [{ scope: 'some' }, 'scope'],
+  ])('%j is refused naming %s, not clamped or replaced', (bad, field) => {
+    let err: unknown;
+    try {
+      collectorSettings(bad);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(IntercomError);
+    expect((err as IntercomError).params.field).toBe(field);
   });
 });

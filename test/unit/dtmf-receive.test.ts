@@ -64,7 +64,7 @@ describe('RFC 4733 receive', () => {
     expect(evs.map((e) => e.duration)).toEqual([160, 320, 480, 640, 800, 800, 800]);
     expect(evs.map((e) => e.end)).toEqual([false, false, false, false, true, true, true]);
     expect(evs.every((e) => e.event === 11)).toBe(true);
-    expect(() => eventPackets('x', 100)).toThrow(RangeError);
+    expect(() => eventPackets('x', 100)).toThrow(/^media\.notDtmfDigit/);
   });
 
   test('non-DTMF events and short payloads are ignored', () => {
@@ -90,21 +90,20 @@ describe('SIP INFO DTMF bodies', () => {
   });
 
   test.each([
-    ['application/dtmf-relay', 'Duration=160'],
-    ['application/dtmf-relay', 'Signal=X'],
-    ['application/dtmf-relay', 'Signal=1\r\nSignal=2'],
-    ['application/dtmf', '99'],
-    ['application/dtmf', ''],
-    ['text/plain', 'Signal=1'],
-    [undefined, 'Signal=1'],
-    ['application/dtmf', undefined],
-  ])('rejected: %s %j', (type, body) => {
-    const r = parseInfoDtmf(type, body);
-    expect(r.ok).toBe(false);
+    ['application/dtmf-relay', 'Duration=160', 'noSignal'],
+    ['application/dtmf-relay', 'Signal=X', 'notDigit'],
+    ['application/dtmf-relay', 'Signal=1\r\nSignal=2', 'twoSignals'],
+    ['application/dtmf', '99', 'notDigit'],
+    ['application/dtmf', '', 'notDigit'],
+    ['text/plain', 'Signal=1', 'notDtmfType'],
+    [undefined, 'Signal=1', 'noContentType'],
+    ['application/dtmf', undefined, 'noBody'],
+  ])('rejected: %s %j (%s)', (type, body, reason) => {
+    expect(parseInfoDtmf(type, body)).toEqual({ ok: false, reason });
   });
 
   test('an oversized body is rejected', () => {
-    expect(parseInfoDtmf('application/dtmf-relay', 'Signal=1\r\n' + 'x'.repeat(5000)).ok).toBe(false);
+    expect(parseInfoDtmf('application/dtmf-relay', 'Signal=1\r\n' + 'x'.repeat(5000))).toEqual({ ok: false, reason: 'tooLarge' });
   });
 
   test('a Buffer body works too', () => {
@@ -119,6 +118,6 @@ describe('SIP INFO DTMF bodies to send', () => {
       expect(parseInfoDtmf(contentType, body)).toEqual({ ok: true, digit: k, durationMs: 200 });
     }
     expect(buildInfoDtmf('5').body).toBe('Signal=5\r\nDuration=160\r\n');
-    expect(() => buildInfoDtmf('55')).toThrow(RangeError);
+    expect(() => buildInfoDtmf('55')).toThrow(/^media\.notDtmfDigit/);
   });
 });

@@ -48,8 +48,8 @@ describe('shipped prompts', () => {
     expect(parseToneSpec('tone:440+480:1000')?.length).toBe(8000);
     expect(parseToneSpec('tone:5:100')).toBeUndefined();
     expect(parseToneSpec('tone:425:999999')).toBeUndefined();
-    await expect(loadAudio('tone:abc')).rejects.toThrow(/bad tone spec/);
-    await expect(loadAudio('relative/file.wav')).rejects.toThrow(/absolute/);
+    await expect(loadAudio('tone:abc')).rejects.toThrow(/^media\.badToneSpec/);
+    await expect(loadAudio('relative/file.wav')).rejects.toThrow(/^media\.promptNotAbsolute/);
     await expect(loadAudio('')).rejects.toThrow();
     await expect(loadAudio('/nonexistent/x.wav')).rejects.toThrow();
   });
@@ -110,7 +110,7 @@ describeWithPeers(['sox'], 'WAV prompts made by sox', () => {
   test('8-bit unsigned PCM is refused with a clear error', () => {
     const f = path.join(dir, 'u8.wav');
     execFileSync('sox', ['-n', '-r', '8000', '-b', '8', '-e', 'unsigned', '-c', '1', f, 'synth', '0.1', 'sine', '1000']);
-    expect(() => decodeWav(readFileSync(f))).toThrow(/not supported/);
+    expect(() => decodeWav(readFileSync(f))).toThrow(/^media\.wavFormat \(format=1, bits=8\)/);
     writeFileSync(path.join(dir, 'trunc.wav'), readFileSync(f).subarray(0, 30));
     expect(() => decodeWav(readFileSync(path.join(dir, 'trunc.wav')))).toThrow(WavError);
   });

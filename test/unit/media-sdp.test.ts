@@ -1,4 +1,5 @@
-import { NotAcceptableHere } from '../../nodes/lib/sip/media-port';
+import { NotAcceptableHere } from '../../nodes/lib/media/port';
+import { holds } from '../../nodes/lib/media/negotiation';
 import { acceptAnswer, answerOffer, createOffer, type LocalMediaParams } from '../../nodes/lib/media/offer-answer';
 import { buildSdp, parseSdp, SdpError } from '../../nodes/lib/media/sdp';
 
@@ -163,5 +164,18 @@ describe('offer/answer (RFC 3264)', () => {
     expect(() => acceptAnswer(offer, rejected)).toThrow(NotAcceptableHere);
     const alien = parseSdp('v=0\r\no=y 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 6000 RTP/AVP 18\r\n');
     expect(() => acceptAnswer(offer, alien)).toThrow(NotAcceptableHere);
+  });
+});
+
+describe('hold (RFC 3264 §8.4), read from a parsed offer', () => {
+  const offer = (lines: string[], c = '192.0.2.10') => parseSdp(['v=0', 'o=p 1 2 IN IP4 192.0.2.10', 's=-', `c=IN IP4 ${c}`, 't=0 0', 'm=audio 7078 RTP/AVP 0', ...lines, ''].join('\r\n'));
+  test('sendonly, inactive and the old c=0.0.0.0 hold; sendrecv and recvonly do not', () => {
+    expect(holds(offer(['a=sendonly']))).toBe(true);
+    expect(holds(offer(['a=inactive']))).toBe(true);
+    expect(holds(offer([], '0.0.0.0'))).toBe(true);
+    expect(holds(offer(['a=sendrecv']))).toBe(false);
+    expect(holds(offer(['a=recvonly']))).toBe(false);
+    expect(holds(offer([]))).toBe(false);
+    expect(holds(parseSdp(panelOffer))).toBe(false);
   });
 });

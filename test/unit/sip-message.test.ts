@@ -1,5 +1,5 @@
 /** The message boundary: framing, compact forms, folding, tags, name-addr and URI forms. */
-import { parseMessage, parseNameAddr, parseUri, tagOf } from '../../nodes/lib/sip/message';
+import { headerOf, nextCSeq, parseMessage, parseNameAddr, parseUri, tagOf, withHeader, withoutHeader, type HeaderList } from '../../nodes/lib/sip/message';
 
 describe('parseMessage', () => {
   const base = (lines: string[], body = '') => lines.join('\r\n') + '\r\n\r\n' + body;
@@ -62,5 +62,16 @@ describe('name-addr and URI', () => {
     expect(tagOf('<sip:a@b;tag=inside>;tag=outside')).toBe('outside');
     expect(tagOf('"x;tag=no" <sip:a@b>')).toBeUndefined();
     expect(tagOf('sip:a@b;tag=t1')).toBe('t1');
+  });
+
+  test('header lists we build: names are case-insensitive (RFC 3261 §7.3.1), CSeq goes up', () => {
+    const hs: HeaderList = [['CSeq', '7 INVITE'], ['to', '<sip:a@b>'], ['Authorization', 'Digest old']];
+    expect(headerOf(hs, 'cseq')).toBe('7 INVITE');
+    expect(headerOf(hs, 'TO')).toBe('<sip:a@b>');
+    expect(headerOf(hs, 'x-none')).toBe('');
+    expect(nextCSeq(hs, 'INVITE')[0]).toEqual(['CSeq', '8 INVITE']);
+    expect(nextCSeq([['cseq', '1 REGISTER']], 'REGISTER')).toEqual([['cseq', '2 REGISTER']]);
+    expect(withHeader(hs, 'To', '<sip:c@d>')[1]).toEqual(['to', '<sip:c@d>']);
+    expect(withoutHeader(hs, 'authorization').map(([k]) => k)).toEqual(['CSeq', 'to']);
   });
 });

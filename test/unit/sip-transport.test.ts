@@ -5,9 +5,9 @@
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
+import { silentMediaFactory } from '../helpers/silent-media';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
-import { parseCidrList } from '../../nodes/lib/sip/cidr';
+import { parseCidrList } from '../../nodes/lib/net/cidr';
 import { SipTransport } from '../../nodes/lib/sip/transport';
 import { freeSipPort } from '../helpers/ports';
 import { delay, waitFor } from '../helpers/wait';
@@ -40,7 +40,7 @@ describe('SIP transport and endpoint under hostile input (UDP)', () => {
     port = await freeSipPort();
     transport = new SipTransport({ protocol: 'udp', host: '127.0.0.1', port });
     await transport.start();
-    ep = new SipEndpoint({ transport, mediaFactory: defaultMediaFactory(), mode: 'p2p', user: 'door', allowedSources: parseCidrList('127.0.0.0/8').rules });
+    ep = new SipEndpoint({ transport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'door', allowedSources: parseCidrList('127.0.0.0/8').rules });
     ep.on('call', () => calls++);
     client = dgram.createSocket('udp4');
     await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
@@ -152,7 +152,7 @@ describe('TCP framing', () => {
     const port = await freeSipPort();
     const transport = new SipTransport({ protocol: 'tcp', host: '127.0.0.1', port });
     await transport.start();
-    const ep = new SipEndpoint({ transport, mediaFactory: defaultMediaFactory(), mode: 'p2p', user: 'door' });
+    const ep = new SipEndpoint({ transport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'door' });
     try {
       const big = net.connect(port, '127.0.0.1');
       const closed = new Promise<void>((r) => big.on('close', () => r()));

@@ -1,7 +1,7 @@
 /**
- * An RTP relay between two calls (a panel and the phone that answered): each leg's
- * received audio is queued on the other leg's send clock, translated between μ-law and
- * A-law when the legs negotiated different laws.
+ * An RTP relay between two calls (a panel and the phone that answered), on the CallMedia
+ * port (port.ts): each leg's received audio is queued on the other leg's send clock,
+ * translated between μ-law and A-law when the legs negotiated different laws.
  *
  * Key presses are relayed too (unless relayDtmf is false): the phone that answered a
  * forwarded panel call opens the door by pressing the panel's code, and RFC 4733 events
@@ -9,9 +9,8 @@
  * tones when that leg has no telephone-event); in-band tones already travel with the
  * audio. Each leg still reports its own 'dtmf' events to the flow.
  */
-import type { DtmfEvent } from '../sip/media-port';
-import type { Law } from './g711';
-import type { RtpCallMedia } from './call-media';
+import { IntercomError } from '../core/errors';
+import type { CallMedia, DtmfEvent, Law } from './port';
 
 export interface Bridge {
   /** packets relayed a→b and b→a, and key presses relayed */
@@ -23,10 +22,10 @@ export interface BridgeOptions {
   relayDtmf?: boolean;
 }
 
-export function bridge(a: RtpCallMedia, b: RtpCallMedia, opts: BridgeOptions = {}): Bridge {
-  if (a === b) throw new Error('cannot bridge a call to itself');
+export function bridge(a: CallMedia, b: CallMedia, opts: BridgeOptions = {}): Bridge {
+  if (a === b) throw new IntercomError('media.bridgeSelf');
   const counts = { aToB: 0, bToA: 0, dtmfAToB: 0, dtmfBToA: 0 };
-  const relayKey = (to: RtpCallMedia, ev: DtmfEvent, count: 'dtmfAToB' | 'dtmfBToA'): void => {
+  const relayKey = (to: CallMedia, ev: DtmfEvent, count: 'dtmfAToB' | 'dtmfBToA'): void => {
     // In-band tones already crossed with the audio; sending them again as events would
     // give the far end the same press twice.
     if (ev.method === 'inband') return;

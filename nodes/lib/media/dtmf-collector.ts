@@ -3,7 +3,9 @@
  * sequence per call that completes on a fixed length (a 4-digit PIN), a terminator (#),
  * an inter-digit timeout or a total timeout. The clock is injected so tests drive time.
  */
-import type { DtmfMethod } from '../sip/media-port';
+import { IntercomError } from '../core/errors';
+import { choiceSetting, numberSetting, secondsSetting } from '../core/settings';
+import type { DtmfMethod } from './port';
 
 export interface CollectorConfig {
   mode: 'digit' | 'sequence';
@@ -51,6 +53,34 @@ interface Pending<C> {
 
 const DIGIT = /^[0-9*#A-D]$/;
 
+/** The intercom-dtmf node's settings as the editor stores them. */
+export interface CollectorSettings {
+  mode?: string;
+  scope?: string;
+  length?: string | number;
+  terminator?: string;
+  interDigitTimeout?: string | number;
+  totalTimeout?: string | number;
+}
+
+/**
+ * The collector's configuration and the node's scope from its settings, by the one
+ * settings policy (fields named by their label in intercom-dtmf's locale file).
+ */
+export function collectorSettings(def: CollectorSettings): { config: CollectorConfig; scope: 'all' | 'armed' } {
+  const seconds = { min: 0, max: 3600 };
+  return {
+    scope: choiceSetting(def.scope, 'scope', ['all', 'armed'] as const, 'all'),
+    config: {
+      mode: choiceSetting(def.mode, 'mode', ['digit', 'sequence'] as const, 'digit'),
+      length: numberSetting(def.length, { field: 'length', default: 0, min: 0, max: 32, integer: true }),
+      terminator: (def.terminator ?? '').trim().toUpperCase() || undefined,
+      interDigitTimeoutMs: secondsSetting(def.interDigitTimeout, { field: 'interDigitTimeout', default: 5, ...seconds }),
+      totalTimeoutMs: secondsSetting(def.totalTimeout, { field: 'totalTimeout', default: 0, ...seconds }),
+    },
+  };
+}
+
 export class DtmfCollector<C = unknown> {
   private readonly pending = new Map<string, Pending<C>>();
   private readonly maxLength: number;
@@ -61,11 +91,11 @@ export class DtmfCollector<C = unknown> {
     private readonly clock: CollectorClock = systemClock,
   ) {
     if (config.terminator !== undefined && config.terminator !== '' && !DIGIT.test(config.terminator)) {
-      throw new RangeError(`terminator must be one DTMF key, not ${JSON.stringify(config.terminator)}`);
+      throw new IntercomError('media.badTerminator', { terminator: String(config.terminator).slice(0, 20) });
     }
     this.maxLength = Math.min(Math.max(config.maxLength ?? 32, 1), 64);
     if (config.mode === 'sequence' && !config.length && !config.terminator && !config.interDigitTimeoutMs && !config.totalTimeoutMs) {
-      throw new RangeError('a sequence needs a length, a terminator or a timeout to ever complete');
+      throw new IntercomError('media.sequenceNeverEnds');
     }
   }
 

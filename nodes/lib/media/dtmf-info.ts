@@ -4,9 +4,12 @@
  *   application/dtmf         "5"                               (a bare digit)
  * The SIP layer hands us the Content-Type and body; this is a pure function.
  */
+import { IntercomError } from '../core/errors';
 import { DTMF_EVENTS } from './rfc4733';
 
-export type InfoDtmf = { ok: true; digit: string; durationMs?: number } | { ok: false; reason: string };
+/** Why a body is no key press, as a stable code. */
+export type InfoDtmfRefusal = 'noContentType' | 'noBody' | 'tooLarge' | 'notDigit' | 'twoSignals' | 'noSignal' | 'notDtmfType';
+export type InfoDtmf = { ok: true; digit: string; durationMs?: number } | { ok: false; reason: InfoDtmfRefusal };
 
 const MAX_BODY = 1024;
 
@@ -22,14 +25,14 @@ function digitOf(text: string): string | undefined {
 }
 
 export function parseInfoDtmf(contentType: unknown, body: unknown): InfoDtmf {
-  if (typeof contentType !== 'string') return { ok: false, reason: 'no Content-Type' };
+  if (typeof contentType !== 'string') return { ok: false, reason: 'noContentType' };
   const type = contentType.split(';')[0].trim().toLowerCase();
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
-  if (typeof text !== 'string') return { ok: false, reason: 'no body' };
-  if (text.length > MAX_BODY) return { ok: false, reason: 'body too large' };
+  if (typeof text !== 'string') return { ok: false, reason: 'noBody' };
+  if (text.length > MAX_BODY) return { ok: false, reason: 'tooLarge' };
   if (type === 'application/dtmf') {
     const digit = digitOf(text);
-    return digit ? { ok: true, digit } : { ok: false, reason: `not a DTMF digit: ${JSON.stringify(text.slice(0, 20))}` };
+    return digit ? { ok: true, digit } : { ok: false, reason: 'notDigit' };
   }
   if (type === 'application/dtmf-relay') {
     let digit: string | undefined;
@@ -39,16 +42,16 @@ export function parseInfoDtmf(contentType: unknown, body: unknown): InfoDtmf {
       if (!m) continue;
       const key = m[1].toLowerCase();
       if (key === 'signal') {
-        if (digit !== undefined) return { ok: false, reason: 'two Signal lines' };
+        if (digit !== undefined) return { ok: false, reason: 'twoSignals' };
         digit = digitOf(m[2]);
-        if (!digit) return { ok: false, reason: `not a DTMF digit: ${JSON.stringify(m[2].slice(0, 20))}` };
+        if (!digit) return { ok: false, reason: 'notDigit' };
       } else if (key === 'duration' && /^\d{1,6}$/.test(m[2])) {
         durationMs = Number(m[2]);
       }
     }
-    return digit ? { ok: true, digit, durationMs } : { ok: false, reason: 'no Signal= line' };
+    return digit ? { ok: true, digit, durationMs } : { ok: false, reason: 'noSignal' };
   }
-  return { ok: false, reason: `not a DTMF content type: ${type.slice(0, 60)}` };
+  return { ok: false, reason: 'notDtmfType' };
 }
 
 /**
@@ -57,7 +60,7 @@ export function parseInfoDtmf(contentType: unknown, body: unknown): InfoDtmf {
  */
 export function buildInfoDtmf(digit: string, durationMs = 160): { contentType: string; body: string } {
   const d = typeof digit === 'string' ? digit.toUpperCase() : '';
-  if (d.length !== 1 || !DTMF_EVENTS.includes(d)) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  if (d.length !== 1 || !DTMF_EVENTS.includes(d)) throw new IntercomError('media.notDtmfDigit', { digit: String(digit).slice(0, 20) });
   const ms = Math.min(Math.max(Math.round(durationMs), 40), 5000);
   return { contentType: 'application/dtmf-relay', body: `Signal=${d}\r\nDuration=${ms}\r\n` };
 }

@@ -4,7 +4,7 @@
  * RFC 4733 telephone-event at 8000 Hz with whatever payload type the peer picked.
  * Every other m= line (video, a second audio, SAVP) is declined with port 0 (§6).
  */
-import { NotAcceptableHere } from '../sip/media-port';
+import { NotAcceptableHere } from './port';
 import { type Direction, type SdpMedia, type SessionDescription } from './sdp';
 
 export type CodecName = 'PCMU' | 'PCMA';
@@ -82,7 +82,7 @@ function effectiveDirection(sd: SessionDescription, m: SdpMedia): Direction {
 
 function remoteAddressOf(sd: SessionDescription, m: SdpMedia): string {
   const c = m.connection ?? sd.connection;
-  if (!c) throw new NotAcceptableHere('audio stream without a connection address');
+  if (!c) throw new NotAcceptableHere('media.noConnection');
   return c.address;
 }
 
@@ -184,7 +184,7 @@ export function answerOffer(offer: SessionDescription, local: LocalMediaParams):
     // remote address too (c=0.0.0.0), held in `audio.direction`.
     media.push(audioMedia(local, [codec], te, dir));
   }
-  if (!audio) throw new NotAcceptableHere('no common audio codec (we carry PCMU and PCMA)');
+  if (!audio) throw new NotAcceptableHere('media.noCommonCodec');
   return { answer: describe(local, media), audio };
 }
 
@@ -200,13 +200,13 @@ export function createOffer(local: LocalMediaParams): SessionDescription {
  */
 export function acceptAnswer(offer: SessionDescription, answer: SessionDescription): NegotiatedAudio {
   if (answer.media.length !== offer.media.length) {
-    throw new NotAcceptableHere(`answer has ${answer.media.length} m= lines, offer had ${offer.media.length}`);
+    throw new NotAcceptableHere('media.answerStreams', { answer: answer.media.length, offer: offer.media.length });
   }
   const idx = offer.media.findIndex((m) => m.type === 'audio' && m.port !== 0);
   const om = offer.media[idx];
   const am = answer.media[idx];
   if (!om || !am || am.type !== 'audio' || am.port === 0 || !isRtpAvp(am.proto)) {
-    throw new NotAcceptableHere('the answer rejected the audio stream');
+    throw new NotAcceptableHere('media.answerRejectsAudio');
   }
   const offered = new Map<number, CodecName | 'telephone-event'>();
   for (const pt of payloadTypes(om)) {
@@ -222,7 +222,7 @@ export function acceptAnswer(offer: SessionDescription, answer: SessionDescripti
     if (c === 'telephone-event') te ??= pt;
     else codec ??= { name: c, pt };
   }
-  if (!codec) throw new NotAcceptableHere('the answer has no codec we offered');
+  if (!codec) throw new NotAcceptableHere('media.answerCodec');
   // The answerer states its own direction; ours is the mirror of it.
   const theirs = effectiveDirection(answer, am);
   const ours: Direction = theirs === 'sendonly' ? 'recvonly' : theirs === 'recvonly' ? 'sendonly' : theirs;

@@ -4,6 +4,7 @@
  * path, or a generated tone ("tone:425:200"). Everything becomes 8 kHz linear samples.
  */
 import { readFile } from 'node:fs/promises';
+import { IntercomError } from '../core/errors';
 import * as path from 'node:path';
 import { parseToneSpec, sineMix } from './tones';
 import { decodeWav } from './wav';
@@ -33,15 +34,15 @@ function cadence(freqs: number[], onMs: number, offMs: number, dbm0: number): In
 const cache = new Map<string, Int16Array>();
 
 export async function loadAudio(source: string, promptDir = PROMPT_DIR): Promise<Int16Array> {
-  if (typeof source !== 'string' || source.trim() === '') throw new Error('no audio source given');
+  if (typeof source !== 'string' || source.trim() === '') throw new IntercomError('media.noSource');
   const tone = parseToneSpec(source);
   if (tone) return tone;
   const generated = GENERATED[source];
   if (generated) return generated();
-  if (source.startsWith('tone:')) throw new Error(`bad tone spec ${JSON.stringify(source)} (tone:<Hz>[+<Hz>]:<ms>)`);
+  if (source.startsWith('tone:')) throw new IntercomError('media.badToneSpec', { source: source.slice(0, 60) });
   const builtIn = (BUILT_IN_PROMPTS as readonly string[]).includes(source);
   const file = builtIn ? path.join(promptDir, `${source}.wav`) : source;
-  if (!builtIn && !path.isAbsolute(file)) throw new Error(`prompt ${JSON.stringify(source)}: use a built-in name (${[...BUILT_IN_PROMPTS, ...BUILT_IN_TONES].join(', ')}) or an absolute WAV path`);
+  if (!builtIn && !path.isAbsolute(file)) throw new IntercomError('media.promptNotAbsolute', { source: source.slice(0, 80), names: [...BUILT_IN_PROMPTS, ...BUILT_IN_TONES].join(', ') });
   const hit = builtIn ? cache.get(file) : undefined;
   if (hit) return hit;
   const samples = decodeWav(await readFile(file));

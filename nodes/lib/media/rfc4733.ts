@@ -8,6 +8,7 @@
  * digit is the same. A long press whose duration would overflow 16 bits continues with a
  * new timestamp and the same event code (§2.5.1.3) and is still one press.
  */
+import { IntercomError } from '../core/errors';
 
 export const DTMF_EVENTS = '0123456789*#ABCD';
 
@@ -144,7 +145,7 @@ export interface EventPacket {
  */
 export function eventPackets(digit: string, durationMs: number, ptimeMs = 20, volume = 10): EventPacket[] {
   const event = DTMF_EVENTS.indexOf(digit.toUpperCase());
-  if (event < 0 || digit.length !== 1) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  if (event < 0 || digit.length !== 1) throw new IntercomError('media.notDtmfDigit', { digit: String(digit).slice(0, 20) });
   const step = ptimeMs * 8;
   const total = Math.max(step, Math.round((durationMs * 8) / step) * step);
   const out: EventPacket[] = [];

@@ -12,6 +12,7 @@
 import * as dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { IntercomError } from '../core/errors';
 import { buildRtcpReport, buildRtp, parseRtcp, parseRtp, type RtcpPacket, type RtpPacket } from './rtp';
 
 export interface Endpoint {
@@ -108,7 +109,7 @@ export class RtpSession extends EventEmitter {
     const create = opts.createSocket ?? ((t: 'udp4' | 'udp6') => dgram.createSocket(t));
     const min = Math.max(1024, opts.portMin ?? 16384) & ~1;
     const max = Math.min(65534, opts.portMax ?? 32766);
-    if (max <= min) throw new Error(`RTP port range ${min}-${max} is empty`);
+    if (max <= min) throw new IntercomError('media.emptyPortRange', { min, max });
     for (let attempt = 0; attempt < 64; attempt++) {
       const port = min + 2 * randomInt(0, Math.floor((max - min) / 2) + 1);
       const a = create(type);
@@ -123,7 +124,7 @@ export class RtpSession extends EventEmitter {
         if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
       }
     }
-    throw new Error(`no free RTP port pair in ${min}-${max} on ${opts.localAddress}`);
+    throw new IntercomError('media.noFreePort', { min, max, address: opts.localAddress });
   }
 
   get localRtcpPort(): number {

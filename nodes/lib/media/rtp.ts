@@ -128,11 +128,7 @@ export function buildRtcpReport(opts: {
 }): Buffer {
   const parts: Buffer[] = [];
   if (opts.sent) {
-    const sr = Buffer.alloc(28);
-    sr[0] = 0x80;
-    sr[1] = 200;
-    sr.writeUInt16BE(6, 2);
-    sr.writeUInt32BE(opts.ssrc >>> 0, 4);
+    const sr = rtcpPacket(28, 0x80, 200, opts.ssrc);
     // NTP time: seconds since 1900 (§4).
     const sec = Math.floor(opts.sent.ntpMs / 1000) + 2208988800;
     sr.writeUInt32BE(sec >>> 0, 8);
@@ -142,32 +138,29 @@ export function buildRtcpReport(opts: {
     sr.writeUInt32BE(opts.sent.octets >>> 0, 24);
     parts.push(sr);
   } else {
-    const rr = Buffer.alloc(8);
-    rr[0] = 0x80;
-    rr[1] = 201;
-    rr.writeUInt16BE(1, 2);
-    rr.writeUInt32BE(opts.ssrc >>> 0, 4);
-    parts.push(rr);
+    parts.push(rtcpPacket(8, 0x80, 201, opts.ssrc));
   }
   const cname = Buffer.from(opts.cname.slice(0, 255), 'utf8');
   const itemLen = 4 + 2 + cname.length + 1; // ssrc, type+len, text, end item
   const padded = Math.ceil(itemLen / 4) * 4;
-  const sdes = Buffer.alloc(4 + padded);
-  sdes[0] = 0x81;
-  sdes[1] = 202;
-  sdes.writeUInt16BE(padded / 4, 2);
-  sdes.writeUInt32BE(opts.ssrc >>> 0, 4);
+  const sdes = rtcpPacket(4 + padded, 0x81, 202, opts.ssrc);
   sdes[8] = 1; // CNAME
   sdes[9] = cname.length;
   cname.copy(sdes, 10);
   parts.push(sdes);
-  if (opts.bye) {
-    const bye = Buffer.alloc(8);
-    bye[0] = 0x81;
-    bye[1] = 203;
-    bye.writeUInt16BE(1, 2);
-    bye.writeUInt32BE(opts.ssrc >>> 0, 4);
-    parts.push(bye);
-  }
+  if (opts.bye) parts.push(rtcpPacket(8, 0x81, 203, opts.ssrc));
   return Buffer.concat(parts);
+}
+
+/**
+ * An RTCP packet of `bytes` with its common header (§6.4.1): V=2 and the count in the
+ * first byte, the packet type, the length in 32-bit words minus one, the sender's SSRC.
+ */
+function rtcpPacket(bytes: number, first: number, type: number, ssrc: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  b[0] = first;
+  b[1] = type;
+  b.writeUInt16BE(bytes / 4 - 1, 2);
+  b.writeUInt32BE(ssrc >>> 0, 4);
+  return b;
 }

@@ -2,12 +2,12 @@
  * SDP (RFC 8866) parsing and building: untrusted text in, typed values out, once.
  * Only what an audio intercom call needs is interpreted (v o s c t m a=rtpmap/fmtp/ptime/
  * direction/rtcp); every other line is kept verbatim so nothing is silently lost.
- * Anything malformed raises SdpError and nothing else.
+ * Anything malformed raises SdpError (code media.sdp<What>) and nothing else.
  */
+import { IntercomError } from '../core/errors';
 
-export class SdpError extends Error {
-  override readonly name = 'SdpError';
-}
+/** Raised for malformed SDP only, so callers can tell it from other failures. */
+export class SdpError extends IntercomError {}
 
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 const DIRECTIONS: ReadonlySet<string> = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
@@ -62,34 +62,34 @@ const MAX_SDP_BYTES = 16 * 1024;
 const MAX_MEDIA = 16;
 
 function int(text: string, what: string, min: number, max: number): number {
-  if (!/^\d{1,10}$/.test(text)) throw new SdpError(`${what}: not a number: ${JSON.stringify(text.slice(0, 20))}`);
+  if (!/^\d{1,10}$/.test(text)) throw new SdpError('media.sdpNotNumber', { what, value: text.slice(0, 20) });
   const n = Number(text);
-  if (n < min || n > max) throw new SdpError(`${what}: ${n} out of range ${min}..${max}`);
+  if (n < min || n > max) throw new SdpError('media.sdpOutOfRange', { what, value: n, min, max });
   return n;
 }
 
 function parseConnection(value: string): SdpConnection {
   // c=<nettype> <addrtype> <connection-address> (RFC 8866 §5.7); multicast TTL suffix dropped.
   const parts = value.split(' ');
-  if (parts.length !== 3 || parts[0] !== 'IN') throw new SdpError(`bad c= line: ${JSON.stringify(value.slice(0, 60))}`);
+  if (parts.length !== 3 || parts[0] !== 'IN') throw new SdpError('media.sdpBadLine', { line: 'c=', value: value.slice(0, 60) });
   const addrType = parts[1];
-  if (addrType !== 'IP4' && addrType !== 'IP6') throw new SdpError(`c=: unsupported address type ${addrType}`);
+  if (addrType !== 'IP4' && addrType !== 'IP6') throw new SdpError('media.sdpAddressType', { line: 'c=', type: addrType.slice(0, 20) });
   const address = parts[2].split('/')[0];
-  if (!address || address.length > 255) throw new SdpError('c=: empty address');
+  if (!address || address.length > 255) throw new SdpError('media.sdpNoAddress');
   return { addrType, address };
 }
 
 function parseOrigin(value: string): SdpOrigin {
   const p = value.split(' ');
-  if (p.length !== 6 || p[3] !== 'IN') throw new SdpError(`bad o= line: ${JSON.stringify(value.slice(0, 60))}`);
-  if (p[4] !== 'IP4' && p[4] !== 'IP6') throw new SdpError(`o=: unsupported address type ${p[4]}`);
+  if (p.length !== 6 || p[3] !== 'IN') throw new SdpError('media.sdpBadLine', { line: 'o=', value: value.slice(0, 60) });
+  if (p[4] !== 'IP4' && p[4] !== 'IP6') throw new SdpError('media.sdpAddressType', { line: 'o=', type: p[4].slice(0, 20) });
   return { username: p[0], sessionId: p[1], sessionVersion: p[2], addrType: p[4], address: p[5] };
 }
 
 function parseMediaLine(value: string): SdpMedia {
   // m=<media> <port>[/<number of ports>] <proto> <fmt> ... (RFC 8866 §5.14)
   const p = value.split(' ').filter((s) => s !== '');
-  if (p.length < 4) throw new SdpError(`bad m= line: ${JSON.stringify(value.slice(0, 60))}`);
+  if (p.length < 4) throw new SdpError('media.sdpBadLine', { line: 'm=', value: value.slice(0, 60) });
   const [portText, countText] = p[1].split('/');
   const port = int(portText, 'm= port', 0, 65535);
   const portCount = countText === undefined ? undefined : int(countText, 'm= port count', 1, 65535);
@@ -117,7 +117,7 @@ function applyMediaAttribute(m: SdpMedia, attr: string): void {
     case 'rtpmap': {
       // a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]
       const match = /^(\d{1,3}) ([A-Za-z0-9_.+-]{1,32})\/(\d{1,7})(?:\/(\d{1,2}))?$/.exec(value.trim());
-      if (!match) throw new SdpError(`bad a=rtpmap: ${JSON.stringify(value.slice(0, 60))}`);
+      if (!match) throw new SdpError('media.sdpBadLine', { line: 'a=rtpmap', value: value.slice(0, 60) });
       const pt = int(match[1], 'rtpmap payload type', 0, 127);
       m.rtpmap.set(pt, {
         encoding: match[2],
@@ -128,17 +128,17 @@ function applyMediaAttribute(m: SdpMedia, attr: string): void {
     }
     case 'fmtp': {
       const match = /^(\d{1,3}) (.*)$/.exec(value);
-      if (!match) throw new SdpError(`bad a=fmtp: ${JSON.stringify(value.slice(0, 60))}`);
+      if (!match) throw new SdpError('media.sdpBadLine', { line: 'a=fmtp', value: value.slice(0, 60) });
       m.fmtp.set(int(match[1], 'fmtp payload type', 0, 127), match[2].trim());
       return;
     }
     case 'ptime':
       // RFC 4566 allows a decimal ptime; we only ever packetise whole milliseconds.
-      if (!/^\d{1,4}(\.\d+)?$/.test(value.trim())) throw new SdpError(`bad a=ptime: ${JSON.stringify(value.slice(0, 20))}`);
+      if (!/^\d{1,4}(\.\d+)?$/.test(value.trim())) throw new SdpError('media.sdpBadLine', { line: 'a=ptime', value: value.slice(0, 20) });
       m.ptime = Math.round(Number(value.trim()));
       return;
     case 'maxptime':
-      if (!/^\d{1,4}(\.\d+)?$/.test(value.trim())) throw new SdpError(`bad a=maxptime: ${JSON.stringify(value.slice(0, 20))}`);
+      if (!/^\d{1,4}(\.\d+)?$/.test(value.trim())) throw new SdpError('media.sdpBadLine', { line: 'a=maxptime', value: value.slice(0, 20) });
       m.maxptime = Math.round(Number(value.trim()));
       return;
     case 'rtcp': {
@@ -154,11 +154,11 @@ function applyMediaAttribute(m: SdpMedia, attr: string): void {
 
 /** Parse an SDP body. Throws SdpError (only) on anything that is not a usable description. */
 export function parseSdp(text: unknown): SessionDescription {
-  if (typeof text !== 'string') throw new SdpError('SDP body is not text');
-  if (text.length > MAX_SDP_BYTES) throw new SdpError(`SDP body too large (${text.length} bytes)`);
+  if (typeof text !== 'string') throw new SdpError('media.sdpNotText');
+  if (text.length > MAX_SDP_BYTES) throw new SdpError('media.sdpTooLarge', { bytes: text.length });
   // RFC 8866 §5 says CRLF, but real panels send bare LF; accept both.
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new SdpError('empty SDP');
+  if (lines.length === 0) throw new SdpError('media.sdpEmpty');
   let origin: SdpOrigin | undefined;
   let sessionName: string | undefined;
   let connection: SdpConnection | undefined;
@@ -169,19 +169,19 @@ export function parseSdp(text: unknown): SessionDescription {
   for (const raw of lines) {
     const line = raw.replace(/\s+$/, '');
     if (line.length < 2 || line[1] !== '=' || !/^[a-z]$/.test(line[0])) {
-      throw new SdpError(`malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
+      throw new SdpError('media.sdpBadLine', { line: '?', value: line.slice(0, 60) });
     }
     const type = line[0];
     const value = line.slice(2);
     const current = media[media.length - 1];
     if (!seenVersion) {
-      if (type !== 'v' || value !== '0') throw new SdpError('SDP must start with v=0');
+      if (type !== 'v' || value !== '0') throw new SdpError('media.sdpNoVersion');
       seenVersion = true;
       continue;
     }
     switch (type) {
       case 'o':
-        if (origin || current) throw new SdpError('o= out of place');
+        if (origin || current) throw new SdpError('media.sdpOriginPlace');
         origin = parseOrigin(value);
         break;
       case 's':
@@ -192,7 +192,7 @@ export function parseSdp(text: unknown): SessionDescription {
         else connection = parseConnection(value);
         break;
       case 'm':
-        if (media.length >= MAX_MEDIA) throw new SdpError('too many m= sections');
+        if (media.length >= MAX_MEDIA) throw new SdpError('media.sdpTooManyMedia', { max: MAX_MEDIA });
         media.push(parseMediaLine(value));
         break;
       case 'a':
@@ -205,9 +205,9 @@ export function parseSdp(text: unknown): SessionDescription {
         break;
     }
   }
-  if (!origin) throw new SdpError('SDP has no o= line');
+  if (!origin) throw new SdpError('media.sdpNoOrigin');
   for (const m of media) {
-    if (m.port !== 0 && !m.connection && !connection) throw new SdpError(`m=${m.type} has no c= line`);
+    if (m.port !== 0 && !m.connection && !connection) throw new SdpError('media.sdpNoConnection', { media: m.type.slice(0, 20) });
   }
   return { origin, sessionName: sessionName ?? '-', connection, direction, attributes, media };
 }

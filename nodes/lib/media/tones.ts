@@ -2,6 +2,8 @@
  * Generated tones at 8 kHz: DTMF pairs (ITU-T Q.23) for in-band sending, and the call
  * progress / beep tones a flow may play ("tone:425:200", "tone:440+480:1000").
  */
+import { IntercomError } from '../core/errors';
+
 const LOW = [697, 770, 852, 941];
 const HIGH = [1209, 1336, 1477, 1633];
 const KEYS = ['123A', '456B', '789C', '*0#D'];
@@ -28,7 +30,7 @@ export function dtmfTone(digit: string, ms: number, dbm0 = -10): Int16Array {
     const c = KEYS[r].indexOf(digit.toUpperCase());
     if (c >= 0 && digit.length === 1) return sineMix([LOW[r], HIGH[c]], ms, dbm0);
   }
-  throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  throw new IntercomError('media.notDtmfDigit', { digit: String(digit).slice(0, 20) });
 }
 
 /** "tone:<f>[+<f>...]:<ms>" → samples, or undefined if the text is not a tone spec. */

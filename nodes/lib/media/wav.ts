@@ -3,17 +3,17 @@
  * G.711 (format 6 A-law, 7 μ-law) as the telephone world ships prompts. Mono, or stereo
  * mixed down. Returns 8 kHz 16-bit linear samples. Throws WavError only.
  */
+import { IntercomError } from '../core/errors';
 import { ALAW_TO_LINEAR, ULAW_TO_LINEAR } from './g711';
 
-export class WavError extends Error {
-  override readonly name = 'WavError';
-}
+/** Raised for a WAV file we cannot play only, so callers can tell it from other failures. */
+export class WavError extends IntercomError {}
 
 const MAX_SECONDS = 600;
 
 export function decodeWav(buf: Buffer): Int16Array {
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WAVE') {
-    throw new WavError('not a RIFF/WAVE file');
+    throw new WavError('media.wavNotRiff');
   }
   let format = -1;
   let channels = 0;
@@ -25,7 +25,7 @@ export function decodeWav(buf: Buffer): Int16Array {
     const size = buf.readUInt32LE(off + 4);
     const body = buf.subarray(off + 8, Math.min(buf.length, off + 8 + size));
     if (id === 'fmt ') {
-      if (body.length < 16) throw new WavError('short fmt chunk');
+      if (body.length < 16) throw new WavError('media.wavShortFmt');
       format = body.readUInt16LE(0);
       channels = body.readUInt16LE(2);
       rate = body.readUInt32LE(4);
@@ -37,9 +37,9 @@ export function decodeWav(buf: Buffer): Int16Array {
     }
     off += 8 + size + (size & 1); // chunks are word aligned
   }
-  if (format < 0 || !data) throw new WavError('missing fmt or data chunk');
-  if (channels < 1 || channels > 2) throw new WavError(`${channels} channels: mono or stereo only`);
-  if (rate < 4000 || rate > 192000) throw new WavError(`sample rate ${rate} not supported`);
+  if (format < 0 || !data) throw new WavError('media.wavNoData');
+  if (channels < 1 || channels > 2) throw new WavError('media.wavChannels', { channels });
+  if (rate < 4000 || rate > 192000) throw new WavError('media.wavRate', { rate });
   let mono: Int16Array;
   if (format === 1 && bits === 16) {
     const frames = Math.floor(data.length / (2 * channels));
@@ -59,9 +59,9 @@ export function decodeWav(buf: Buffer): Int16Array {
       mono[i] = Math.round(s / channels);
     }
   } else {
-    throw new WavError(`WAV format ${format}/${bits} bit not supported (16-bit PCM or 8-bit G.711)`);
+    throw new WavError('media.wavFormat', { format, bits });
   }
-  if (mono.length / rate > MAX_SECONDS) throw new WavError(`prompt longer than ${MAX_SECONDS} s`);
+  if (mono.length / rate > MAX_SECONDS) throw new WavError('media.wavTooLong', { seconds: MAX_SECONDS });
   return resampleTo8k(mono, rate);
 }
 

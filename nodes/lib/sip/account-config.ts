@@ -1,7 +1,10 @@
 /**
  * The account settings as the editor stores them, checked and turned into an AccountConfig
- * once, with a clear message for each bad value.
+ * once by the one settings policy (core/settings.ts): empty is the default, anything else
+ * valid or an error naming the field by its label (label.<field> of intercom-sip-account).
  */
+import { IntercomError } from '../core/errors';
+import { choiceSetting, numberSetting, secondsSetting } from '../core/settings';
 import type { AccountConfig } from './account';
 import type { EndpointMode } from './endpoint';
 import type { Protocol } from './transport';
@@ -31,14 +34,9 @@ export interface AccountDef {
   publicAddress?: string;
 }
 
-const MODES: EndpointMode[] = ['client', 'registrar', 'p2p', 'listen'];
-
-function num(v: unknown, fallback: number, min: number, max: number, what: string): number {
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${what} must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  return n;
-}
+const MODES: readonly EndpointMode[] = ['client', 'registrar', 'p2p', 'listen'];
+const PROTOCOLS: readonly Protocol[] = ['udp', 'tcp'];
+const DTMF_SEND = ['rfc4733', 'info'] as const;
 
 /** "user [cidr,cidr]" per line + credentials "user:password, ..." → registrar accounts. */
 export function registrarAccounts(users: string, passwords: string): Array<{ user: string; password: string; allowedSources?: string }> {
@@ -51,36 +49,34 @@ export function registrarAccounts(users: string, passwords: string): Array<{ use
   for (const line of users.split('\n').map((l) => l.trim()).filter(Boolean)) {
     const [user, ...rest] = line.split(/\s+/);
     const password = pw.get(user);
-    if (!password) throw new Error(`registrar user "${user}" has no password (credentials: user:password)`);
+    if (!password) throw new IntercomError('sip.registrarNoPassword', { user: user.slice(0, 64) });
     out.push({ user, password, allowedSources: rest.join(',') });
   }
   return out;
 }
 
 export function accountConfig(def: AccountDef, creds: { password?: string; registrarPasswords?: string }): AccountConfig {
-  const mode = (def.mode ?? 'p2p') as EndpointMode;
-  if (!MODES.includes(mode)) throw new Error(`unknown mode "${def.mode}"`);
-  const protocol = (def.transport ?? 'udp') as Protocol;
-  if (protocol !== 'udp' && protocol !== 'tcp') throw new Error(`unknown transport "${def.transport}"`);
+  const mode = choiceSetting(def.mode, 'mode', MODES, 'p2p');
+  const protocol = choiceSetting(def.transport, 'transport', PROTOCOLS, 'udp');
   return {
     name: def.name || def.user || def.id,
     mode,
     protocol,
     bindAddress: (def.bindAddress ?? '').trim() || '0.0.0.0',
-    bindPort: num(def.bindPort, 5060, 0, 65535, 'port'),
+    bindPort: numberSetting(def.bindPort, { field: 'bindPort', default: 5060, min: 0, max: 65535, integer: true }),
     server: def.server?.trim() || undefined,
     domain: def.domain?.trim() || undefined,
     user: (def.user ?? '').trim() || 'door',
     authUser: def.authUser?.trim() || undefined,
     password: creds.password || undefined,
     displayName: def.displayName?.trim() || undefined,
-    expires: num(def.expires, 600, 30, 86400, 'expiry'),
+    expires: numberSetting(def.expires, { field: 'expires', default: 600, min: 30, max: 86400, integer: true }),
     allowedSources: def.allowedSources ?? '',
     registrarAccounts: mode === 'registrar' ? registrarAccounts(def.registrarUsers ?? '', creds.registrarPasswords ?? '') : undefined,
-    ringTimeoutMs: num(def.ringTimeout, 120, 0, 3600, 'ring timeout') * 1000,
-    noAnswerTimeoutMs: num(def.noAnswerTimeout, 60, 1, 3600, 'no-answer timeout') * 1000,
-    dtmfSend: def.dtmfSend === 'info' ? 'info' : 'rfc4733',
-    rtpTimeoutMs: num(def.rtpTimeout, 30, 0, 3600, 'RTP timeout') * 1000,
+    ringTimeoutMs: secondsSetting(def.ringTimeout, { field: 'ringTimeout', default: 120, min: 0, max: 3600 }),
+    noAnswerTimeoutMs: secondsSetting(def.noAnswerTimeout, { field: 'noAnswerTimeout', default: 60, min: 1, max: 3600 }),
+    dtmfSend: choiceSetting(def.dtmfSend, 'dtmfSend', DTMF_SEND, 'rfc4733'),
+    rtpTimeoutMs: secondsSetting(def.rtpTimeout, { field: 'rtpTimeout', default: 30, min: 0, max: 3600 }),
     publicAddress: def.publicAddress?.trim() || undefined,
   };
 }

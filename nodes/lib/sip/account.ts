@@ -8,21 +8,35 @@
 import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
-import { type Clock, type Logger, type SipTimers, silentLogger, systemClock } from './clock';
+import { errorText, IntercomError } from '../core/errors';
+import { type Logger, silentLogger } from '../core/log';
+import type { MediaFactory } from '../media/port';
 import type { Call } from './call';
-import { parseCidrList } from './cidr';
-import type { DigestAlgorithm } from './digest';
-import { createRtpMediaFactory } from '../media/call-media';
+import { parseCidrList } from '../net/cidr';
+import { type Clock, type SipTimers, systemClock } from './clock';
+import type { DigestAlgorithm } from '../auth/digest';
 import { type EndpointMode, SipEndpoint } from './endpoint';
-import type { MediaFactory } from './media-port';
 import { advertisedAddress } from './local-address';
 import { Registrar, type RegistrarAccount } from './registrar';
-import { Registration, type RegistrationState } from './registration';
-import { accountRegistry, callRegistry } from './registry';
+import { Registration, type RegistrationFailure, type RegistrationState } from './registration';
+import { callRegistry } from './registry';
 import { SipTrace } from './trace';
 import { type Protocol, type Remote, SipTransport } from './transport';
 
 export type AccountStatus = 'starting' | 'bound' | 'registering' | 'registered' | 'failed' | 'closed';
+
+/** What goes with a status, as values the node that shows it words. */
+export interface StatusDetail {
+  /** bound: where the transport listens, `udp:127.0.0.1:5060` */
+  listen?: string;
+  /** bound again because the registration went away */
+  unregistered?: boolean;
+  /** registered: our address of record, `user@domain` */
+  aor?: string;
+  /** failed: why the registrar would not take us, and its status */
+  reason?: RegistrationFailure;
+  status?: number;
+}
 
 export interface AccountConfig {
   name: string;
@@ -55,7 +69,8 @@ export interface AccountConfig {
 }
 
 export interface AccountDeps {
-  mediaFactory?: MediaFactory;
+  /** one CallMedia per call: the account node gives real RTP (media/call-media.ts), tests may give a stand-in */
+  mediaFactory: MediaFactory;
   clock?: Clock;
   logger?: Logger;
   timers?: Partial<SipTimers>;
@@ -64,15 +79,30 @@ export interface AccountDeps {
 /** Parse `host[:port]`; a bad value is a configuration error, not a crash later. */
 export async function resolveServer(text: string, protocol: Protocol): Promise<Remote> {
   const m = /^\s*(\[[^\]]+\]|[^:\s]+)(?::(\d{1,5}))?\s*$/.exec(text);
-  if (!m) throw new Error(`server "${text}" is not host[:port]`);
+  if (!m) throw new IntercomError('sip.serverNotHostPort', { server: text.slice(0, 80) });
   const host = m[1].replace(/^\[|\]$/g, '');
   const address = net.isIP(host) ? host : (await lookup(host)).address;
   return { address, port: m[2] ? Number(m[2]) : 5060, protocol };
 }
 
-export class SipAccount extends EventEmitter {
+const accounts = new Map<string, SipAccount>();
+
+/** Started accounts by name, so a flow can route a call to one (msg.account). */
+export const accountRegistry = {
+  get(name: string): SipAccount | undefined {
+    return accounts.get(name);
+  },
+};
+
+export interface AccountEvents {
+  call: [call: Call];
+  status: [status: AccountStatus, detail: StatusDetail];
+  error: [err: Error];
+}
+
+export class SipAccount extends EventEmitter<AccountEvents> {
   status: AccountStatus = 'starting';
-  statusDetail = '';
+  statusDetail: StatusDetail = {};
   readonly trace: SipTrace;
   /** the account for outbound calls when this one cannot carry them (set, or looked up late) */
   failover?: SipAccount | (() => SipAccount | undefined);
@@ -82,14 +112,14 @@ export class SipAccount extends EventEmitter {
   private transport?: SipTransport;
   private readonly log: Logger;
 
-  constructor(readonly config: AccountConfig, private deps: AccountDeps = {}) {
+  constructor(readonly config: AccountConfig, private deps: AccountDeps) {
     super();
     this.log = deps.logger ?? silentLogger;
     this.trace = new SipTrace(2000, () => [config.password ?? '', ...(config.registrarAccounts ?? []).map((a) => a.password)]);
     this.on('error', () => undefined);
   }
 
-  private setStatus(s: AccountStatus, detail = ''): void {
+  private setStatus(s: AccountStatus, detail: StatusDetail = {}): void {
     this.status = s;
     this.statusDetail = detail;
     this.emit('status', s, detail);
@@ -98,17 +128,17 @@ export class SipAccount extends EventEmitter {
   async start(): Promise<void> {
     const c = this.config;
     const sources = parseCidrList(c.allowedSources ?? '');
-    if (sources.invalid.length) throw new Error(`allowed sources: not an address or CIDR: ${sources.invalid.join(', ')}`);
+    if (sources.invalid.length) throw new IntercomError('sip.badAllowedSources', { entries: sources.invalid.join(', ').slice(0, 120) });
     const server = c.server?.trim() ? await resolveServer(c.server, c.protocol) : undefined;
-    if (c.mode === 'client' && !server) throw new Error('client mode needs a server');
-    if (c.mode === 'client' && !c.user) throw new Error('client mode needs a user');
+    if (c.mode === 'client' && !server) throw new IntercomError('sip.clientNeedsServer');
+    if (c.mode === 'client' && !c.user) throw new IntercomError('sip.clientNeedsUser');
     const clock = this.deps.clock ?? systemClock;
     let registrar: Registrar | undefined;
     if (c.mode === 'registrar') {
       const accounts: RegistrarAccount[] = [];
       for (const a of c.registrarAccounts ?? []) {
         const r = parseCidrList(a.allowedSources ?? '');
-        if (r.invalid.length) throw new Error(`account ${a.user}: not an address or CIDR: ${r.invalid.join(', ')}`);
+        if (r.invalid.length) throw new IntercomError('sip.badPanelSources', { user: a.user, entries: r.invalid.join(', ').slice(0, 120) });
         accounts.push({ user: a.user, password: a.password, allowedSources: r.rules });
       }
       registrar = new Registrar({ realm: c.domain || c.bindAddress, accounts, clock, logger: this.log, algorithm: c.algorithm });
@@ -122,7 +152,7 @@ export class SipAccount extends EventEmitter {
     const localAddress = await advertisedAddress({ bindAddress: c.bindAddress, publicAddress: c.publicAddress, server: server?.address, allowedSources: c.allowedSources });
     const ep = new SipEndpoint({
       transport,
-      mediaFactory: this.deps.mediaFactory ?? createRtpMediaFactory({ rtpTimeoutMs: c.rtpTimeoutMs }),
+      mediaFactory: this.deps.mediaFactory,
       mode: c.mode,
       account: c.name,
       user: c.user,
@@ -150,20 +180,20 @@ export class SipAccount extends EventEmitter {
     if (registrar) ep.registrar = registrar;
     this.endpoint = ep;
     callRegistry.add(ep);
-    accountRegistry.add(this);
+    accounts.set(c.name, this);
     ep.on('call', (call: Call) => this.emit('call', call));
     if (c.mode === 'client' && server) {
       const reg = new Registration(ep, { user: c.user, domain: c.domain || server.address, server, credentials, expires: c.expires ?? 600 });
       this.registration = reg;
-      reg.on('state', (s: RegistrationState, d: { status?: number; reason?: string }) => {
-        if (s === 'registered') this.setStatus('registered', `${c.user}@${c.domain || server.address}`);
-        else if (s === 'failed') this.setStatus('failed', d.reason ?? `status ${d.status}`);
+      reg.on('state', (s: RegistrationState, d: { status?: number; reason?: RegistrationFailure }) => {
+        if (s === 'registered') this.setStatus('registered', { aor: `${c.user}@${c.domain || server.address}` });
+        else if (s === 'failed') this.setStatus('failed', { reason: d.reason, status: d.status });
         else if (s === 'registering') this.setStatus('registering');
-        else if (s === 'unregistered' && this.status !== 'closed') this.setStatus('bound', 'unregistered');
+        else if (s === 'unregistered' && this.status !== 'closed') this.setStatus('bound', { unregistered: true });
       });
       reg.start();
     }
-    this.setStatus('bound', `${c.protocol}:${c.bindAddress}:${transport.port}`);
+    this.setStatus('bound', { listen: `${c.protocol}:${c.bindAddress}:${transport.port}` });
   }
 
   get port(): number | undefined {
@@ -188,7 +218,7 @@ export class SipAccount extends EventEmitter {
     const fo = typeof this.failover === 'function' ? this.failover() : this.failover;
     const first = this.usable || !fo?.usable ? this : fo;
     const ep = first.endpoint;
-    if (!ep) throw new Error(`account ${this.config.name} is not started`);
+    if (!ep) throw new IntercomError('sip.accountNotStarted', { account: this.config.name });
     const call = ep.dial(target, { noAnswerTimeoutMs: opts.noAnswerTimeoutMs ?? this.config.noAnswerTimeoutMs });
     first.emit('call', call);
     const alt = first === this && fo !== this ? fo : undefined;
@@ -196,12 +226,12 @@ export class SipAccount extends EventEmitter {
       call.once('ended', (e: { status?: number; reason?: string }) => {
         const failed = e.reason === 'timeout' || e.status === 408 || (e.status !== undefined && e.status >= 500 && e.status < 600);
         if (failed && alt.usable) {
-          this.log.warn(`${this.config.name}: call to ${target} failed (${e.status ?? e.reason}); trying ${alt.config.name}`);
+          this.log.warn('sip.failover', { account: this.config.name, target, why: e.status ?? e.reason, next: alt.config.name });
           try {
             const next = alt.dial(target, opts);
             call.emit('failover', next);
           } catch (err) {
-            this.log.warn('failover dial failed: ' + String(err));
+            this.log.warn('sip.failoverFailed', { account: alt.config.name, target, detail: errorText(err) });
           }
         }
       });
@@ -212,7 +242,7 @@ export class SipAccount extends EventEmitter {
   async close(): Promise<void> {
     this.setStatus('closed');
     if (this.endpoint) callRegistry.remove(this.endpoint);
-    accountRegistry.remove(this);
+    if (accounts.get(this.config.name) === this) accounts.delete(this.config.name);
     await this.registration?.stop().catch(() => undefined);
     await this.endpoint?.close();
     await this.transport?.close();

@@ -30,9 +30,3 @@ export interface SipTimers {
   T4: number;
 }
 export const defaultTimers: SipTimers = { T1: 500, T2: 4000, T4: 5000 };
-
-export interface Logger {
-  debug(msg: string): void;
-  warn(msg: string): void;
-}
-export const silentLogger: Logger = { debug: () => undefined, warn: () => undefined };

@@ -1,17 +1,26 @@
 /**
  * A SIP endpoint on one transport: routes every request and response (RFC 3261 §8.2,
- * §12.2.2), owns the calls, answers OPTIONS, refuses what it does not do with the status
- * the RFC names (405/420/481/501), and lets a registrar take REGISTER. Nothing a peer
- * sends throws out of here.
+ * §12.2.2), owns the calls (new INVITEs only once admission.ts lets them in), answers
+ * OPTIONS, refuses what it does not do with the status the RFC names (405/420/481/501),
+ * and lets a registrar take REGISTER. Nothing a peer sends throws out of here.
+ *
+ * Events: 'call' (InboundCall) for every admitted INVITE.
  */
 import { EventEmitter } from 'node:events';
-import { type Clock, type Logger, type SipTimers, silentLogger, systemClock } from './clock';
-import { Call, type CallHost, type DialOptions, ALLOW } from './call';
-import { admitted, type CidrRule } from './cidr';
-import { authorize, type Credentials, parseChallenge } from './digest';
-import type { MediaFactory } from './media-port';
-import { type HeaderList, header, parseUri, randomToken, type SipRequest, type SipResponse } from './message';
-import { type ServerTransaction, TransactionLayer } from './transactions';
+import { errorText } from '../core/errors';
+import { type Logger, silentLogger } from '../core/log';
+import type { MediaFactory } from '../media/port';
+import { ALLOW, type Call, type CallHost } from './call';
+import { type ChallengedResult, requestWithChallenge } from './challenge';
+import { type AdmissionPolicy, admitInvite } from './admission';
+import type { CidrRule } from '../net/cidr';
+import { type Clock, type SipTimers, systemClock } from './clock';
+import type { Credentials } from '../auth/digest';
+import { InboundCall } from './invite-server';
+import { type DialOptions, OutboundCall } from './invite-client';
+import { type HeaderList, header, randomToken, type SipRequest, type SipResponse } from './message';
+import { type DialTarget, resolveTarget } from './targets';
+import { type RequestSpec, type ServerTransaction, TransactionLayer } from './transactions';
 import type { Remote, SipTransport } from './transport';
 
 export type EndpointMode = 'client' | 'registrar' | 'p2p' | 'listen';
@@ -55,7 +64,7 @@ export interface EndpointOptions {
   /** inbound calls at once before new INVITEs get 503 (default 16) */
   maxInboundCalls?: number;
   /** where a plain user lives (registrar mode: its binding) */
-  locate?: (user: string) => { uri: string; remote: Remote } | undefined;
+  locate?: (user: string) => DialTarget | undefined;
 }
 
 const KNOWN_NOT_ALLOWED = ['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'MESSAGE', 'REFER', 'PUBLISH', 'UPDATE', 'PRACK'];
@@ -67,33 +76,37 @@ export interface EndpointStats {
   notImplemented: number;
 }
 
-export class SipEndpoint extends EventEmitter implements CallHost {
+export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err: Error] }> {
   readonly layer: TransactionLayer;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly mediaFactory: MediaFactory;
   readonly account: string;
-  readonly localAddress: string;
   readonly userAgent: string;
-  readonly credentials?: Credentials;
-  readonly dtmfSend: 'rfc4733' | 'info';
+  /** what the calls of this endpoint see of it */
+  private readonly host: CallHost;
+  private readonly admission: AdmissionPolicy;
+  private readonly localAddress: string;
   readonly stats: EndpointStats = { overload: 0, rejectedSource: 0, unknownDialog: 0, notImplemented: 0 };
   registrar?: RequestHandler;
   private calls = new Map<string, Call>(); // by id
   private dialogs = new Map<string, Call>(); // by Call-ID|local tag|remote tag
-  private invites = new Map<ServerTransaction, Call>();
+  private invites = new Map<ServerTransaction, InboundCall>();
 
   constructor(readonly opts: EndpointOptions) {
     super();
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger;
-    this.mediaFactory = opts.mediaFactory;
     this.account = opts.account ?? opts.user;
     this.localAddress = opts.localAddress ?? opts.transport.host;
     this.userAgent = opts.userAgent ?? 'node-red-contrib-sip-intercom';
-    this.credentials = opts.credentials;
-    this.dtmfSend = opts.dtmfSend ?? 'rfc4733';
     this.layer = new TransactionLayer(opts.transport, this.clock, opts.timers);
+    this.host = {
+      layer: this.layer, clock: this.clock, log: this.log, account: this.account, localAddress: this.localAddress, userAgent: this.userAgent,
+      mediaFactory: opts.mediaFactory, credentials: opts.credentials, dtmfSend: opts.dtmfSend ?? 'rfc4733',
+      contact: () => this.contact(),
+      forget: (call) => this.forget(call),
+    };
+    this.admission = { allowedSources: opts.allowedSources ?? [], admit: opts.admit, maxInboundCalls: opts.maxInboundCalls ?? 16 };
     opts.transport.on('request', (req: SipRequest, remote: Remote) => this.onRequest(req, remote));
     opts.transport.on('response', (res: SipResponse) => this.onResponse(res));
     this.on('error', () => undefined);
@@ -119,7 +132,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     return [...this.calls.values()];
   }
 
-  forget(call: Call): void {
+  private forget(call: Call): void {
     this.calls.delete(call.id);
     const k = call.dialogKey;
     if (k && this.dialogs.get(k) === call) this.dialogs.delete(k);
@@ -172,21 +185,16 @@ export class SipEndpoint extends EventEmitter implements CallHost {
   }
 
   private newInvite(req: SipRequest, tx: ServerTransaction, remote: Remote): void {
-    let ok = admitted(this.opts.allowedSources ?? [], remote.address);
-    if (!ok && this.opts.admit) {
-      const r = this.opts.admit(remote, req, tx);
-      if (r === 'answered') return;
-      ok = r;
-    }
-    if (!ok) {
+    const inbound = this.activeCalls.filter((c) => c.direction === 'inbound').length;
+    const verdict = admitInvite(this.admission, req, tx, remote, inbound);
+    if (verdict === 'answered') return;
+    if (verdict === 'forbidden') {
       this.stats.rejectedSource++;
-      this.log.warn(`${this.account}: INVITE from ${remote.address}:${remote.port} refused (source not allowed)`);
+      this.log.warn('sip.inviteRefused', { account: this.account, address: remote.address, port: remote.port });
       tx.respondAndForget(403, { toTag: randomToken() });
       return;
     }
-    const ringing = this.activeCalls.filter((c) => c.direction === 'inbound').length;
-    if (ringing >= (this.opts.maxInboundCalls ?? 16)) {
-      // A door has a handful of callers; more at once is a flood, not a visitor.
+    if (verdict === 'overload') {
       this.stats.overload++;
       tx.respondAndForget(503, { toTag: randomToken(), headers: [['Retry-After', '30']] });
       return;
@@ -199,13 +207,13 @@ export class SipEndpoint extends EventEmitter implements CallHost {
       }
     }
     tx.respond(100);
-    const call = Call.inbound(this, req, tx, remote, this.mode === 'listen');
+    const call = InboundCall.accept(this.host, req, tx, remote, this.mode === 'listen');
     this.track(call);
     this.invites.set(tx, call);
     call.startRingTimer(this.opts.ringTimeoutMs ?? 120_000);
     if (this.opts.autoRing !== false) call.ring().catch(() => undefined);
     this.emit('call', call);
-    call.emit('event', 'ring');
+    call.emit('ring');
   }
 
   private cancel(req: SipRequest, tx: ServerTransaction): void {
@@ -234,7 +242,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
         call.byeFromRemote();
         return;
       case 'INVITE':
-        call.reinvite(req, tx).catch((err: unknown) => this.log.warn('re-INVITE failed: ' + String(err)));
+        call.reinvite(req, tx).catch((err: unknown) => this.log.warn('sip.reinviteFailed', { call: call.id, detail: errorText(err) }));
         return;
       case 'INFO':
         tx.respond(200);
@@ -258,7 +266,7 @@ export class SipEndpoint extends EventEmitter implements CallHost {
     }
     // A 2xx retransmission for an INVITE whose transaction is gone: ACK it again.
     if (res.status >= 200 && res.status < 300 && res.cseqMethod === 'INVITE') {
-      for (const c of this.calls.values()) if (c.callId === res.callId && c.direction === 'outbound') c.retransmitted2xx(res);
+      for (const c of this.calls.values()) if (c.callId === res.callId && c instanceof OutboundCall) c.retransmitted2xx(res);
     }
   }
 
@@ -285,66 +293,19 @@ export class SipEndpoint extends EventEmitter implements CallHost {
       headers: opts.headers,
       viaProxy: !!this.opts.server && remote === this.opts.server,
     };
-    const call = Call.outbound(this, uri, remote, dialOpts);
+    const call = new OutboundCall(this.host, uri, remote, dialOpts);
     this.track(call);
-    call.start().catch((err: unknown) => this.log.warn('dial failed: ' + String(err)));
+    call.start().catch((err: unknown) => this.log.warn('sip.dialFailed', { call: call.id, detail: errorText(err) }));
     return call;
   }
 
-  resolveTarget(target: string): { uri: string; remote: Remote } {
-    const t = target.trim();
-    const proto = this.transport.protocol;
-    if (/^sips?:/i.test(t)) {
-      const u = parseUri(t);
-      if (!u) throw new Error(`not a SIP URI: ${t}`);
-      const remote = this.opts.server ?? { address: u.host, port: u.port ?? 5060, protocol: proto };
-      return { uri: u.toString(), remote };
-    }
-    const ipPort = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(t);
-    if (ipPort) {
-      const port = ipPort[2] ? Number(ipPort[2]) : 5060;
-      return { uri: `sip:${ipPort[1]}${ipPort[2] ? ':' + port : ''}`, remote: { address: ipPort[1], port, protocol: proto } };
-    }
-    if (!/^[A-Za-z0-9*#+._-]+$/.test(t)) throw new Error(`cannot dial ${JSON.stringify(t)}: give a number, user, IP or sip: URI`);
-    const located = this.opts.locate?.(t);
-    if (located) return located;
-    const server = this.opts.server;
-    if (!server) throw new Error(`cannot dial ${t}: this account has no server; give IP or sip:user@IP`);
-    return { uri: `sip:${t}@${this.opts.domain ?? server.address}`, remote: server };
+  resolveTarget(target: string): DialTarget {
+    return resolveTarget(target, { protocol: this.transport.protocol, server: this.opts.server, domain: this.opts.domain, locate: this.opts.locate });
   }
 
-  /**
-   * A non-INVITE request outside a dialog with one digest retry per challenge (REGISTER,
-   * OPTIONS). Resolves with the final response; a Timer F timeout resolves as 408.
-   */
-  request(build: (cseq: number) => { method: string; uri: string; headers: HeaderList; body?: string; remote: Remote }, creds?: Credentials, startCSeq = 1): Promise<{ res?: SipResponse; status: number; cseq: number }> {
-    return new Promise((resolve) => {
-      let cseq = startCSeq;
-      let tries = 0;
-      let nc = 0;
-      let auth: [string, string] | undefined;
-      const send = (): void => {
-        const spec = build(cseq);
-        if (auth) spec.headers = [...spec.headers, auth];
-        this.layer.sendRequest({ ...spec }, {
-          onTimeout: () => resolve({ status: 408, cseq }),
-          onResponse: (res) => {
-            if (res.status < 200) return;
-            if ((res.status === 401 || res.status === 407) && creds && tries < 2) {
-              const ch = parseChallenge(header(res, res.status === 401 ? 'www-authenticate' : 'proxy-authenticate') ?? '');
-              if (ch) {
-                tries++;
-                cseq++;
-                auth = [res.status === 401 ? 'Authorization' : 'Proxy-Authorization', authorize(ch, creds, spec.method, spec.uri, ++nc)];
-                return send();
-              }
-            }
-            resolve({ res, status: res.status, cseq });
-          },
-        });
-      };
-      send();
-    });
+  /** A request outside a dialog (REGISTER, OPTIONS), answering digest challenges. */
+  request(build: (cseq: number) => RequestSpec, creds?: Credentials, startCSeq = 1): Promise<ChallengedResult> {
+    return requestWithChallenge(this.layer, build, creds, startCSeq);
   }
 
   async close(): Promise<void> {

@@ -284,6 +284,38 @@ export const newBranch = (): string => 'z9hG4bK' + randomToken(10);
 
 export type HeaderList = Array<[string, string]>;
 
+/**
+ * The first value of a header in a list we are building. Header names compare
+ * case-insensitively (RFC 3261 §7.3.1), whatever case the list was written in.
+ */
+export function headerOf(hs: HeaderList, name: string): string {
+  const n = name.toLowerCase();
+  return hs.find(([k]) => k.toLowerCase() === n)?.[1] ?? '';
+}
+
+/** Every header of that name, in order (case-insensitive like headerOf). */
+export function headersNamed(hs: HeaderList, name: string): HeaderList {
+  const n = name.toLowerCase();
+  return hs.filter(([k]) => k.toLowerCase() === n);
+}
+
+/** The list without any header of that name. */
+export function withoutHeader(hs: HeaderList, name: string): HeaderList {
+  const n = name.toLowerCase();
+  return hs.filter(([k]) => k.toLowerCase() !== n);
+}
+
+/** The list with every header of that name given `value`, in place (order kept). */
+export function withHeader(hs: HeaderList, name: string, value: string): HeaderList {
+  const n = name.toLowerCase();
+  return hs.map(([k, v]): [string, string] => (k.toLowerCase() === n ? [k, value] : [k, v]));
+}
+
+/** The same request again with the next CSeq number for `method` (RFC 3261 §8.1.3.5, §8.1.3.4). */
+export function nextCSeq(hs: HeaderList, method: string): HeaderList {
+  return withHeader(hs, 'cseq', `${Number(headerOf(hs, 'cseq').split(/\s+/)[0]) + 1} ${method}`);
+}
+
 export function serializeRequest(method: string, uri: string, hs: HeaderList, body = ''): string {
   const lines = [`${method} ${uri} SIP/2.0`];
   for (const [k, v] of hs) lines.push(`${k}: ${v}`);

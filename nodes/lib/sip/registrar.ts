@@ -6,9 +6,10 @@
  * RFC 3261 §22.2: a registration proves nothing about who sends an INVITE later).
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, Logger } from './clock';
-import { admitted, type CidrRule } from './cidr';
-import { type DigestAlgorithm, DigestServer } from './digest';
+import type { Logger } from '../core/log';
+import type { Clock } from './clock';
+import { admitted, type CidrRule } from '../net/cidr';
+import { type DigestAlgorithm, DigestServer } from '../auth/digest';
 import type { RequestHandler } from './endpoint';
 import { header, headers as headerValues, parseNameAddr, parseUri, type SipRequest, splitComma } from './message';
 import type { ServerTransaction } from './transactions';
@@ -61,7 +62,9 @@ export class Registrar extends EventEmitter implements RequestHandler {
     if (!account || !admitted(account.allowedSources, remote.address)) {
       // Same answer for unknown user and wrong source: do not tell a scanner which users exist.
       this.stats.refused++;
-      this.opts.logger.warn(`registrar: REGISTER for "${user}" from ${remote.address} refused (${account ? 'source not allowed' : 'unknown account'})`);
+      const who = { user: user.slice(0, 64), address: remote.address };
+      if (account) this.opts.logger.warn('sip.registerSourceRefused', who);
+      else this.opts.logger.warn('sip.registerUnknownUser', who);
       tx.respond(403, tag);
       return true;
     }
@@ -73,12 +76,12 @@ export class Registrar extends EventEmitter implements RequestHandler {
     }
     const v = this.digest.verify(auth, 'REGISTER', (u) => this.accounts.get(u)?.password);
     if (!v.ok) {
-      if (v.stale || v.reason === 'nonce not ours') {
+      if (v.stale || v.reason === 'auth.foreignNonce') {
         this.stats.challenged++;
         tx.respond(401, { ...tag, headers: [['WWW-Authenticate', this.digest.challenge(alg, !!v.stale)]] });
       } else {
         this.stats.refused++;
-        this.opts.logger.warn(`registrar: REGISTER for "${user}" from ${remote.address} refused: ${v.reason}`);
+        this.opts.logger.warn('sip.registerDigestRefused', { user: user.slice(0, 64), address: remote.address, detail: v.reason });
         tx.respond(403, tag);
       }
       return true;
@@ -159,7 +162,7 @@ export class Registrar extends EventEmitter implements RequestHandler {
       return 'answered';
     }
     const v = this.digest.verify(auth, 'INVITE', (u) => this.accounts.get(u)?.password);
-    if (v.stale || (!v.ok && v.reason === 'nonce not ours')) {
+    if (v.stale || (!v.ok && v.reason === 'auth.foreignNonce')) {
       this.stats.challenged++;
       tx.respondAndForget(401, { ...tag, headers: [['WWW-Authenticate', this.digest.challenge(alg, !!v.stale)]] });
       return 'answered';
@@ -167,7 +170,8 @@ export class Registrar extends EventEmitter implements RequestHandler {
     const account = v.user ? this.accounts.get(v.user) : undefined;
     if (!v.ok || !account || !admitted(account.allowedSources, remote.address)) {
       this.stats.refused++;
-      this.opts.logger.warn(`registrar: INVITE from ${remote.address} refused: ${v.reason ?? 'source not allowed'}`);
+      if (v.ok) this.opts.logger.warn('sip.inviteSourceRefused', { user: v.user, address: remote.address });
+      else this.opts.logger.warn('sip.inviteDigestRefused', { address: remote.address, detail: v.reason });
       return false;
     }
     return true;

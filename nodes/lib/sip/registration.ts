@@ -7,13 +7,22 @@
  * Events: 'state' (RegistrationState, { status?, reason? }).
  */
 import { EventEmitter } from 'node:events';
+import { errorText } from '../core/errors';
+import { ALLOW } from './call';
 import type { TimerHandle } from './clock';
-import type { Credentials } from './digest';
+import type { Credentials } from '../auth/digest';
 import type { SipEndpoint } from './endpoint';
 import { type HeaderList, header, headers as headerValues, parseNameAddr, randomToken, splitComma } from './message';
 import type { Remote } from './transport';
 
 export type RegistrationState = 'unregistered' | 'registering' | 'registered' | 'failed';
+/** Why a registration failed, for the account node to word: 401/403/407, 408, anything else. */
+export type RegistrationFailure = 'authFailed' | 'noAnswer' | 'serverStatus';
+
+export interface RegistrationEvents {
+  state: [state: RegistrationState, detail: { status?: number; reason?: RegistrationFailure }];
+  error: [err: Error];
+}
 
 export interface RegistrationOptions {
   user: string;
@@ -26,7 +35,7 @@ export interface RegistrationOptions {
   maxBackoffMs?: number;
 }
 
-export class Registration extends EventEmitter {
+export class Registration extends EventEmitter<RegistrationEvents> {
   state: RegistrationState = 'unregistered';
   lastStatus?: number;
   grantedExpires?: number;
@@ -50,7 +59,7 @@ export class Registration extends EventEmitter {
     this.schedule(0);
   }
 
-  private set(state: RegistrationState, detail: { status?: number; reason?: string } = {}): void {
+  private set(state: RegistrationState, detail: { status?: number; reason?: RegistrationFailure } = {}): void {
     const changed = state !== this.state;
     this.state = state;
     if (changed || state === 'failed') this.emit('state', state, detail);
@@ -59,7 +68,7 @@ export class Registration extends EventEmitter {
   private schedule(ms: number): void {
     this.ep.clock.clearTimeout(this.timer);
     this.timer = this.ep.clock.setTimeout(() => {
-      this.inFlight = this.register().catch((err: unknown) => this.ep.log.warn('REGISTER failed: ' + String(err)));
+      this.inFlight = this.register().catch((err: unknown) => this.ep.log.warn('sip.registerError', { detail: errorText(err) }));
     }, ms);
   }
 
@@ -78,7 +87,7 @@ export class Registration extends EventEmitter {
         ['CSeq', `${cseq} REGISTER`],
         ['Contact', this.ep.contact(user)],
         ['Expires', String(expires)],
-        ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO'],
+        ['Allow', ALLOW],
         ['User-Agent', this.ep.userAgent],
       ] as HeaderList,
     });
@@ -108,7 +117,7 @@ export class Registration extends EventEmitter {
       return;
     }
     this.failures++;
-    const reason = r.status === 401 || r.status === 407 || r.status === 403 ? 'authentication failed (check user and password)' : r.status === 408 ? 'no answer from server' : `server answered ${r.status}`;
+    const reason: RegistrationFailure = r.status === 401 || r.status === 407 || r.status === 403 ? 'authFailed' : r.status === 408 ? 'noAnswer' : 'serverStatus';
     this.set('failed', { status: r.status, reason });
     const min = this.opts.minBackoffMs ?? 2000;
     const max = this.opts.maxBackoffMs ?? 300_000;

@@ -1,9 +1,9 @@
 /**
  * Live calls by id across every account, so other nodes (dtmf, door-open by DTMF) can find
- * the call a message refers to without knowing which account carries it.
+ * the call a message refers to without knowing which account carries it. (Accounts by
+ * name are account.ts's accountRegistry: this file knows calls only.)
  */
 import type { Call } from './call';
-import type { SipAccount } from './account';
 
 export interface CallLookup {
   getCall(id: string): Call | undefined;
@@ -25,20 +25,5 @@ export const callRegistry = {
       if (c) return c;
     }
     return undefined;
-  },
-};
-
-const accounts = new Map<string, SipAccount>();
-
-/** Started accounts by name, so a flow can route a call to one (msg.account). */
-export const accountRegistry = {
-  add(account: SipAccount): void {
-    accounts.set(account.config.name, account);
-  },
-  remove(account: SipAccount): void {
-    if (accounts.get(account.config.name) === account) accounts.delete(account.config.name);
-  },
-  get(name: string): SipAccount | undefined {
-    return accounts.get(name);
   },
 };

@@ -6,7 +6,7 @@
  * On a reliable transport (TCP) no request or response is retransmitted.
  */
 import { type Clock, type SipTimers, type TimerHandle, defaultTimers } from './clock';
-import { type HeaderList, header, newBranch, serializeRequest, serializeResponse, type SipRequest, type SipResponse } from './message';
+import { type HeaderList, header, headerOf, headersNamed, newBranch, serializeRequest, serializeResponse, type SipRequest, type SipResponse } from './message';
 import type { Remote } from './transport';
 
 export interface TransportLike {
@@ -110,10 +110,9 @@ export class ClientTransaction {
 
   /** ACK for a non-2xx final response: same branch, To from the response (§17.1.1.3). */
   private ackFor(res: SipResponse): string {
-    const pick = (n: string): HeaderList => this.spec.headers.filter(([k]) => k.toLowerCase() === n);
     const hs: HeaderList = [
       ['Via', this.layer.transport.via(this.branch)],
-      ...pick('route'),
+      ...headersNamed(this.spec.headers, 'route'),
       ['Max-Forwards', '70'],
       ['From', headerOf(this.spec.headers, 'from')],
       ['To', header(res, 'to') ?? ''],
@@ -131,10 +130,6 @@ export class ClientTransaction {
     clock.clearTimeout(this.timerLinger);
     this.layer.forgetClient(this);
   }
-}
-
-function headerOf(hs: HeaderList, name: string): string {
-  return hs.find(([k]) => k.toLowerCase() === name)?.[1] ?? '';
 }
 
 type ServerState = 'trying' | 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated';

@@ -7,7 +7,8 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { type Logger, silentLogger } from './clock';
+import { errorText } from '../core/errors';
+import { type Logger, silentLogger } from '../core/log';
 import { parseMessage, serializeResponse, type SipRequest, type SipResponse, type Via } from './message';
 
 export type Protocol = 'udp' | 'tcp';
@@ -71,14 +72,8 @@ export class SipTransport extends EventEmitter {
     if (this.protocol === 'udp') {
       const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4' });
       this.udp = s;
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.bind(this.port, this.host, () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
-      s.on('error', (err) => this.log.warn('SIP UDP socket error: ' + err.message));
+      await opened(s, (ready) => s.bind(this.port, this.host, ready));
+      s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
       s.on('message', (buf, rinfo) => {
         const remote: Remote = { address: rinfo.address, port: rinfo.port, protocol: 'udp' };
         if (buf.length > this.max) {
@@ -93,14 +88,8 @@ export class SipTransport extends EventEmitter {
       // A door has a handful of peers; thousands of connections are an attack, not traffic.
       srv.maxConnections = 256;
       this.server = srv;
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(this.port, this.host, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
-      srv.on('error', (err) => this.log.warn('SIP TCP server error: ' + err.message));
+      await opened(srv, (ready) => srv.listen(this.port, this.host, ready));
+      srv.on('error', (err) => this.log.warn('sip.tcpServerError', { detail: err.message }));
       this.port = (srv.address() as net.AddressInfo).port;
     }
   }
@@ -116,7 +105,7 @@ export class SipTransport extends EventEmitter {
     this.trace?.('out', data, remote);
     if (this.udp) {
       this.udp.send(data, remote.port, remote.address, (err) => {
-        if (err) this.log.warn(`SIP UDP send to ${remote.address}:${remote.port} failed: ${err.message}`);
+        if (err) this.log.warn('sip.udpSendFailed', { address: remote.address, port: remote.port, detail: err.message });
       });
       return;
     }
@@ -159,7 +148,7 @@ export class SipTransport extends EventEmitter {
     const k = key ?? `${sock.remoteAddress}:${sock.remotePort}`;
     this.conns.set(k, sock);
     let buf: Buffer = Buffer.alloc(0);
-    sock.on('error', (err) => this.log.warn(`SIP TCP ${k}: ${err.message}`));
+    sock.on('error', (err) => this.log.warn('sip.tcpError', { peer: k, detail: err.message }));
     // Idle connections are closed after an hour; a registered device re-opens on its next refresh.
     sock.setTimeout(3_600_000, () => sock.destroy());
     sock.on('close', () => {
@@ -218,9 +207,20 @@ export class SipTransport extends EventEmitter {
     } catch (err) {
       // The last line of defence: a bug in a handler must not take down Node-RED.
       this.stats.handlerErrors++;
-      this.log.warn('SIP handler error: ' + (err instanceof Error ? err.stack ?? err.message : String(err)));
+      this.log.warn('sip.handlerError', { detail: (err instanceof Error && err.stack ? err.stack : errorText(err)).slice(0, 800) });
     }
   }
+}
+
+/** Bind or listen; an error before it is ready (EADDRINUSE on a redeploy) rejects. */
+function opened(target: EventEmitter, open: (ready: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    target.once('error', reject);
+    open(() => {
+      target.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function hostPort(host: string, port: number): string {

@@ -1,7 +1,7 @@
-/** The stand-in media answer (until nodes/lib/media is plugged in) and the 488 path. */
+/** The silent test media (test/helpers/silent-media.ts) negotiates through media/sdp; the 488 path of an answer. */
 import * as dgram from 'node:dgram';
-import { defaultMediaFactory } from '../../nodes/lib/sip/default-media';
-import { NotAcceptableHere } from '../../nodes/lib/sip/media-port';
+import { silentMediaFactory } from '../helpers/silent-media';
+import { NotAcceptableHere } from '../../nodes/lib/media/port';
 import { SipEndpoint } from '../../nodes/lib/sip/endpoint';
 import { SipTransport } from '../../nodes/lib/sip/transport';
 import type { Call } from '../../nodes/lib/sip/call';
@@ -11,9 +11,9 @@ import { waitFor } from '../helpers/wait';
 const ctx = { callId: 'c', direction: 'inbound' as const, localAddress: '127.0.0.1' };
 const offer = (m: string[]) => ['v=0', 'o=- 1 1 IN IP4 10.0.0.9', 's=-', 'c=IN IP4 10.0.0.9', 't=0 0', ...m].join('\r\n') + '\r\n';
 
-describe('default media answer', () => {
+describe('silent test media', () => {
   test('keeps PCMU + the offered telephone-event payload type, declines video with port 0', async () => {
-    const sdp = await defaultMediaFactory(41000).create(ctx).answer(offer(['m=audio 7000 RTP/AVP 8 0 96', 'a=rtpmap:96 telephone-event/8000', 'm=video 7002 RTP/AVP 97', 'a=rtpmap:97 H264/90000']));
+    const sdp = await silentMediaFactory(41000).create(ctx).answer(offer(['m=audio 7000 RTP/AVP 8 0 96', 'a=rtpmap:96 telephone-event/8000', 'm=video 7002 RTP/AVP 97', 'a=rtpmap:97 H264/90000']));
     expect(sdp).toMatch(/\r\nc=IN IP4 127\.0\.0\.1\r\n/);
     expect(sdp).toMatch(/\r\nm=audio 41000 RTP\/AVP 0 96\r\n/);
     expect(sdp).toContain('a=rtpmap:96 telephone-event/8000');
@@ -21,14 +21,14 @@ describe('default media answer', () => {
   });
 
   test('no PCMU offered is NotAcceptableHere', async () => {
-    await expect(defaultMediaFactory().create(ctx).answer(offer(['m=audio 7000 RTP/AVP 8']))).rejects.toBeInstanceOf(NotAcceptableHere);
+    await expect(silentMediaFactory().create(ctx).answer(offer(['m=audio 7000 RTP/AVP 8']))).rejects.toBeInstanceOf(NotAcceptableHere);
   });
 
   test('the caller gets 488 and the flow gets the reason when it answers', async () => {
     const port = await freeSipPort();
     const transport = new SipTransport({ protocol: 'udp', host: '127.0.0.1', port });
     await transport.start();
-    const ep = new SipEndpoint({ transport, mediaFactory: defaultMediaFactory(), mode: 'p2p', user: 'door' });
+    const ep = new SipEndpoint({ transport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'door' });
     const errors: string[] = [];
     ep.on('call', (c: Call) => c.answer().catch((e: Error) => errors.push(e.message)));
     const client = dgram.createSocket('udp4');
@@ -40,7 +40,7 @@ describe('default media answer', () => {
     client.send(invite, port, '127.0.0.1');
     try {
       await waitFor(() => replies.some((r) => r.startsWith('SIP/2.0 488')), '488');
-      expect(errors[0]).toMatch(/call rejected with 488/);
+      expect(errors[0]).toMatch(/^sip\.callRejectedCodec \(status=488\)/);
     } finally {
       client.close();
       await ep.close();

@@ -1,7 +1,8 @@
 /** Parallel ring over two accounts: the first answer wins, the other branch is cancelled. */
 import { SipAccount } from '../../nodes/lib/sip/account';
+import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 import type { Call } from '../../nodes/lib/sip/call';
-import { ParallelCall } from '../../nodes/lib/sip/parallel';
+import { ParallelCall } from '../../nodes/lib/calls/parallel';
 import { freeSipPort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 
@@ -11,7 +12,7 @@ describe('parallel ring', () => {
     for (const a of accounts.splice(0)) await a.close();
   });
   async function account(name: string, user: string) {
-    const a = new SipAccount({ name, mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user });
+    const a = new SipAccount({ name, mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), user }, { mediaFactory: createRtpMediaFactory() });
     accounts.push(a);
     await a.start();
     return a;
@@ -38,7 +39,7 @@ describe('parallel ring', () => {
   });
 
   test('no usable account is a clear error', async () => {
-    const c = new SipAccount({ name: 'x', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: 0, user: 'x' });
-    expect(() => new ParallelCall([c], 'sip:a@127.0.0.1')).toThrow(/no usable account/);
+    const c = new SipAccount({ name: 'x', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: 0, user: 'x' }, { mediaFactory: createRtpMediaFactory() });
+    expect(() => new ParallelCall([c], 'sip:a@127.0.0.1')).toThrow(/^calls\.noUsableAccount/);
   });
 });

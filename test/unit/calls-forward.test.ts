@@ -1,6 +1,7 @@
 /** The forward queue policy on an injected clock: who rings when, who gets CANCEL. */
 import type { Clock, TimerHandle } from '../../nodes/lib/sip/clock';
-import { ForwardQueue, lookupApartment, normalizeTarget, parseApartment, parseApartmentTable, parseTargets } from '../../nodes/lib/sip/forward';
+import { ForwardQueue } from '../../nodes/lib/calls/forward-queue';
+import { lookupApartment, normalizeTarget, parseApartment, parseApartmentTable, parseTargets } from '../../nodes/lib/calls/forward-targets';
 
 class FakeClock implements Clock {
   t = 0;
@@ -127,8 +128,8 @@ describe('ForwardQueue', () => {
 
   test('more than 8 targets or none is refused', () => {
     const nine = Array.from({ length: 9 }, (_, i) => String(10 + i));
-    expect(() => setup(nine, { mode: 'all', perTargetMs: 1000 })).toThrow(/at most 8/);
-    expect(() => setup([], { mode: 'all', perTargetMs: 1000 })).toThrow(/at least one/);
+    expect(() => setup(nine, { mode: 'all', perTargetMs: 1000 })).toThrow(/^calls\.tooManyTargets \(max=8, count=9\)/);
+    expect(() => setup([], { mode: 'all', perTargetMs: 1000 })).toThrow(/^calls\.noTargets/);
   });
 });
 
@@ -137,12 +138,12 @@ describe('BAS-IP targets and the apartment table', () => {
     expect(normalizeTarget(` ${t} `)).toBe(t);
   });
   test.each(['', 'http://x', 'sip:', 'sip:a b@c', '55 88', '<sip:1@h>'])('%j is refused with a reason', (t) => {
-    expect(() => normalizeTarget(t)).toThrow(/forward target/);
+    expect(() => normalizeTarget(t)).toThrow(/^calls\.(targetEmpty|badTarget) /);
   });
   test('lists: text or array, at most 8', () => {
     expect(parseTargets('sip:1@192.168.1.65, 5588\nsip:5589@server')).toEqual(['sip:1@192.168.1.65', '5588', 'sip:5589@server']);
     expect(parseTargets([5588, 'sip:192.168.1.65'])).toEqual(['5588', 'sip:192.168.1.65']);
-    expect(() => parseTargets(Array(9).fill('1'))).toThrow(/at most 8/);
+    expect(() => parseTargets(Array(9).fill('1'))).toThrow(/^calls\.tooManyTargets/);
   });
   test('apartment numbers as dialled: floor digits then two apartment digits', () => {
     expect(parseApartment('223')).toEqual({ floor: 2, apartment: 23 });
@@ -156,7 +157,7 @@ describe('BAS-IP targets and the apartment table', () => {
     expect(lookupApartment(t, '1050')).toEqual(['sip:1@192.168.1.65']);
     expect(lookupApartment(t, '0223')).toEqual(['sip:5588@server', '5589']);
     expect(lookupApartment(t, '224')).toBeUndefined();
-    expect(() => parseApartmentTable('223: 1\nfoo: 2')).toThrow(/line 2/);
-    expect(() => parseApartmentTable('223: 1\n223: 2')).toThrow(/twice/);
+    expect(() => parseApartmentTable('223: 1\nfoo: 2')).toThrow(/^calls\.apartmentLine \(line=2/);
+    expect(() => parseApartmentTable('223: 1\n223: 2')).toThrow(/^calls\.apartmentTwice \(line=2/);
   });
 });

@@ -3,14 +3,20 @@
  * account): the same target is called on every usable account, the first answer wins and
  * the other branches are cancelled (or hung up if they answered too), like a forking
  * proxy does (RFC 3261 §16.7 step 10).
- *
- * Events: 'answered' (Call), 'ended' ({ reason, statuses }) when no branch answered.
  */
 import { EventEmitter } from 'node:events';
-import type { SipAccount } from './account';
-import type { Call } from './call';
+import { IntercomError } from '../core/errors';
+import type { SipAccount } from '../sip/account';
+import type { Call } from '../sip/call';
 
-export class ParallelCall extends EventEmitter {
+export interface ParallelCallEvents {
+  answered: [call: Call];
+  /** no branch answered */
+  ended: [info: { reason: string; statuses: Array<number | string | undefined> }];
+  error: [err: Error];
+}
+
+export class ParallelCall extends EventEmitter<ParallelCallEvents> {
   readonly branches: Call[] = [];
   winner?: Call;
   private open = 0;
@@ -19,7 +25,7 @@ export class ParallelCall extends EventEmitter {
     super();
     this.on('error', () => undefined);
     const usable = accounts.filter((a) => a.usable);
-    if (usable.length === 0) throw new Error('no usable account to ring (none registered or started)');
+    if (usable.length === 0) throw new IntercomError('calls.noUsableAccount');
     for (const a of usable) {
       const ep = a.endpoint;
       if (!ep) continue;

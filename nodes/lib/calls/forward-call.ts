@@ -3,16 +3,16 @@
  * who rings when, the account dials the legs, the panel hears ring-back meanwhile, and the
  * leg that answers is bridged to the panel (RTP relayed both ways, key presses too, so the
  * person can open the door with the panel's code). Either side hanging up ends both.
- *
- * Events: 'dialing' (target, Call), 'answered' (Call, target), 'failed' (reason).
  */
 import { EventEmitter } from 'node:events';
-import { bridge, type Bridge } from '../media/bridge';
-import { RtpCallMedia } from '../media/call-media';
-import type { SipAccount } from './account';
-import type { Call } from './call';
-import { type Clock, systemClock } from './clock';
-import { type ForwardOptions, ForwardQueue } from './forward';
+import { IntercomError } from '../core/errors';
+import type { Bridge } from '../media/bridge';
+import type { CallMedia } from '../media/port';
+import type { SipAccount } from '../sip/account';
+import type { Call } from '../sip/call';
+import { type Clock, systemClock } from '../sip/clock';
+import { bridgeCalls, mediaOf } from './bridge-calls';
+import { type ForwardOptions, ForwardQueue } from './forward-queue';
 
 export interface ForwardCallOptions extends ForwardOptions {
   /** prompt looped to the panel while the legs ring; false for silence (default ringback-eu) */
@@ -20,25 +20,17 @@ export interface ForwardCallOptions extends ForwardOptions {
   clock?: Clock;
 }
 
-function rtpMedia(call: Call, what: string): RtpCallMedia {
-  if (!(call.media instanceof RtpCallMedia)) throw new Error(`${what} has no RTP media (not answered yet, or media is not the RTP kind)`);
-  return call.media;
+export interface ForwardCallEvents {
+  dialing: [target: string, leg: Call];
+  'dial-error': [target: string, err: unknown];
+  /** the leg that answered, now bridged to the panel */
+  answered: [leg: Call, target: string];
+  /** why nobody took the call: 'no target answered', 'caller hung up', 'stopped', 'bridge failed' */
+  failed: [reason: string];
+  'ringback-error': [err: unknown];
 }
 
-/**
- * Relay audio and key presses between two answered calls; when one ends the other is hung
- * up, because a panel left talking to nobody keeps the door's line busy.
- */
-export function bridgeCalls(a: Call, b: Call): Bridge {
-  if (a === b) throw new Error('cannot bridge a call to itself');
-  for (const c of [a, b]) if (c.state !== 'answered') throw new Error(`call ${c.id} is ${c.state}; only answered calls can be bridged`);
-  const br = bridge(rtpMedia(a, `call ${a.id}`), rtpMedia(b, `call ${b.id}`));
-  a.once('ended', () => b.hangup());
-  b.once('ended', () => a.hangup());
-  return br;
-}
-
-export class ForwardCall extends EventEmitter {
+export class ForwardCall extends EventEmitter<ForwardCallEvents> {
   readonly queue: ForwardQueue<Call>;
   bridge?: Bridge;
   private ringing = false;
@@ -72,14 +64,14 @@ export class ForwardCall extends EventEmitter {
   /** Answer the panel if it still rings, start ring-back, ring the first targets. */
   async start(): Promise<void> {
     if (this.panel.direction === 'inbound' && this.panel.state !== 'answered') await this.panel.answer();
-    if (this.panel.isEnded) throw new Error('the panel hung up before forwarding started');
-    const media = rtpMedia(this.panel, 'the panel call');
+    if (this.panel.isEnded) throw new IntercomError('calls.panelHungUp');
+    const media = mediaOf(this.panel);
     this.panel.once('ended', () => this.queue.stop('caller hung up'));
     if (this.opts.ringback !== false) this.loopRingback(media, this.opts.ringback || 'ringback-eu');
     this.queue.start();
   }
 
-  private loopRingback(media: RtpCallMedia, source: string): void {
+  private loopRingback(media: CallMedia, source: string): void {
     this.ringing = true;
     const once = (): void => {
       if (!this.ringing || this.panel.isEnded) return;
@@ -94,16 +86,17 @@ export class ForwardCall extends EventEmitter {
   private stopRingback(): void {
     if (!this.ringing) return;
     this.ringing = false;
-    if (this.panel.media instanceof RtpCallMedia) this.panel.media.stopPlayback();
+    this.panel.media?.stopPlayback();
   }
 
   private connect(leg: Call, target: string): void {
     this.stopRingback();
     try {
       this.bridge = bridgeCalls(this.panel, leg);
-    } catch (err) {
+    } catch {
+      // The leg answered but has no media to bridge: nobody can talk, so nobody took the call.
       leg.hangup();
-      this.emit('failed', `bridge failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.emit('failed', 'bridge failed');
       return;
     }
     this.emit('answered', leg, target);

@@ -1,0 +1,223 @@
+/**
+ * The send side of one call's media, on one clock: every ptime ms one packet leaves,
+ * taken from (in this order) a DTMF event in progress or its tones, the prompt playing,
+ * audio relayed from a bridged call, or silence. So the RTP timestamps advance exactly by
+ * ptime and stay continuous across all of them (RFC 3550 §5.1), and RFC 4733 events keep
+ * the start timestamp of their press (§2.5.1.1).
+ */
+import { IntercomError } from '../core/errors';
+import { encode, SILENCE, transcode, type Law } from './g711';
+import type { NegotiatedAudio } from './offer-answer';
+import { eventPackets } from './rfc4733';
+import type { RtpSession } from './rtp-session';
+import { dtmfTone } from './tones';
+
+const MAX_RELAY_BYTES = 8 * 200; // 200 ms of bridged audio, then the oldest is dropped
+
+type TxItem = { kind: 'event'; payload: Buffer; marker: boolean; tsOffset: number; first: boolean; done?: () => void } | { kind: 'audio'; pcm: Int16Array; done?: () => void };
+
+export interface TransmitterOptions {
+  /** send silence when there is nothing else to send (keeps NAT bindings and panels happy) */
+  sendSilence?: boolean;
+  /** default press length for sendDtmf (ms) and the gap between digits */
+  dtmfDurationMs?: number;
+  dtmfGapMs?: number;
+  now: () => number;
+}
+
+export interface TransmitterHooks {
+  /** what both ends agreed on now (it changes with re-INVITEs and hold) */
+  audio(): NegotiatedAudio | undefined;
+  /** after each packet time: the receive side's timers and the RTP watchdog run here */
+  tick(): void;
+  error(err: Error): void;
+}
+
+export class MediaTransmitter {
+  private session?: RtpSession;
+  private timer?: NodeJS.Timeout;
+  private tick = 0;
+  /** when the clock (re)started counting ticks */
+  clockStart = 0;
+  private tsBase = 0;
+  private readonly txQueue: TxItem[] = [];
+  private eventTs = 0;
+  private prompt?: { bytes: Buffer; pos: number; done: () => void };
+  private relay: Buffer[] = [];
+  private relayBytes = 0; // unread bytes in `relay`
+  private relayOffset = 0;
+  private closed = false;
+
+  constructor(private readonly opts: TransmitterOptions, private readonly hooks: TransmitterHooks) {}
+
+  /** Start the clock on the first agreement; keep it continuous across a new ptime. */
+  negotiated(session: RtpSession, audio: NegotiatedAudio, prev: NegotiatedAudio | undefined): void {
+    if (prev && prev.ptime !== audio.ptime && this.timer) {
+      // New packetisation (re-INVITE): restart the tick count from the timestamp reached,
+      // so timestamps stay continuous and the next packet is not scheduled in the past/future.
+      this.tsBase = (this.tsBase + this.tick * prev.ptime * 8) >>> 0;
+      this.clockStart = this.opts.now();
+      this.tick = 0;
+    }
+    if (this.timer || this.closed) return;
+    this.session = session;
+    this.tick = 0;
+    this.clockStart = this.opts.now();
+    this.tsBase = session.mediaTimestamp();
+    this.schedule();
+  }
+
+  private get ptime(): number {
+    return this.hooks.audio()?.ptime ?? 20;
+  }
+
+  private canSend(): boolean {
+    const d = this.hooks.audio()?.direction;
+    return d === 'sendrecv' || d === 'sendonly';
+  }
+
+  private schedule(): void {
+    const due = this.clockStart + this.tick * this.ptime;
+    this.timer = setTimeout(() => this.onTick(), Math.max(0, due - this.opts.now()));
+  }
+
+  private onTick(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    try {
+      const behind = Math.floor((this.opts.now() - this.clockStart) / this.ptime) - this.tick;
+      // After a stall (GC, a busy event loop) skip ahead rather than burst packets.
+      if (behind > 5) this.tick += behind;
+      this.sendOne();
+      this.hooks.tick();
+    } catch (err) {
+      this.hooks.error(err as Error);
+    }
+    this.tick++;
+    this.schedule();
+  }
+
+  private sendOne(): void {
+    const session = this.session;
+    const audio = this.hooks.audio();
+    if (!session || !audio) return;
+    const samples = this.ptime * 8;
+    const ts = (this.tsBase + this.tick * samples) >>> 0;
+    const send = this.canSend();
+    const item = this.txQueue.shift();
+    if (item?.kind === 'event') {
+      // RFC 4733 §2.5.1.1: every packet of a press carries the press's start timestamp.
+      if (item.first) this.eventTs = ts;
+      if (send && audio.telephoneEvent !== undefined) session.send(audio.telephoneEvent, item.payload, (this.eventTs + item.tsOffset) >>> 0, item.marker);
+      item.done?.();
+      return;
+    }
+    let payload: Buffer | undefined;
+    if (item?.kind === 'audio') {
+      payload = encode(audio.codec.name, item.pcm);
+      item.done?.();
+    } else if (this.prompt) {
+      const p = this.prompt;
+      payload = Buffer.alloc(samples, SILENCE[audio.codec.name]);
+      p.bytes.copy(payload, 0, p.pos, p.pos + samples);
+      p.pos += samples;
+      if (p.pos >= p.bytes.length) {
+        this.prompt = undefined;
+        p.done();
+      }
+    } else if (this.relayBytes > 0) {
+      payload = this.takeRelay(samples, SILENCE[audio.codec.name]);
+    } else if (this.opts.sendSilence !== false) {
+      payload = Buffer.alloc(samples, SILENCE[audio.codec.name]);
+    }
+    if (payload && send) session.send(audio.codec.pt, payload, ts);
+  }
+
+  /** Send digits by RFC 4733, or as in-band tones when the peer has no telephone-event. */
+  async sendDtmf(digits: string, opts: { durationMs?: number } = {}): Promise<void> {
+    if (typeof digits !== 'string' || !/^[0-9*#A-Da-d]{1,32}$/.test(digits)) throw new IntercomError('media.notDtmfDigits', { digits: String(digits).slice(0, 40) });
+    const audio = this.hooks.audio();
+    if (!audio || !this.session) throw new IntercomError('media.notNegotiated');
+    if (!this.canSend()) throw new IntercomError('media.cannotSendDtmf', { direction: audio.direction });
+    const duration = Math.min(Math.max(opts.durationMs ?? this.opts.dtmfDurationMs ?? 100, 40), 5000);
+    const gapTicks = Math.max(1, Math.round((this.opts.dtmfGapMs ?? 80) / this.ptime));
+    const silence = new Int16Array(this.ptime * 8);
+    let last!: Promise<void>;
+    for (const digit of digits.toUpperCase()) {
+      if (audio.telephoneEvent !== undefined) {
+        const packets = eventPackets(digit, duration, this.ptime);
+        packets.forEach((p, i) => this.txQueue.push({ kind: 'event', payload: p.payload, marker: p.marker, tsOffset: p.timestampOffset, first: i === 0 }));
+      } else {
+        const tone = dtmfTone(digit, duration);
+        const n = this.ptime * 8;
+        for (let i = 0; i < tone.length; i += n) {
+          const frame = new Int16Array(n);
+          frame.set(tone.subarray(i, i + n));
+          this.txQueue.push({ kind: 'audio', pcm: frame });
+        }
+      }
+      for (let g = 0; g < gapTicks; g++) this.txQueue.push({ kind: 'audio', pcm: silence });
+      last = new Promise<void>((resolve) => {
+        (this.txQueue[this.txQueue.length - 1] as TxItem).done = resolve;
+      });
+    }
+    await last;
+  }
+
+  /** Play linear 8 kHz audio; resolves when it has been sent (or replaced, or stopped). */
+  play(pcm: Int16Array, law: Law): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.prompt?.done(); // a new prompt replaces the one playing
+      this.prompt = { bytes: encode(law, pcm), pos: 0, done: resolve };
+    });
+  }
+
+  stopPlayback(): void {
+    const p = this.prompt;
+    this.prompt = undefined;
+    p?.done();
+  }
+
+  /** Queue audio from the other leg of a bridge (already in `law`); it is re-packetised here. */
+  relayAudio(payload: Buffer, law: Law): void {
+    const mine = this.hooks.audio()?.codec.name;
+    if (!mine || this.closed) return;
+    const bytes = law === mine ? payload : transcode(law, mine, payload);
+    this.relay.push(bytes);
+    this.relayBytes += bytes.length;
+    // Bound the latency a bridge can build up: drop the oldest audio beyond 200 ms.
+    while (this.relayBytes > MAX_RELAY_BYTES && this.relay.length > 1) {
+      const dropped = this.relay.shift()!;
+      this.relayBytes -= dropped.length - this.relayOffset;
+      this.relayOffset = 0;
+    }
+  }
+
+  private takeRelay(n: number, fill: number): Buffer {
+    const out = Buffer.alloc(n, fill);
+    let w = 0;
+    while (w < n && this.relay.length) {
+      const head = this.relay[0];
+      const take = Math.min(n - w, head.length - this.relayOffset);
+      head.copy(out, w, this.relayOffset, this.relayOffset + take);
+      w += take;
+      this.relayOffset += take;
+      this.relayBytes -= take;
+      if (this.relayOffset >= head.length) {
+        this.relay.shift();
+        this.relayOffset = 0;
+      }
+    }
+    return out;
+  }
+
+  /** Stop the clock; everything waiting to be sent resolves. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stopPlayback();
+    for (const item of this.txQueue.splice(0)) item.done?.();
+  }
+}

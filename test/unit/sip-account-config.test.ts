@@ -1,0 +1,59 @@
+/** The account's settings through the one settings policy: empty = default, else valid or an error naming the field. */
+import { IntercomError } from '../../nodes/lib/core/errors';
+import { accountConfig, registrarAccounts } from '../../nodes/lib/sip/account-config';
+
+function refusal(fn: () => unknown): { code: string; params: Record<string, unknown> } {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(IntercomError);
+    return { code: (err as IntercomError).code, params: (err as IntercomError).params };
+  }
+  throw new Error('did not throw');
+}
+
+describe('account settings', () => {
+  test('empty settings are the defaults, seconds become milliseconds', () => {
+    expect(accountConfig({ id: 'n1', bindPort: '', expires: '', ringTimeout: '', noAnswerTimeout: '', rtpTimeout: '' }, {})).toMatchObject({
+      name: 'n1',
+      mode: 'p2p',
+      protocol: 'udp',
+      bindAddress: '0.0.0.0',
+      bindPort: 5060,
+      user: 'door',
+      expires: 600,
+      ringTimeoutMs: 120_000,
+      noAnswerTimeoutMs: 60_000,
+      rtpTimeoutMs: 30_000,
+      dtmfSend: 'rfc4733',
+    });
+  });
+
+  test('values the editor stores as text are taken', () => {
+    const c = accountConfig({ id: 'n', mode: 'client', transport: 'tcp', bindPort: '5062', expires: '3600', ringTimeout: '0', rtpTimeout: '1.5', dtmfSend: 'info', server: ' pbx:5060 ' }, { password: 'pw' });
+    expect(c).toMatchObject({ mode: 'client', protocol: 'tcp', bindPort: 5062, expires: 3600, ringTimeoutMs: 0, rtpTimeoutMs: 1500, dtmfSend: 'info', server: 'pbx:5060', password: 'pw' });
+  });
+
+  test.each([
+    [{ bindPort: '99999' }, 'setting.integer', 'bindPort'],
+    [{ bindPort: '50.5' }, 'setting.integer', 'bindPort'],
+    [{ expires: '10' }, 'setting.integer', 'expires'],
+    [{ ringTimeout: 'soon' }, 'setting.number', 'ringTimeout'],
+    [{ noAnswerTimeout: '0' }, 'setting.number', 'noAnswerTimeout'],
+    [{ rtpTimeout: '-1' }, 'setting.number', 'rtpTimeout'],
+    [{ mode: 'server' }, 'setting.choice', 'mode'],
+    [{ transport: 'tls' }, 'setting.choice', 'transport'],
+    [{ dtmfSend: 'inband' }, 'setting.choice', 'dtmfSend'],
+  ])('%j is refused as %s naming %s (nothing is clamped or replaced)', (bad, code, field) => {
+    expect(refusal(() => accountConfig({ id: 'n', ...bad }, {}))).toMatchObject({ code, params: { field } });
+  });
+
+  test('registrar panels: "user [CIDR]" lines with user:password credentials; a panel without a password is refused', () => {
+    expect(registrarAccounts('panel1 192.168.1.20\npanel2', 'panel1:a, panel2:b:c')).toEqual([
+      { user: 'panel1', password: 'a', allowedSources: '192.168.1.20' },
+      { user: 'panel2', password: 'b:c', allowedSources: '' },
+    ]);
+    expect(refusal(() => registrarAccounts('panel1\npanel3', 'panel1:a'))).toEqual({ code: 'sip.registrarNoPassword', params: { user: 'panel3' } });
+    expect(accountConfig({ id: 'n', mode: 'registrar', registrarUsers: 'p' }, { registrarPasswords: 'p:x' }).registrarAccounts).toEqual([{ user: 'p', password: 'x', allowedSources: '' }]);
+  });
+});
