@@ -50,6 +50,18 @@ describe('translations', () => {
     expect(missing).toEqual([]);
   });
 
+  test("a schedule error names a weekday as the time window's dialog labels its field, in every language", () => {
+    const differ: string[] = [];
+    for (const lang of languages() as string[]) {
+      const c = catalog(lang, 'intercom-time-window');
+      for (const [d, label] of Object.entries(c['intercom-time-window'].day as Record<string, string>)) {
+        const shared = c.intercom.access.weekday[d];
+        if (shared !== label) differ.push(`${lang}: intercom.access.weekday.${d} is ${JSON.stringify(shared)}, the dialog's label ${JSON.stringify(label)}`);
+      }
+    }
+    expect(differ).toEqual([]);
+  });
+
   test("the plural forms are the ones Intl.PluralRules has for the language", () => {
     expect(pluralForms('de')).toEqual(['one', 'other']);
     expect([...pluralForms('ru')].sort()).toEqual(['few', 'many', 'one', 'other']);
