@@ -12,11 +12,13 @@ import { getNode, helper, nextMessage, type TestNode } from '../helpers/node-red
 import { useLanguage } from '../helpers/i18n';
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
+import dtmfNode = require('../../nodes/intercom-dtmf');
 import journalNode = require('../../nodes/intercom-journal');
+import sipInNode = require('../../nodes/intercom-sip-in');
 import timeWindowNode = require('../../nodes/intercom-time-window');
 import whitelistNode = require('../../nodes/intercom-whitelist');
 
-const nodes = [doorNode, doorOpenNode, journalNode, timeWindowNode, whitelistNode];
+const nodes = [doorNode, doorOpenNode, dtmfNode, journalNode, sipInNode, timeWindowNode, whitelistNode];
 
 /** Status texts and errors a node produced so far (the helper spies on every node's methods). */
 function said(n: TestNode): { status: string[]; error: string[] } {
@@ -35,6 +37,9 @@ function brokenFlow(dir: string): Record<string, unknown>[] {
     { id: 'tw', type: 'intercom-time-window', timezone: 'Europe/Moscow', mon: '9-18', tue: '', wed: '', thu: '', fri: '', sat: '', sun: '' },
     { id: 'wl', type: 'intercom-whitelist', mode: 'caller', rules: '+7495*\nbanana' },
     { id: 'wl-ok', type: 'intercom-whitelist', mode: 'caller', rules: '+7495*\n+7812*\n84951234567\n+7 903 111-22-33\n101' },
+    { id: 'sip', type: 'intercom-sip-in', account: '' },
+    { id: 'dtmf-bad', type: 'intercom-dtmf', mode: 'sequence', terminator: '**' },
+    { id: 'pin', type: 'intercom-dtmf', mode: 'sequence', length: '5', terminator: '#', wires: [['out']] },
     { id: 'out', type: 'helper' },
   ];
 }
@@ -52,6 +57,10 @@ const cases = [
     rulesStatus: /^Regeln abgewiesen$/,
     rulesError: /^Regeln abgewiesen: Zeile 2: "banana" ist keine Rufnummer; jeder Anruf wird abgewiesen$/,
     rulesOk: '5 Regeln (Editor)',
+    sipIn: { status: ['kein SIP-Konto'], error: ['intercom-sip-in braucht ein SIP-Konto (intercom-sip-account)'] },
+    dtmfBad: { status: ['fehlerhafte Konfiguration'], error: ['die Endetaste muss eine einzelne DTMF-Taste sein, nicht "**"'] },
+    digits: ['wartet', '1 Ziffer (Endetaste)', '2 Ziffern (Endetaste)', '5 Ziffern (Länge)'],
+    notKey: 'keine DTMF-Taste: "x" (0-9, *, #, A-D)',
   },
   {
     lang: 'ru',
@@ -65,6 +74,10 @@ const cases = [
     rulesStatus: /^правила отклонены$/,
     rulesError: /^правила отклонены: строка 2: «banana» — не номер; все вызовы отклоняются$/,
     rulesOk: '5 правил (из редактора)',
+    sipIn: { status: ['нет учётной записи SIP'], error: ['для intercom-sip-in нужна учётная запись SIP (intercom-sip-account)'] },
+    dtmfBad: { status: ['ошибка в настройках'], error: ['клавиша конца должна быть одной клавишей DTMF, а не «**»'] },
+    digits: ['ожидание', '1 цифра (клавиша конца)', '2 цифры (клавиша конца)', '5 цифр (длина)'],
+    notKey: 'не клавиша DTMF: "x" (0-9, *, #, A-D)',
   },
 ];
 
@@ -98,6 +111,26 @@ describe.each(cases)('a Node-RED running in $lang', (c) => {
     expect(wl.status).toEqual([expect.stringMatching(c.rulesStatus)]);
     expect(wl.error).toEqual([expect.stringMatching(c.rulesError)]);
     expect(said(getNode('wl-ok')).status).toEqual([c.rulesOk]);
+    expect(said(getNode('sip'))).toEqual(c.sipIn);
+    expect(said(getNode('dtmf-bad'))).toEqual(c.dtmfBad);
+  });
+
+  test("collected DTMF digits show their count in the language's plural forms and why the sequence ended", async () => {
+    await helper.load(nodes, brokenFlow(dir));
+    const pin = getNode('pin');
+    const press = async (keys: string): Promise<void> => {
+      const got = nextMessage(getNode('out'));
+      for (const k of keys) pin.receive({ topic: 'dtmf', payload: k, call: { id: 'c1' } });
+      await got;
+    };
+    await press('1#');
+    await press('12#');
+    await press('12345');
+    // waiting, then per result its count and reason; between them dots for the keys so far, never the keys
+    expect(said(pin).status.filter((t) => !/^•+$/.test(t))).toEqual(c.digits);
+    pin.receive({ topic: 'dtmf', payload: 'x', call: { id: 'c1' } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(said(pin).error).toEqual([`Error: ${c.notKey}`]); // done(err): Node-RED shows the Error
   });
 
   test("an open of the broken door fails with the language's outcome and reason; counts take its plural forms", async () => {
