@@ -1,8 +1,11 @@
 /**
  * RED._ for the node tier, from the real locale files: node-red-node-test-helper's own
  * RED._ returns the key, which would let a node show a key that no catalog has. This one
- * resolves keys the way Node-RED's i18next does (nested keys, __name__ values, _one/_other
- * plurals by `count`) and records every key it cannot find, so the tier fails on it.
+ * resolves keys the way Node-RED's i18next does (nested keys, __name__ values, plurals by
+ * `count` and Intl.PluralRules) and records every key it cannot find, so the tier fails on
+ * it. It speaks en-US unless a test picks the runtime's language with useLanguage(); a key
+ * missing in that language is recorded as "<lang>:<key>", not filled in from en-US as
+ * Node-RED would: that fallback is the mixed-language dialog a translation must not leave.
  */
 const { catalog, types } = require('../../scripts/locales');
 
@@ -30,7 +33,15 @@ function lookup(root: Catalog, path: string[]): unknown {
 
 export const missingKeys = new Set<string>();
 
-export function translate(key: string, params: Record<string, unknown> = {}, lang = 'en-US'): string {
+let language = 'en-US';
+/** The runtime language for the following RED._ calls (as Node-RED's `lang` setting); returns the one before. */
+export function useLanguage(lang: string): string {
+  const before = language;
+  language = lang;
+  return before;
+}
+
+export function translate(key: string, params: Record<string, unknown> = {}, lang = language): string {
   const root = merged(lang);
   const path = key.split('.');
   let v = lookup(root, path);
@@ -38,11 +49,17 @@ export function translate(key: string, params: Record<string, unknown> = {}, lan
     const form = new Intl.PluralRules(lang).select(params.count);
     const parent = lookup(root, path.slice(0, -1)) as Catalog | undefined;
     const last = path[path.length - 1];
-    const p = parent?.[`${last}_${form}`] ?? parent?.[`${last}_other`];
+    // i18next looks for the language's own form; without it Node-RED shows en-US's
+    const own = parent?.[`${last}_${form}`];
+    if (lang !== 'en-US' && typeof own !== 'string' && typeof parent?.[`${last}_other`] === 'string') {
+      missingKeys.add(`${lang}:${key}_${form}`);
+      return key;
+    }
+    const p = own ?? parent?.[`${last}_other`];
     if (typeof p === 'string') v = p;
   }
   if (typeof v !== 'string') {
-    missingKeys.add(key);
+    missingKeys.add(lang === 'en-US' ? key : `${lang}:${key}`);
     return key;
   }
   return v.replace(/__([A-Za-z0-9_]+)__/g, (m, name: string) => (params[name] === undefined ? m : String(params[name])));

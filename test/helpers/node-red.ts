@@ -24,7 +24,7 @@ helper.load = (testNode: NodeModule | NodeModule[], ...rest: unknown[]) => {
 afterEach(() => {
   const keys = [...missingKeys];
   missingKeys.clear();
-  if (keys.length) throw new Error(`texts with no locale key in en-US: ${keys.join(', ')}`);
+  if (keys.length) throw new Error(`texts with no locale key (in en-US unless named <lang>:): ${keys.join(', ')}`);
 });
 export { helper };
 

@@ -69,6 +69,15 @@ describe('intercom-time-window node', () => {
     await waitFor(() => errs.some((e) => /state must be/.test(e)), 'override error');
   });
 
+  test('a bad schedule names each broken day as the dialog labels it, not by its code', async () => {
+    await helper.load(timeWindowNode, flow({ timezone: 'UTC', mon: '9-18', sat: 'noon' }));
+    const t = getNode('t1');
+    const errors = (t.error as unknown as { getCalls(): Array<{ args: unknown[] }> }).getCalls().map((c) => String(c.args[0]));
+    expect(errors).toEqual([
+      'schedule not valid, every message goes to out-of-window: Monday: bad time range "9-18" (want HH:MM-HH:MM); Saturday: bad time range "noon" (want HH:MM-HH:MM)',
+    ]);
+  });
+
   test('an unknown time zone is reported', async () => {
     await helper.load(timeWindowNode, flow({ timezone: 'Mars/Olympus' }));
     const t = getNode('t1');

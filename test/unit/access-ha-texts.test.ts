@@ -54,8 +54,9 @@ describe('texts chosen by a code at run time', () => {
     expect(missing(PLACE.map((p) => `intercom.access.at.${p}`))).toEqual([]);
   });
 
-  test('time window: every weekday', () => {
+  test('time window and schedule errors: every weekday', () => {
     expect(missing(WEEKDAYS.map((d) => `intercom-time-window.dayShort.${d}`))).toEqual([]);
+    expect(missing(WEEKDAYS.map((d) => `intercom.access.weekday.${d}`))).toEqual([]);
   });
 
   test('Home Assistant: every link state and part; notify refusals; door commands and states', () => {

@@ -124,12 +124,12 @@ describe('weekly schedules', () => {
 });
 
 describe('the editor\'s week, overrides and status parts', () => {
-  test('one field a weekday; every bad field is named', () => {
+  test('one field a weekday; every bad field is named, by the name its dialog field has', () => {
     const w = weeklyFromDays({ mon: '09:00-18:00', sat: 'closed', sun: '' });
     expect(w[1]).toEqual([{ start: 540, end: 1080 }]);
     expect(w[6]).toEqual([]);
     expect(w[3]).toEqual([]);
-    expect(shown(() => weeklyFromDays({ mon: '9-18', fri: '10:00-10:00' }))).toBe('mon: bad time range "9-18" (want HH:MM-HH:MM); fri: empty time range "10:00-10:00"');
+    expect(shown(() => weeklyFromDays({ mon: '9-18', fri: '10:00-10:00' }))).toBe('Monday: bad time range "9-18" (want HH:MM-HH:MM); Friday: empty time range "10:00-10:00"');
   });
 
   test('overrides by msg: open/closed for minutes or until a time, auto clears, anything else is refused', () => {
