@@ -49,7 +49,7 @@ export = function (RED: RED): void {
     };
     account.on('status', (s: AccountStatus, d: StatusDetail) => {
       const detail = statusDetailText(T, d);
-      if (s === 'bound') view = T.status(...LOOK.bound, config?.mode === 'client' ? 'boundNotRegistered' : 'bound', { mode: config?.mode, detail });
+      if (s === 'bound') view = T.status(...LOOK.bound, config?.mode === 'client' ? 'boundNotRegistered' : 'bound', { mode: config ? T.t(`modeShort.${config.mode}`) : '', detail });
       else view = T.status(...LOOK[s], detail ? `${s}Detail` : s, { detail });
       publish();
     });

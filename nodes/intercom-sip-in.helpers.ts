@@ -15,6 +15,6 @@ export function callMessage(info: CallInfo): CallInfo {
 export function statusDetailText(T: Texts, d: StatusDetail): string {
   if (d.aor) return d.aor;
   if (d.reason) return T.common(`sip.registration.${d.reason}`, { status: d.status });
-  if (d.unregistered) return 'unregistered';
+  if (d.unregistered) return T.common('sip.registration.unregistered');
   return d.listen ?? '';
 }
