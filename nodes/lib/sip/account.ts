@@ -21,6 +21,8 @@ import { Registrar, type RegistrarAccount } from './registrar';
 import { Registration, type RegistrationFailure, type RegistrationState } from './registration';
 import { callRegistry } from './registry';
 import { SipTrace } from './trace';
+import type { SecurityEvent } from './security';
+import type { SummaryOptions } from '../net/summary';
 import { type Protocol, type Remote, SipTransport } from './transport';
 
 export type AccountStatus = 'starting' | 'bound' | 'registering' | 'registered' | 'failed' | 'closed';
@@ -64,6 +66,12 @@ export interface AccountConfig {
   rtpTimeoutMs?: number;
   /** inbound calls at once before 503 (flood protection, default 16) */
   maxInboundCalls?: number;
+  /** inbound calls at once from one source address:port (default 4) */
+  perSourceCalls?: number;
+  /** new inbound calls a minute per source address:port (default 60, after a burst of 5) */
+  perSourceRate?: number;
+  /** request-URI users this account answers (empty = any; a URI without user always passes) */
+  acceptUsers?: string[];
   /** address to put in Contact/SDP when binding to 0.0.0.0 */
   publicAddress?: string;
 }
@@ -74,6 +82,8 @@ export interface AccountDeps {
   clock?: Clock;
   logger?: Logger;
   timers?: Partial<SipTimers>;
+  /** how refusals are summarised in the log and the security events (tests shorten it) */
+  summary?: SummaryOptions;
 }
 
 /** Parse `host[:port]`; a bad value is a configuration error, not a crash later. */
@@ -96,6 +106,8 @@ export const accountRegistry = {
 
 export interface AccountEvents {
   call: [call: Call];
+  /** what the account refused, for the journal (sip/security.ts) */
+  security: [ev: SecurityEvent];
   status: [status: AccountStatus, detail: StatusDetail];
   error: [err: Error];
 }
@@ -175,13 +187,20 @@ export class SipAccount extends EventEmitter<AccountEvents> {
       localAddress,
       dtmfSend: c.dtmfSend,
       ringTimeoutMs: c.ringTimeoutMs,
-      maxInboundCalls: c.maxInboundCalls,
+      limits: {
+        ...(c.maxInboundCalls !== undefined ? { maxInboundCalls: c.maxInboundCalls } : {}),
+        ...(c.perSourceCalls !== undefined ? { perSourceCalls: c.perSourceCalls } : {}),
+        ...(c.perSourceRate !== undefined ? { perSourceRate: c.perSourceRate } : {}),
+        ...(c.acceptUsers?.length ? { acceptUsers: c.acceptUsers } : {}),
+      },
+      summary: this.deps.summary,
     });
     if (registrar) ep.registrar = registrar;
     this.endpoint = ep;
     callRegistry.add(ep);
     accounts.set(c.name, this);
     ep.on('call', (call: Call) => this.emit('call', call));
+    ep.on('security', (ev: SecurityEvent) => this.emit('security', ev));
     if (c.mode === 'client' && server) {
       const reg = new Registration(ep, { user: c.user, domain: c.domain || server.address, server, credentials, expires: c.expires ?? 600 });
       this.registration = reg;
