@@ -57,6 +57,12 @@ describe('SIP transport and endpoint under hostile input (UDP)', () => {
   const send = (data: string | Buffer) => client.send(data, port, '127.0.0.1');
   const reply = async (what: string) => waitFor(() => replies[0], what, 2000);
 
+  test('the UDP socket asks for a 4 MiB receive buffer, so a burst does not drop the panel with the junk', () => {
+    const max = Number(require('node:fs').readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    // Linux grants min(asked, rmem_max) and reports it doubled.
+    expect(transport.recvBufferSize).toBe(2 * Math.min(4 * 1024 * 1024, max));
+  });
+
   test('garbage bytes are dropped and counted, never answered', async () => {
     const before = transport.stats.garbage;
     send(Buffer.from([0, 1, 2, 255, 254, 13, 10, 13, 10]));

@@ -25,6 +25,12 @@ export interface TransportOptions {
   port: number;
   /** RFC 3261 §18.1.1 leaves the limit to us; larger frames are dropped and counted. */
   maxMessageBytes?: number;
+  /**
+   * UDP receive buffer asked of the kernel (default 4 MiB; Linux grants at most
+   * net.core.rmem_max). The usual 208 KB holds ~300 INVITEs: a burst while the event loop
+   * is busy would drop the panel's INVITE with the junk.
+   */
+  recvBufferBytes?: number;
   logger?: Logger;
   trace?: TraceFn;
 }
@@ -50,6 +56,7 @@ export class SipTransport extends EventEmitter {
   private server?: net.Server;
   private conns = new Map<string, net.Socket>();
   private readonly max: number;
+  private readonly recvBufferBytes: number;
   private readonly log: Logger;
   private closed = false;
 
@@ -59,8 +66,18 @@ export class SipTransport extends EventEmitter {
     this.host = opts.host;
     this.port = opts.port;
     this.max = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.recvBufferBytes = opts.recvBufferBytes ?? 4 * 1024 * 1024;
     this.log = opts.logger ?? silentLogger;
     this.trace = opts.trace;
+  }
+
+  /** The UDP receive buffer the kernel granted (bytes; Linux reports twice what it books), 0 on TCP. */
+  get recvBufferSize(): number {
+    try {
+      return this.udp?.getRecvBufferSize() ?? 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** Reliable transports skip retransmission timers (RFC 3261 §17.1.1.2). */
@@ -70,7 +87,7 @@ export class SipTransport extends EventEmitter {
 
   async start(): Promise<void> {
     if (this.protocol === 'udp') {
-      const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4' });
+      const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4', recvBufferSize: this.recvBufferBytes });
       this.udp = s;
       await opened(s, (ready) => s.bind(this.port, this.host, ready));
       s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
