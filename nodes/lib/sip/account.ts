@@ -15,6 +15,8 @@ import type { Call } from './call';
 import { parseCidrList } from '../net/cidr';
 import { type Clock, type SipTimers, systemClock } from './clock';
 import type { DigestAlgorithm } from '../auth/digest';
+import { AuthGuard, type GuardPolicy, type GuardState } from '../auth/guard';
+import { StateFile } from '../auth/state-file';
 import { type EndpointMode, SipEndpoint } from './endpoint';
 import { advertisedAddress } from './local-address';
 import { Registrar, type RegistrarAccount } from './registrar';
@@ -84,6 +86,13 @@ export interface AccountDeps {
   timers?: Partial<SipTimers>;
   /** how refusals are summarised in the log and the security events (tests shorten it) */
   summary?: SummaryOptions;
+  /**
+   * registrar mode: where the digest guard keeps its lockouts (a file in the Node-RED user
+   * dir), so a redeploy or a restart does not lift them; in memory only without it
+   */
+  guardFile?: string;
+  /** registrar mode: the guard's delays and limits (tests shorten them) */
+  guardPolicy?: Partial<GuardPolicy>;
 }
 
 /** Parse `host[:port]`; a bad value is a configuration error, not a crash later. */
@@ -153,7 +162,10 @@ export class SipAccount extends EventEmitter<AccountEvents> {
         if (r.invalid.length) throw new IntercomError('sip.badPanelSources', { user: a.user, entries: r.invalid.join(', ').slice(0, 120) });
         accounts.push({ user: a.user, password: a.password, allowedSources: r.rules });
       }
-      registrar = new Registrar({ realm: c.domain || c.bindAddress, accounts, clock, logger: this.log, algorithm: c.algorithm });
+      const file = this.deps.guardFile ? new StateFile<GuardState>(this.deps.guardFile, { onError: (err) => this.log.warn(err.code, err.params) }) : undefined;
+      const guard = new AuthGuard(this.deps.guardPolicy, () => clock.now(), file);
+      registrar = new Registrar({ realm: c.domain || c.bindAddress, accounts, clock, logger: this.log, algorithm: c.algorithm, account: c.name, guard, summary: this.deps.summary });
+      registrar.on('security', (ev) => this.emit('security', ev));
       this.registrar = registrar;
     }
     // Everything that can be wrong in the settings is checked above; only now take the port.
@@ -263,6 +275,7 @@ export class SipAccount extends EventEmitter<AccountEvents> {
     if (this.endpoint) callRegistry.remove(this.endpoint);
     if (accounts.get(this.config.name) === this) accounts.delete(this.config.name);
     await this.registration?.stop().catch(() => undefined);
+    await this.registrar?.close();
     await this.endpoint?.close();
     await this.transport?.close();
     this.endpoint = undefined;
