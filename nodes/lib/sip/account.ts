@@ -190,9 +190,10 @@ export class SipAccount extends EventEmitter<AccountEvents> {
       locate: registrar
         ? (user) => {
             const b = registrar.lookup(user).pop();
-            return b ? { uri: b.contact, remote: b.source } : undefined;
+            return b ? { uri: b.contact, remote: b.source, to: `sip:${user}@${c.domain || localAddress}` } : undefined;
           }
         : undefined,
+      knows: registrar ? (user) => registrar.users.includes(user) : undefined,
       clock,
       timers: this.deps.timers,
       logger: this.log,

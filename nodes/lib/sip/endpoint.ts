@@ -71,6 +71,8 @@ export interface EndpointOptions {
   summary?: SummaryOptions;
   /** where a plain user lives (registrar mode: its binding) */
   locate?: (user: string) => DialTarget | undefined;
+  /** registrar mode: whether a user is one of its panels, registered or not */
+  knows?: (user: string) => boolean;
 }
 
 const KNOWN_NOT_ALLOWED = ['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'MESSAGE', 'REFER', 'PUBLISH', 'UPDATE', 'PRACK'];
@@ -377,8 +379,9 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [e
    * the account's server.
    */
   dial(target: string, opts: { noAnswerTimeoutMs?: number; headers?: HeaderList } = {}): Call {
-    const { uri, remote } = this.resolveTarget(target);
+    const { uri, remote, to } = this.resolveTarget(target);
     const dialOpts: DialOptions = {
+      to,
       noAnswerTimeoutMs: opts.noAnswerTimeoutMs ?? 60_000,
       displayName: this.opts.displayName,
       fromUser: this.opts.user || 'intercom',
@@ -393,7 +396,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [e
   }
 
   resolveTarget(target: string): DialTarget {
-    return resolveTarget(target, { protocol: this.transport.protocol, server: this.opts.server, domain: this.opts.domain, locate: this.opts.locate });
+    return resolveTarget(target, { protocol: this.transport.protocol, server: this.opts.server, domain: this.opts.domain, locate: this.opts.locate, knows: this.opts.knows });
   }
 
   /** A request outside a dialog (REGISTER, OPTIONS), answering digest challenges. */
