@@ -38,8 +38,10 @@ export = function (RED: RED): void {
     }
     // A password only client mode sends: kept in another mode, it is said, not kept silently.
     if (config && config.mode !== 'client' && this.credentials?.password) this.warn(T.t('warn.passwordUnused', { mode: T.t(`mode.${config.mode}`) }));
-    // The registrar's lockouts outlive a redeploy and a restart: a file per account in the user dir.
-    const guardFile = path.join(RED.settings.userDir ?? process.cwd(), 'intercom-sip', `guard-${def.id.replace(/[^\w.-]/g, '_')}.json`);
+    // The registrar's lockouts outlive a redeploy and a restart: a file per account in the user
+    // dir (a runtime without one, a test harness, keeps them in memory).
+    const userDir = RED.settings.userDir;
+    const guardFile = userDir ? path.join(userDir, 'intercom-sip', `guard-${def.id.replace(/[^\w.-]/g, '_')}.json`) : undefined;
     // Real RTP per call, bound to the account's own address (the SDP c= line): the one place
     // the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
@@ -95,7 +97,7 @@ export = function (RED: RED): void {
       await this.ready.catch(() => undefined);
       await account.close();
       // A deleted account leaves no lockout file behind; a redeployed one keeps it.
-      if (removed) await rm(guardFile, { force: true });
+      if (removed && guardFile) await rm(guardFile, { force: true });
     });
   }
   RED.nodes.registerType('intercom-sip-account', IntercomSipAccountNode as never, {
