@@ -174,7 +174,8 @@ describe('admission on a real account (UDP, 127.0.0.1)', () => {
     const { port, calls, events, account: acc } = await account({ maxInboundCalls: 8 });
     const scanner = await peer('127.0.0.2');
     for (let i = 0; i < 40; i++) scanner.invite(port, `scan-${i}`, `00${i}`);
-    await waitFor(() => scanner.replies.filter((r) => / 503 /.test(r.split('\r\n')[0])).length >= 35, '503s to the scanner');
+    const refused = () => scanner.replies.filter((r) => / 503 /.test(r.split('\r\n')[0])).length + acc.endpoint!.transport.stats.muted;
+    await waitFor(() => refused() >= 36, '503s to the scanner, then its INVITEs dropped unread');
     // Its first INVITEs were answered (the flow answers all) and never ACKed: at most its share holds slots.
     expect(acc.endpoint!.activeCalls.length).toBeLessThanOrEqual(4);
     expect(scanner.replies.find((r) => r.startsWith('SIP/2.0 503'))).toContain('Retry-After: 5');
@@ -208,6 +209,18 @@ describe('admission on a real account (UDP, 127.0.0.1)', () => {
     expect(evicted.info.reason).toBe('no-ack');
     await waitFor(() => half.replies.some((r) => r.startsWith('BYE ') && r.includes('Call-ID: half-1')), 'BYE to the half-open call');
     expect(acc.endpoint!.stats.reclaimed).toBe(1);
+  });
+
+  test('a source far past its rate has its INVITEs dropped unread; the panel on the same address, another port, is answered', async () => {
+    const { port, account: acc } = await account({});
+    const scanner = await peer('127.0.0.1');
+    for (let i = 0; i < 300; i++) scanner.invite(port, `m-${i}`, `7${i}`);
+    await waitFor(() => acc.endpoint!.transport.stats.muted >= 200, `INVITEs dropped unread (${acc.endpoint!.transport.stats.muted})`);
+    // Refused: 5 admitted (its burst), then 503s until more than 20 in a second; the rest unread.
+    expect(scanner.replies.filter((r) => r.startsWith('SIP/2.0 503')).length).toBeLessThanOrEqual(25);
+    const panel = await peer('127.0.0.1');
+    panel.invite(port, 'panel-m');
+    await waitFor(() => panel.status('panel-m', 200), 'the panel answered');
   });
 
   test('only the users it expects: 404 for others, before anything rings', async () => {

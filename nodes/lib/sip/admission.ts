@@ -37,6 +37,10 @@ export interface AdmissionLimits {
   acceptUsers: string[];
   /** an answered call without ACK for this long gives its slot to a new INVITE (default 2 s) */
   ackGraceMs: number;
+  /** INVITEs refused to one source within a second before its INVITEs are dropped unread (default 20) */
+  muteAfter: number;
+  /** how long they are dropped (default 2 s, again each time it goes on) */
+  muteMs: number;
 }
 
 export const DEFAULT_LIMITS: AdmissionLimits = {
@@ -47,11 +51,15 @@ export const DEFAULT_LIMITS: AdmissionLimits = {
   perAddressFactor: 4,
   acceptUsers: [],
   ackGraceMs: 2000,
+  muteAfter: 20,
+  muteMs: 2000,
 };
 
 export interface AdmissionPolicy {
   /** who may call; empty = everyone */
   allowedSources: CidrRule[];
+  /** sources outside every per-source limit (client mode: the account's own PBX, which carries every caller) */
+  unlimited?: (remote: Remote) => boolean;
   /** a second way in (registrar: a panel's digest); 'answered' = it answered the INVITE itself */
   admit?: (remote: Remote, req: SipRequest, tx: ServerTransaction) => boolean | 'answered';
   limits?: Partial<AdmissionLimits>;
@@ -136,6 +144,8 @@ export class Admission {
   private readonly accept: Set<string> | undefined;
   /** sources (address:port) whose call was ACKed, with when */
   private readonly good = new Map<string, number>();
+  /** refused INVITEs per source in the current second */
+  private readonly refusals = new Map<string, { since: number; count: number }>();
 
   constructor(private readonly policy: AdmissionPolicy, private readonly now: () => number) {
     this.limits = { ...DEFAULT_LIMITS, ...policy.limits };
@@ -159,8 +169,9 @@ export class Admission {
     }
     const now = this.now();
     const key = sourceKey(remote);
-    if (!this.perSource.take(key, now)) return { kind: 'rate' };
-    if (!this.isGood(key, now) && !this.perAddress.take(remote.address, now)) return { kind: 'rate' };
+    const limited = !this.policy.unlimited?.(remote);
+    if (limited && !this.perSource.take(key, now)) return { kind: 'rate' };
+    if (limited && !this.isGood(key, now) && !this.perAddress.take(remote.address, now)) return { kind: 'rate' };
     const l = this.limits;
     let total = 0;
     let mine = 0;
@@ -176,9 +187,25 @@ export class Admission {
       }
       if (reclaimable && (!oldest || (c.answeredAt ?? 0) < (oldest.answeredAt ?? 0))) oldest = c;
     }
-    if (mine >= l.perSourceCalls) return oldestMine ? { kind: 'admitted', evict: oldestMine } : { kind: 'source-busy' };
+    if (limited && mine >= l.perSourceCalls) return oldestMine ? { kind: 'admitted', evict: oldestMine } : { kind: 'source-busy' };
     if (total >= l.maxInboundCalls) return oldest ? { kind: 'admitted', evict: oldest } : { kind: 'overload' };
     return { kind: 'admitted' };
+  }
+
+  /**
+   * An INVITE from this source was refused (403, 404, 503): true when that makes more than
+   * `muteAfter` within a second, and its INVITEs should be dropped unread for a while.
+   */
+  refused(remote: { address: string; port: number }): boolean {
+    const now = this.now();
+    const key = sourceKey(remote);
+    let r = this.refusals.get(key);
+    if (!r || now - r.since >= 1000) {
+      if (!r && this.refusals.size >= MAX_BUCKETS) this.refusals.clear();
+      r = { since: now, count: 0 };
+      this.refusals.set(key, r);
+    }
+    return ++r.count > this.limits.muteAfter;
   }
 
   /** A call from this source was ACKed: it behaves as a user agent does. */

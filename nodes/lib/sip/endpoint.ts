@@ -128,7 +128,11 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [e
       onAcked: (remote) => this.admission.markGood(remote),
     };
     const limits = { ...(opts.maxInboundCalls !== undefined ? { maxInboundCalls: opts.maxInboundCalls } : {}), ...opts.limits };
-    this.admission = new Admission({ allowedSources: opts.allowedSources ?? [], admit: opts.admit, limits }, () => this.clock.now());
+    const server = opts.server;
+    this.admission = new Admission(
+      { allowedSources: opts.allowedSources ?? [], admit: opts.admit, limits, unlimited: server ? (r) => r.address === server.address && r.port === server.port : undefined },
+      () => this.clock.now(),
+    );
     this.refusals = new LogSummary(this.log, { clock: this.clock, ...opts.summary });
     this.reports = new SecurityReports((ev) => this.emit('security', ev), { clock: this.clock, ...opts.summary });
     opts.transport.on('request', (req: SipRequest, remote: Remote) => this.onRequest(req, remote));
@@ -245,6 +249,8 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [e
   /** A stateless answer to an INVITE admission turned down, told once per source per interval. */
   private refuse(verdict: Exclude<AdmissionVerdict, { kind: 'admitted' | 'answered' }>, req: SipRequest, tx: ServerTransaction, remote: Remote): void {
     const where = { account: this.account, address: remote.address, port: remote.port };
+    // Far past any caller's pace: its next INVITEs are dropped unread for a while.
+    if (this.admission.refused(remote)) this.transport.mute(remote, this.admission.limits.muteMs);
     switch (verdict.kind) {
       case 'forbidden':
         this.stats.rejectedSource++;

@@ -42,6 +42,8 @@ export interface TransportStats {
   oversize: number;
   badRequest: number;
   handlerErrors: number;
+  /** INVITEs from a muted source, dropped unread */
+  muted: number;
 }
 
 export const MAX_MESSAGE_BYTES = 65535;
@@ -50,7 +52,9 @@ export class SipTransport extends EventEmitter {
   readonly protocol: Protocol;
   readonly host: string;
   port: number;
-  readonly stats: TransportStats = { received: 0, sent: 0, garbage: 0, oversize: 0, badRequest: 0, handlerErrors: 0 };
+  readonly stats: TransportStats = { received: 0, sent: 0, garbage: 0, oversize: 0, badRequest: 0, handlerErrors: 0, muted: 0 };
+  /** `address:port` → until when its new INVITEs are dropped unread (mute()) */
+  private readonly muted = new Map<string, number>();
   trace?: TraceFn;
   private udp?: dgram.Socket;
   private server?: net.Server;
@@ -92,6 +96,10 @@ export class SipTransport extends EventEmitter {
       await opened(s, (ready) => s.bind(this.port, this.host, ready));
       s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
       s.on('message', (buf, rinfo) => {
+        if (this.muted.size && this.isMutedInvite(buf, rinfo)) {
+          this.stats.muted++;
+          return;
+        }
         const remote: Remote = { address: rinfo.address, port: rinfo.port, protocol: 'udp' };
         if (buf.length > this.max) {
           this.stats.oversize++;
@@ -109,6 +117,31 @@ export class SipTransport extends EventEmitter {
       srv.on('error', (err) => this.log.warn('sip.tcpServerError', { detail: err.message }));
       this.port = (srv.address() as net.AddressInfo).port;
     }
+  }
+
+  /**
+   * Drop INVITEs from this source unread for `ms` (UDP): a source that floods far past its
+   * rate costs a look at seven bytes per datagram instead of a parse and an answer, so the
+   * event loop stays free for the panel. Other methods (ACK, BYE, CANCEL) still pass.
+   */
+  mute(remote: { address: string; port: number }, ms: number): void {
+    if (this.muted.size >= 4096) {
+      const now = Date.now();
+      for (const [k, until] of this.muted) if (until <= now) this.muted.delete(k);
+      if (this.muted.size >= 4096) this.muted.delete(this.muted.keys().next().value as string);
+    }
+    this.muted.set(`${remote.address}:${remote.port}`, Date.now() + ms);
+  }
+
+  private isMutedInvite(buf: Buffer, rinfo: { address: string; port: number }): boolean {
+    // "INVITE " at the start of the datagram
+    if (buf.length < 7 || buf[0] !== 0x49 || buf[1] !== 0x4e || buf[2] !== 0x56 || buf[3] !== 0x49 || buf[4] !== 0x54 || buf[5] !== 0x45 || buf[6] !== 0x20) return false;
+    const key = `${rinfo.address}:${rinfo.port}`;
+    const until = this.muted.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.muted.delete(key);
+    return false;
   }
 
   /** Our Via for an outgoing request; `rport` asks the peer to answer where we sent from. */
