@@ -151,7 +151,7 @@ export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
       clearTimeout(timer);
       untrack();
       if (failure) reject(failure);
-      else if (code !== 0) reject(new SnapshotError('camera.ffmpegExit', { code: String(code), detail: lastLine(stderr) }, 'ffmpeg-failed'));
+      else if (code !== 0) reject(new SnapshotError('camera.ffmpegExit', { code: String(code), detail: lastLine(secret ? stderr.split(`pipe:${URL_FD}`).join(redactStreamUrl(o.url)) : stderr) }, 'ffmpeg-failed'));
       else resolve(Buffer.concat(chunks));
     });
   });
