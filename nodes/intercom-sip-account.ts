@@ -3,6 +3,8 @@
  * registrar — for the flow nodes that use it, the way core mqtt-broker owns a connection.
  * Flow nodes register with it to get status updates; close frees the SIP port first.
  */
+import * as path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { SipAccount, type AccountConfig, type AccountStatus, type StatusDetail } from './lib/sip/account';
 import { type AccountDef, accountConfig } from './lib/sip/account-config';
 import { createRtpMediaFactory } from './lib/media/call-media';
@@ -34,11 +36,18 @@ export = function (RED: RED): void {
     } catch (err) {
       configError = err;
     }
+    // A password only client mode sends: kept in another mode, it is said, not kept silently.
+    if (config && config.mode !== 'client' && this.credentials?.password) this.warn(T.t('warn.passwordUnused', { mode: T.t(`mode.${config.mode}`) }));
+    // The registrar's lockouts outlive a redeploy and a restart: a file per account in the user
+    // dir (a runtime without one, a test harness, keeps them in memory).
+    const userDir = RED.settings.userDir;
+    const guardFile = userDir ? path.join(userDir, 'intercom-sip', `guard-${def.id.replace(/[^\w.-]/g, '_')}.json`) : undefined;
     // Real RTP per call, bound to the account's own address (the SDP c= line): the one place
     // the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: T.logger(this),
       mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs }),
+      guardFile,
     });
     account.trace.enabled = def.trace === true;
     this.account = account;
@@ -82,11 +91,13 @@ export = function (RED: RED): void {
         return true;
       },
     });
-    onClose(this, T, async () => {
+    onClose(this, T, async (removed) => {
       unregisterDtmf();
       users.clear();
       await this.ready.catch(() => undefined);
       await account.close();
+      // A deleted account leaves no lockout file behind; a redeployed one keeps it.
+      if (removed && guardFile) await rm(guardFile, { force: true });
     });
   }
   RED.nodes.registerType('intercom-sip-account', IntercomSipAccountNode as never, {
@@ -116,8 +127,13 @@ export = function (RED: RED): void {
   RED.httpAdmin.post('/intercom-sip-account/:id/trace/:state', ...perm('intercom-sip-account.write'), (req, res) => {
     const n = find(req, res);
     if (!n) return;
-    n.account.trace.enabled = req.params.state === 'on';
-    if (req.params.state === 'clear') n.account.trace.clear();
+    const state = req.params.state;
+    if (state === 'clear') n.account.trace.clear(); // clearing leaves the trace on or off as it was
+    else if (state === 'on' || state === 'off') n.account.trace.enabled = state === 'on';
+    else {
+      res.status(400).send(T.t('errors.traceState'));
+      return;
+    }
     res.json({ enabled: n.account.trace.enabled, entries: n.account.trace.size });
   });
 };

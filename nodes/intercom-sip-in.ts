@@ -1,9 +1,11 @@
 /**
- * intercom-sip-in: one output of call events for its account — ring, progress, answered,
- * cancelled, ended, dtmf, reinvite, redirected — plus registered / unregistered, with
- * msg.call describing the call (the message conventions in README.md).
+ * intercom-sip-in: call events of its account on the first output — ring, progress,
+ * answered, cancelled, ended, dtmf, reinvite, redirected — plus registered / unregistered,
+ * with msg.call describing the call (the message conventions in README.md); what the
+ * account refused (refused, flood, lockout: lib/sip/security.ts) on the second, for a journal.
  */
 import type { AccountStatus, StatusDetail } from './lib/sip/account';
+import type { SecurityEvent } from './lib/sip/security';
 import { type Call, onCallTopics } from './lib/sip/call';
 import type { DtmfEvent } from './lib/media/port';
 import { callMessage, statusDetailText } from './intercom-sip-in.helpers';
@@ -30,9 +32,26 @@ export = function (RED: RED): void {
     }
     const wanted = new Set((def.events ?? '').split(',').map((s) => s.trim()).filter(Boolean));
     let closed = false;
-    const emit = (msg: NodeMessage): void => {
-      if (closed || (wanted.size && !wanted.has(String(msg.topic)))) return;
-      this.send(msg);
+    const emit = (msg: NodeMessage, output = 0): void => {
+      if (closed) return;
+      // "Only events" picks call events; what was refused always goes out on the second output.
+      if (output === 0 && wanted.size && !wanted.has(String(msg.topic))) return;
+      this.send(output === 0 ? msg : [null, msg]);
+    };
+    const onSecurity = (ev: SecurityEvent): void => {
+      const r = ev.repeated;
+      emit(
+        {
+          topic: ev.kind,
+          payload: ev.reason,
+          // What the journal and a dashboard read of a call, without an id: there is no call.
+          call: { direction: 'inbound', account: ev.account, source: ev.source, from: ev.from ?? { user: ev.user ?? '', display: '', uri: '' }, to: ev.to, status: ev.status },
+          security: ev,
+          ...(r ? { note: T.t(r.sources > 1 ? 'note.repeatedSources' : 'note.repeated', { count: r.count, seconds: r.seconds, sources: r.sources }) } : {}),
+          ...(ev.until ? { note: T.t('note.lockedUntil', { until: new Date(ev.until).toISOString() }) } : {}),
+        },
+        1,
+      );
     };
     const onCall = (call: Call): void => {
       onCallTopics(call, (topic, payload) => {
@@ -59,11 +78,13 @@ export = function (RED: RED): void {
     };
     acc.account.on('call', onCall);
     acc.account.on('status', onStatus);
+    acc.account.on('security', onSecurity);
     acc.registerUser(this);
     onClose(this, T, () => {
       closed = true;
       acc.account.off('call', onCall);
       acc.account.off('status', onStatus);
+      acc.account.off('security', onSecurity);
       acc.deregisterUser(this);
     });
   }

@@ -6,7 +6,10 @@
  */
 import { accessMessage, callerAccess, denied, pinAccess, type AccessRecord } from './lib/access/access-record';
 import { normalizeNumber } from './lib/access/number';
-import { PinChecker } from './lib/access/pin';
+import * as path from 'node:path';
+import { rm } from 'node:fs/promises';
+import { PinChecker, type PinState } from './lib/access/pin';
+import { StateFile } from './lib/auth/state-file';
 import { RuleSource, type RuleOrigin, type RuleReport } from './lib/access/rule-source';
 import { RuleSet } from './lib/access/rules';
 import { messageFields, whitelistConfig, type WhitelistConfig, type WhitelistSettings } from './lib/access/whitelist-config';
@@ -54,9 +57,14 @@ export = function (RED: RED): void {
     };
 
     let pins: PinChecker | null = null;
+    // In the user dir; a runtime without one (a test harness) keeps the counters in memory.
+    const userDir = RED.settings.userDir;
+    const pinStateFile = userDir ? path.join(userDir, 'intercom-access', `pins-${def.id.replace(/[^\w.-]/g, '_')}.json`) : undefined;
     let rules: RuleSource | null = null;
     if (config?.pin) {
-      pins = new PinChecker(config.pin.users, config.pin.policy, Date.now);
+      // Wrong tries and lockouts outlive a redeploy and a restart (a file in the user dir, no PIN in it).
+      const file = pinStateFile ? new StateFile<PinState>(pinStateFile, { onError: (err) => node.warn(T.describe(err)) }) : undefined;
+      pins = new PinChecker(config.pin.users, config.pin.policy, Date.now, file);
       node.status(T.status(pins.userCount ? 'green' : 'yellow', 'ring', 'pinUsers', { count: pins.userCount }));
     } else if (config) {
       const { plan, timezone, trusted } = config;
@@ -140,7 +148,12 @@ export = function (RED: RED): void {
       send(access.result === 'allowed' ? [msg, null] : [null, msg]);
     });
 
-    onClose(node, T, () => rules?.close());
+    onClose(node, T, async (removed) => {
+      await rules?.close();
+      await pins?.close();
+      // A deleted whitelist leaves no counters behind; a redeployed one keeps them.
+      if (removed && pinStateFile) await rm(pinStateFile, { force: true });
+    });
   }
   RED.nodes.registerType('intercom-whitelist', IntercomWhitelistNode as (this: Node, def: NodeDef) => void, {
     credentials: { pins: { type: 'password' } },

@@ -90,10 +90,22 @@ class SilentMedia extends EventEmitter<CallMediaEvents> implements CallMedia {
   }
 }
 
+function checkSilent(remote: string): void {
+  let offer: SessionDescription;
+  try {
+    offer = parseSdp(remote);
+  } catch (err) {
+    throw new NotAcceptableHere('media.malformedSdp', { detail: String(err) });
+  }
+  if (!offer.media.some((m) => m.type === 'audio' && m.port !== 0 && m.formats.includes('0'))) throw new NotAcceptableHere('media.noCommonCodec');
+}
+
 /** Ports are only written into SDP, never bound; even numbers as RTP expects (RFC 3550 §11). */
 export function silentMediaFactory(basePort = 40000): MediaFactory {
   let next = basePort;
   return {
+    // What the silent media would answer, without a call: the same 488s as answer().
+    check: checkSilent,
     create(ctx) {
       const port = next;
       next = next >= basePort + 9998 ? basePort : next + 2;

@@ -108,3 +108,35 @@ describe('PIN check and lockout (injected clock)', () => {
     expect(c.check('1234', '200', 'front')).toMatchObject({ allowed: false, reason: 'no-pins' });
   });
 });
+
+describe('PIN counters across a restart (state file)', () => {
+  const { mkdtempSync, readFileSync, rmSync } = require('node:fs') as typeof import('node:fs');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const path = require('node:path') as typeof import('node:path');
+  const { StateFile } = require('../../nodes/lib/auth/state-file') as typeof import('../../nodes/lib/auth/state-file');
+
+  test('wrong tries and a lockout carry over to a new checker on the same file; the file holds no PIN', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pins-'));
+    const file = path.join(dir, 'pins.json');
+    let now = 5_000_000;
+    const users = parsePins('alice:1234', 4);
+    try {
+      const first = new PinChecker(users, DEFAULT_POLICY, () => now, new StateFile(file));
+      expect(first.check('1111', '200', 'front')).toMatchObject({ reason: 'pin-wrong', triesLeft: 2 });
+      await first.close();
+      // "Restart": a new checker, same file. One more wrong try is the second, not the first.
+      const second = new PinChecker(users, DEFAULT_POLICY, () => now, new StateFile(file));
+      expect(second.check('2222', '200', 'front')).toMatchObject({ reason: 'pin-wrong', triesLeft: 1 });
+      expect(second.check('3333', '200', 'front')).toMatchObject({ reason: 'lockout', scope: 'caller' });
+      await second.close();
+      const third = new PinChecker(users, DEFAULT_POLICY, () => now, new StateFile(file));
+      expect(third.check('1234', '200', 'front')).toMatchObject({ allowed: false, reason: 'locked-out' });
+      expect(readFileSync(file, 'utf8')).not.toMatch(/1111|2222|3333|1234/);
+      now += 60_001;
+      expect(third.check('1234', '200', 'front')).toMatchObject({ allowed: true, user: 'alice' });
+      await third.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

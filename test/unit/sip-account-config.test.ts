@@ -26,7 +26,21 @@ describe('account settings', () => {
       noAnswerTimeoutMs: 60_000,
       rtpTimeoutMs: 30_000,
       dtmfSend: 'rfc4733',
+      maxInboundCalls: 16,
+      perSourceCalls: 4,
+      perSourceRate: 60,
+      acceptUsers: [],
     });
+  });
+
+  test('flood limits and the users answered, as the editor stores them', () => {
+    expect(accountConfig({ id: 'n', maxCalls: '4', sourceCalls: '2', sourceRate: '30', acceptUsers: ' door, 1  100 ' }, {})).toMatchObject({ maxInboundCalls: 4, perSourceCalls: 2, perSourceRate: 30, acceptUsers: ['door', '1', '100'] });
+    expect(refusal(() => accountConfig({ id: 'n', acceptUsers: 'door, <sip:x>' }, {}))).toEqual({ code: 'sip.badAcceptUser', params: { user: '<sip:x>' } });
+  });
+
+  test('a password is kept for client mode only: P2P, registrar and listen never send it', () => {
+    expect(accountConfig({ id: 'n', mode: 'client', server: 'pbx' }, { password: 'pw' }).password).toBe('pw');
+    for (const mode of ['p2p', 'registrar', 'listen']) expect(accountConfig({ id: 'n', mode }, { password: 'pw' }).password).toBeUndefined();
   });
 
   test('values the editor stores as text are taken', () => {
@@ -44,6 +58,9 @@ describe('account settings', () => {
     [{ mode: 'server' }, 'setting.choice', 'mode'],
     [{ transport: 'tls' }, 'setting.choice', 'transport'],
     [{ dtmfSend: 'inband' }, 'setting.choice', 'dtmfSend'],
+    [{ maxCalls: '0' }, 'setting.integer', 'maxCalls'],
+    [{ sourceCalls: 'many' }, 'setting.integer', 'sourceCalls'],
+    [{ sourceRate: '1.5' }, 'setting.integer', 'sourceRate'],
   ])('%j is refused as %s naming %s (nothing is clamped or replaced)', (bad, code, field) => {
     expect(refusal(() => accountConfig({ id: 'n', ...bad }, {}))).toMatchObject({ code, params: { field } });
   });

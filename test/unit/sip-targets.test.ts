@@ -22,6 +22,12 @@ describe('dial targets', () => {
     expect(resolveTarget('5588', { protocol: 'udp', server }).uri).toBe('sip:5588@10.0.0.1');
   });
 
+  test('a registrar has no server: a panel not registered now, or no panel of that name, says so', () => {
+    const ctx = { protocol: 'udp' as const, locate: () => undefined, knows: (u: string) => u === 'phone1' };
+    expect(() => resolveTarget('phone1', ctx)).toThrow(/^sip\.panelNotRegistered \(target="phone1"\)/);
+    expect(() => resolveTarget('phone9', ctx)).toThrow(/^sip\.noSuchPanel \(target="phone9"\)/);
+  });
+
   test.each([
     ['sip:', 'sip.notSipUri'],
     ['two words', 'sip.cannotDial'],

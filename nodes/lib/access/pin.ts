@@ -3,11 +3,14 @@
  * compared, equal-length digests, crypto.timingSafeEqual) so neither the position of a
  * wrong digit nor which user matched shows in the timing. Wrong tries are counted per
  * caller at a door and per door; reaching the limit locks out for a delay that doubles
- * with each lockout. The clock is injected so tests can step through the delays.
+ * with each lockout. The clock is injected so tests can step through the delays. With a
+ * state file the counters (never a PIN) outlive a redeploy and a restart, so hanging up,
+ * redeploying or restarting Node-RED gives a guesser no fresh tries.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { IntercomError } from '../core/errors';
 import { Problems, type Place } from './problems';
+import type { StateFile } from '../auth/state-file';
 
 export interface PinUser {
   name: string;
@@ -118,6 +121,12 @@ interface Counter {
   last: number;
 }
 
+/** The state file's content: the counters by caller-at-door and door, no PIN. */
+export interface PinState {
+  version: 1;
+  counters: Array<[string, Counter]>;
+}
+
 export class PinChecker {
   private readonly counters = new Map<string, Counter>();
   private readonly maxKeys = 10_000;
@@ -126,7 +135,27 @@ export class PinChecker {
     private users: PinUser[],
     private readonly policy: PinPolicy,
     private readonly now: () => number,
-  ) {}
+    private readonly file?: StateFile<PinState>,
+  ) {
+    const saved = file?.load();
+    if (saved?.version === 1 && Array.isArray(saved.counters)) {
+      for (const [k, c] of saved.counters) if (isCounter(c)) this.counters.set(String(k), c);
+    }
+  }
+
+  /** Write what is pending (the node closes). */
+  async close(): Promise<void> {
+    await this.file?.flush();
+  }
+
+  private save(): void {
+    // Entries come at the pace of a keypad, so every change is written at once.
+    this.file?.save(() => {
+      const t = this.now();
+      const live = [...this.counters].filter(([, c]) => t < c.lockedUntil || t - c.last <= this.policy.forgetMs);
+      return { version: 1, counters: live.slice(-2000) };
+    }, true);
+  }
 
   setUsers(users: PinUser[]): void {
     this.users = users;
@@ -191,9 +220,11 @@ export class PinChecker {
       reason = user === undefined ? 'pin-wrong' : 'pin-ok';
     }
     if (reason === 'pin-ok') {
+      const had = mine.fails > 0 || mine.lockouts > 0;
       mine.fails = 0;
       mine.lockouts = 0;
       mine.last = t;
+      if (had) this.save();
       return { allowed: true, reason, user };
     }
     // Every refused entry counts: a wrong length is a guess too.
@@ -203,8 +234,16 @@ export class PinChecker {
       doorC.fails++;
       doorC.last = t;
     }
-    if (mine.fails >= this.policy.maxTries) return { allowed: false, reason: 'lockout', lockedUntil: this.lock(mine, t), scope: 'caller' };
-    if (doorC && doorC.fails >= this.policy.maxDoorTries) return { allowed: false, reason: 'lockout', lockedUntil: this.lock(doorC, t), scope: 'door' };
-    return { allowed: false, reason, triesLeft: this.policy.maxTries - mine.fails };
+    let decision: PinDecision;
+    if (mine.fails >= this.policy.maxTries) decision = { allowed: false, reason: 'lockout', lockedUntil: this.lock(mine, t), scope: 'caller' };
+    else if (doorC && doorC.fails >= this.policy.maxDoorTries) decision = { allowed: false, reason: 'lockout', lockedUntil: this.lock(doorC, t), scope: 'door' };
+    else decision = { allowed: false, reason, triesLeft: this.policy.maxTries - mine.fails };
+    this.save();
+    return decision;
   }
+}
+
+function isCounter(c: unknown): c is Counter {
+  const o = c as Counter | null;
+  return !!o && typeof o === 'object' && [o.fails, o.lockouts, o.lockedUntil, o.last].every((n) => typeof n === 'number' && Number.isFinite(n));
 }

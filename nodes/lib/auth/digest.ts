@@ -204,6 +204,8 @@ export interface VerifyResult {
  */
 export class DigestServer {
   private readonly secret = randomBytes(32);
+  /** the password an unknown name is checked against, so it costs what a real one does */
+  private readonly decoy = randomBytes(12).toString('hex');
   private readonly seen = new Map<string, number>();
 
   constructor(
@@ -245,19 +247,22 @@ export class DigestServer {
       user = found;
     }
     const password = lookup(user);
-    if (password === undefined) return { ok: false, reason: 'auth.unknownUser', user };
+    // A name that is no account costs the same hashing as a wrong password: the time of
+    // the answer must not tell which names exist.
     const good = requestDigest({
       alg,
       user,
       realm: this.realm,
-      password,
+      password: password ?? this.decoy,
       method,
       uri: p.uri,
       nonce: p.nonce,
       qop: p.qop ? { nc: p.nc, cnonce: p.cnonce, qop: p.qop } : undefined,
       cnonce: p.cnonce,
     });
-    if (!safeEqual(good, p.response.toLowerCase())) return { ok: false, reason: 'auth.wrongPassword', user };
+    const matches = safeEqual(good, p.response.toLowerCase());
+    if (password === undefined) return { ok: false, reason: 'auth.unknownUser', user };
+    if (!matches) return { ok: false, reason: 'auth.wrongPassword', user };
     const age = this.now() - parseInt(ts, 16);
     if (!(age >= 0 && age <= this.nonceTtlMs)) return { ok: false, stale: true, reason: 'auth.nonceExpired', user };
     if (p.qop) {

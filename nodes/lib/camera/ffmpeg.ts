@@ -33,10 +33,48 @@ export function findOnPath(program: string, envPath = process.env.PATH ?? ''): s
   return undefined;
 }
 
+/** The fd on which a URL with a password reaches ffmpeg, never its argv (readable by any local `ps`). */
+export const URL_FD = 3;
+
+/** The protocols ffmpeg may open for a URL read through the concat list (its whitelist is strict). */
+function protocolsFor(url: string): string {
+  const scheme = (/^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1] ?? '').toLowerCase();
+  const base = ['pipe', 'tcp', 'udp', 'rtp'];
+  if (scheme === 'rtsp') return [...base, 'rtsp'].join(',');
+  if (scheme === 'rtsps') return [...base, 'rtsp', 'rtsps', 'tls'].join(',');
+  if (scheme === 'http' || scheme === 'https') return [...base, 'http', 'https', 'tls', 'crypto', 'httpproxy'].join(',');
+  return [...base, scheme].join(',');
+}
+
+/** The URL carries user info (a password, or a user that is a secret too). */
+export function hasUserInfo(url: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url);
+}
+
+/**
+ * The ffconcat list that names the stream, for ffmpeg to read from fd 3 (`-f concat -i
+ * pipe:3`): the URL in single quotes (a quote inside it written '\''), and the options the
+ * stream's demuxer would get on the command line as `option` lines (ffmpeg ≥ 5).
+ */
+export function concatList(url: string): string {
+  // A line break would end the file line and start a directive of ours.
+  if ([...url].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw new SnapshotError('camera.urlControlChars', {}, 'no-source');
+  const lines = ['ffconcat version 1.0', `file '${url.replace(/'/g, "'\\''")}'`];
+  if (/^rtsps?:/i.test(url)) lines.push('option rtsp_transport tcp');
+  lines.push('option analyzeduration 0', 'option probesize 32');
+  return lines.join('\n') + '\n';
+}
+
 export function ffmpegArgs(url: string, width?: number): string[] {
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
-  if (/^rtsps?:/i.test(url)) args.push('-rtsp_transport', 'tcp');
-  args.push('-analyzeduration', '0', '-probesize', '32', '-i', url, '-frames:v', '1');
+  if (hasUserInfo(url)) {
+    // The stream is named in a list ffmpeg reads from a pipe, so its password is in no argv.
+    args.push('-f', 'concat', '-safe', '0', '-protocol_whitelist', protocolsFor(url), '-analyzeduration', '0', '-probesize', '32', '-i', `pipe:${URL_FD}`);
+  } else {
+    if (/^rtsps?:/i.test(url)) args.push('-rtsp_transport', 'tcp');
+    args.push('-analyzeduration', '0', '-probesize', '32', '-i', url);
+  }
+  args.push('-frames:v', '1');
   if (width) args.push('-vf', `scale=${width}:-2`);
   args.push('-f', 'image2', '-c:v', 'mjpeg', '-q:v', '4', 'pipe:1');
   return args;
@@ -68,9 +106,22 @@ export interface FfmpegGrabOptions {
 export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let child: ChildProcess;
+    const secret = hasUserInfo(o.url);
     try {
-      child = spawn(o.ffmpeg, ffmpegArgs(o.url, o.width), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const args = ffmpegArgs(o.url, o.width);
+      const list = secret ? concatList(o.url) : undefined;
+      child = spawn(o.ffmpeg, args, { stdio: list ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
+      if (list) {
+        const pipe = child.stdio[URL_FD] as NodeJS.WritableStream & { on(e: 'error', f: () => void): void };
+        // ffmpeg that failed before reading it closes the pipe: that is its exit to report, not ours.
+        pipe.on('error', () => undefined);
+        pipe.end(list);
+      }
     } catch (err) {
+      if (err instanceof SnapshotError) {
+        reject(err);
+        return;
+      }
       reject(new SnapshotError('camera.ffmpegStart', { detail: errorText(err).slice(0, 120) }, 'no-ffmpeg'));
       return;
     }
@@ -100,7 +151,7 @@ export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
       clearTimeout(timer);
       untrack();
       if (failure) reject(failure);
-      else if (code !== 0) reject(new SnapshotError('camera.ffmpegExit', { code: String(code), detail: lastLine(stderr) }, 'ffmpeg-failed'));
+      else if (code !== 0) reject(new SnapshotError('camera.ffmpegExit', { code: String(code), detail: lastLine(secret ? stderr.split(`pipe:${URL_FD}`).join(redactStreamUrl(o.url)) : stderr) }, 'ffmpeg-failed'));
       else resolve(Buffer.concat(chunks));
     });
   });

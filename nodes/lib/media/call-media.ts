@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { IntercomError } from '../core/errors';
 import { buildInfoDtmf } from './dtmf-info';
 import type { Law } from './g711';
-import { Negotiation } from './negotiation';
+import { checkOffer, Negotiation } from './negotiation';
 import type { CodecName, NegotiatedAudio } from './offer-answer';
 import type { CallMedia, CallMediaContext, CallMediaEvents, MediaFactory } from './port';
 import { loadAudio } from './prompts';
@@ -216,5 +216,5 @@ export interface RtpMediaFactory extends MediaFactory {
 }
 
 export function createRtpMediaFactory(opts: MediaOptions = {}): RtpMediaFactory {
-  return { create: (ctx: CallMediaContext) => new RtpCallMedia(ctx, opts) };
+  return { create: (ctx: CallMediaContext) => new RtpCallMedia(ctx, opts), check: (sdp: string) => checkOffer(sdp, opts.codecs) };
 }

@@ -65,6 +65,14 @@ export class Negotiation {
   }
 }
 
+/**
+ * Whether an offer could be answered with these codecs, without a port or a session:
+ * NotAcceptableHere (488) when it cannot be read or has no audio stream we carry.
+ */
+export function checkOffer(remoteSdp: string, codecs?: CodecName[]): void {
+  answerOffer(parse(remoteSdp), { address: '0.0.0.0', rtpPort: 9, sessionId: '0', sessionVersion: 0, codecs });
+}
+
 /** RFC 3264 §8.4: a stream or the session sendonly or inactive, or the old (RFC 2543) c=0.0.0.0. */
 export function holds(sd: SessionDescription): boolean {
   const directions = [sd.direction, ...sd.media.map((m) => m.direction)];

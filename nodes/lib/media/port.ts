@@ -84,4 +84,10 @@ export interface CallMedia extends EventEmitter<CallMediaEvents> {
 
 export interface MediaFactory {
   create(ctx: CallMediaContext): CallMedia;
+  /**
+   * Throws NotAcceptableHere when an offer could never be answered (no codec in common,
+   * SDP that cannot be read), binding nothing, so signalling refuses the INVITE with 488
+   * before it rings. Optional: without it the refusal comes when the flow answers.
+   */
+  check?(offerSdp: string): void;
 }

@@ -32,6 +32,14 @@ export interface AccountDef {
   rtpTimeout?: string | number;
   trace?: boolean;
   publicAddress?: string;
+  /** inbound calls at once before 503 (default 16) */
+  maxCalls?: string | number;
+  /** inbound calls at once from one source address:port (default 4) */
+  sourceCalls?: string | number;
+  /** new inbound calls a minute from one source address:port (default 60) */
+  sourceRate?: string | number;
+  /** request-URI users answered, comma or space separated; empty = any */
+  acceptUsers?: string;
 }
 
 const MODES: readonly EndpointMode[] = ['client', 'registrar', 'p2p', 'listen'];
@@ -55,6 +63,16 @@ export function registrarAccounts(users: string, passwords: string): Array<{ use
   return out;
 }
 
+/** RFC 3261 §25.1 user: unreserved, escaped and user-unreserved characters. */
+const SIP_USER = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$/;
+
+/** The request-URI users an account answers: "door, 1 100" → ['door', '1', '100']. */
+export function acceptUsers(text: string | undefined): string[] {
+  const users = (text ?? '').split(/[\s,]+/).filter(Boolean);
+  for (const u of users) if (!SIP_USER.test(u)) throw new IntercomError('sip.badAcceptUser', { user: u.slice(0, 64) });
+  return users;
+}
+
 export function accountConfig(def: AccountDef, creds: { password?: string; registrarPasswords?: string }): AccountConfig {
   const mode = choiceSetting(def.mode, 'mode', MODES, 'p2p');
   const protocol = choiceSetting(def.transport, 'transport', PROTOCOLS, 'udp');
@@ -68,7 +86,8 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     domain: def.domain?.trim() || undefined,
     user: (def.user ?? '').trim() || 'door',
     authUser: def.authUser?.trim() || undefined,
-    password: creds.password || undefined,
+    // Only client mode sends a password (REGISTER, and INVITE through the PBX).
+    password: mode === 'client' ? creds.password || undefined : undefined,
     displayName: def.displayName?.trim() || undefined,
     expires: numberSetting(def.expires, { field: 'expires', default: 600, min: 30, max: 86400, integer: true }),
     allowedSources: def.allowedSources ?? '',
@@ -78,6 +97,10 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     dtmfSend: choiceSetting(def.dtmfSend, 'dtmfSend', DTMF_SEND, 'rfc4733'),
     rtpTimeoutMs: secondsSetting(def.rtpTimeout, { field: 'rtpTimeout', default: 30, min: 0, max: 3600 }),
     publicAddress: def.publicAddress?.trim() || undefined,
+    maxInboundCalls: numberSetting(def.maxCalls, { field: 'maxCalls', default: 16, min: 1, max: 1000, integer: true }),
+    perSourceCalls: numberSetting(def.sourceCalls, { field: 'sourceCalls', default: 4, min: 1, max: 1000, integer: true }),
+    perSourceRate: numberSetting(def.sourceRate, { field: 'sourceRate', default: 60, min: 1, max: 60000, integer: true }),
+    acceptUsers: acceptUsers(def.acceptUsers),
   };
 }
 

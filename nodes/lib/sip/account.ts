@@ -15,12 +15,16 @@ import type { Call } from './call';
 import { parseCidrList } from '../net/cidr';
 import { type Clock, type SipTimers, systemClock } from './clock';
 import type { DigestAlgorithm } from '../auth/digest';
+import { AuthGuard, type GuardPolicy, type GuardState } from '../auth/guard';
+import { StateFile } from '../auth/state-file';
 import { type EndpointMode, SipEndpoint } from './endpoint';
 import { advertisedAddress } from './local-address';
 import { Registrar, type RegistrarAccount } from './registrar';
 import { Registration, type RegistrationFailure, type RegistrationState } from './registration';
 import { callRegistry } from './registry';
 import { SipTrace } from './trace';
+import type { SecurityEvent } from './security';
+import type { SummaryOptions } from '../net/summary';
 import { type Protocol, type Remote, SipTransport } from './transport';
 
 export type AccountStatus = 'starting' | 'bound' | 'registering' | 'registered' | 'failed' | 'closed';
@@ -64,6 +68,12 @@ export interface AccountConfig {
   rtpTimeoutMs?: number;
   /** inbound calls at once before 503 (flood protection, default 16) */
   maxInboundCalls?: number;
+  /** inbound calls at once from one source address:port (default 4) */
+  perSourceCalls?: number;
+  /** new inbound calls a minute per source address:port (default 60, after a burst of 5) */
+  perSourceRate?: number;
+  /** request-URI users this account answers (empty = any; a URI without user always passes) */
+  acceptUsers?: string[];
   /** address to put in Contact/SDP when binding to 0.0.0.0 */
   publicAddress?: string;
 }
@@ -74,6 +84,15 @@ export interface AccountDeps {
   clock?: Clock;
   logger?: Logger;
   timers?: Partial<SipTimers>;
+  /** how refusals are summarised in the log and the security events (tests shorten it) */
+  summary?: SummaryOptions;
+  /**
+   * registrar mode: where the digest guard keeps its lockouts (a file in the Node-RED user
+   * dir), so a redeploy or a restart does not lift them; in memory only without it
+   */
+  guardFile?: string;
+  /** registrar mode: the guard's delays and limits (tests shorten them) */
+  guardPolicy?: Partial<GuardPolicy>;
 }
 
 /** Parse `host[:port]`; a bad value is a configuration error, not a crash later. */
@@ -96,6 +115,8 @@ export const accountRegistry = {
 
 export interface AccountEvents {
   call: [call: Call];
+  /** what the account refused, for the journal (sip/security.ts) */
+  security: [ev: SecurityEvent];
   status: [status: AccountStatus, detail: StatusDetail];
   error: [err: Error];
 }
@@ -141,7 +162,10 @@ export class SipAccount extends EventEmitter<AccountEvents> {
         if (r.invalid.length) throw new IntercomError('sip.badPanelSources', { user: a.user, entries: r.invalid.join(', ').slice(0, 120) });
         accounts.push({ user: a.user, password: a.password, allowedSources: r.rules });
       }
-      registrar = new Registrar({ realm: c.domain || c.bindAddress, accounts, clock, logger: this.log, algorithm: c.algorithm });
+      const file = this.deps.guardFile ? new StateFile<GuardState>(this.deps.guardFile, { onError: (err) => this.log.warn(err.code, err.params) }) : undefined;
+      const guard = new AuthGuard(this.deps.guardPolicy, () => clock.now(), file);
+      registrar = new Registrar({ realm: c.domain || c.bindAddress, accounts, clock, logger: this.log, algorithm: c.algorithm, account: c.name, guard, summary: this.deps.summary });
+      registrar.on('security', (ev) => this.emit('security', ev));
       this.registrar = registrar;
     }
     // Everything that can be wrong in the settings is checked above; only now take the port.
@@ -166,22 +190,30 @@ export class SipAccount extends EventEmitter<AccountEvents> {
       locate: registrar
         ? (user) => {
             const b = registrar.lookup(user).pop();
-            return b ? { uri: b.contact, remote: b.source } : undefined;
+            return b ? { uri: b.contact, remote: b.source, to: `sip:${user}@${c.domain || localAddress}` } : undefined;
           }
         : undefined,
+      knows: registrar ? (user) => registrar.users.includes(user) : undefined,
       clock,
       timers: this.deps.timers,
       logger: this.log,
       localAddress,
       dtmfSend: c.dtmfSend,
       ringTimeoutMs: c.ringTimeoutMs,
-      maxInboundCalls: c.maxInboundCalls,
+      limits: {
+        ...(c.maxInboundCalls !== undefined ? { maxInboundCalls: c.maxInboundCalls } : {}),
+        ...(c.perSourceCalls !== undefined ? { perSourceCalls: c.perSourceCalls } : {}),
+        ...(c.perSourceRate !== undefined ? { perSourceRate: c.perSourceRate } : {}),
+        ...(c.acceptUsers?.length ? { acceptUsers: c.acceptUsers } : {}),
+      },
+      summary: this.deps.summary,
     });
     if (registrar) ep.registrar = registrar;
     this.endpoint = ep;
     callRegistry.add(ep);
     accounts.set(c.name, this);
     ep.on('call', (call: Call) => this.emit('call', call));
+    ep.on('security', (ev: SecurityEvent) => this.emit('security', ev));
     if (c.mode === 'client' && server) {
       const reg = new Registration(ep, { user: c.user, domain: c.domain || server.address, server, credentials, expires: c.expires ?? 600 });
       this.registration = reg;
@@ -244,6 +276,7 @@ export class SipAccount extends EventEmitter<AccountEvents> {
     if (this.endpoint) callRegistry.remove(this.endpoint);
     if (accounts.get(this.config.name) === this) accounts.delete(this.config.name);
     await this.registration?.stop().catch(() => undefined);
+    await this.registrar?.close();
     await this.endpoint?.close();
     await this.transport?.close();
     this.endpoint = undefined;

@@ -91,6 +91,8 @@ export interface CallHost {
   readonly dtmfSend: 'rfc4733' | 'info';
   contact(): string;
   forget(call: Call): void;
+  /** an inbound call from `remote` was ACKed: the source behaves as a user agent does */
+  onAcked?(remote: { address: string; port: number }): void;
 }
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';

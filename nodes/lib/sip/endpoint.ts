@@ -10,15 +10,17 @@ import { EventEmitter } from 'node:events';
 import { errorText } from '../core/errors';
 import { type Logger, silentLogger } from '../core/log';
 import type { MediaFactory } from '../media/port';
-import { ALLOW, type Call, type CallHost } from './call';
+import { ALLOW, type Call, type CallHost, party } from './call';
 import { type ChallengedResult, requestWithChallenge } from './challenge';
-import { type AdmissionPolicy, admitInvite } from './admission';
+import { Admission, type AdmissionLimits, type AdmissionVerdict, sourceKey } from './admission';
 import type { CidrRule } from '../net/cidr';
 import { type Clock, type SipTimers, systemClock } from './clock';
 import type { Credentials } from '../auth/digest';
 import { InboundCall } from './invite-server';
 import { type DialOptions, OutboundCall } from './invite-client';
-import { type HeaderList, header, randomToken, type SipRequest, type SipResponse } from './message';
+import { type HeaderList, header, parseNameAddr, randomToken, type SipRequest, type SipResponse } from './message';
+import { LogSummary, type SummaryOptions } from '../net/summary';
+import { type SecurityEvent, SecurityReports } from './security';
 import { type DialTarget, resolveTarget } from './targets';
 import { type RequestSpec, type ServerTransaction, TransactionLayer } from './transactions';
 import type { Remote, SipTransport } from './transport';
@@ -61,10 +63,16 @@ export interface EndpointOptions {
   ringTimeoutMs?: number;
   /** send 180 Ringing as soon as an INVITE is admitted */
   autoRing?: boolean;
-  /** inbound calls at once before new INVITEs get 503 (default 16) */
+  /** inbound calls at once before new INVITEs get 503 (default 16; also limits.maxInboundCalls) */
   maxInboundCalls?: number;
+  /** per-source limits, accepted request-URI users, the slot reclaim (admission.ts) */
+  limits?: Partial<AdmissionLimits>;
+  /** how refusals are summarised in the log and in security events (tests shorten it) */
+  summary?: SummaryOptions;
   /** where a plain user lives (registrar mode: its binding) */
   locate?: (user: string) => DialTarget | undefined;
+  /** registrar mode: whether a user is one of its panels, registered or not */
+  knows?: (user: string) => boolean;
 }
 
 const KNOWN_NOT_ALLOWED = ['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'MESSAGE', 'REFER', 'PUBLISH', 'UPDATE', 'PRACK'];
@@ -74,9 +82,17 @@ export interface EndpointStats {
   rejectedSource: number;
   unknownDialog: number;
   notImplemented: number;
+  /** 503 to a source over its rate or its share of calls */
+  rateLimited: number;
+  /** 404 to a request-URI user the account does not expect */
+  unknownUser: number;
+  /** answered calls without ACK ended to give their slot to a new INVITE */
+  reclaimed: number;
+  /** INVITEs refused before ringing for their body (415, 488) */
+  refusedMedia: number;
 }
 
-export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err: Error] }> {
+export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [ev: SecurityEvent]; error: [err: Error] }> {
   readonly layer: TransactionLayer;
   readonly clock: Clock;
   readonly log: Logger;
@@ -84,9 +100,13 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
   readonly userAgent: string;
   /** what the calls of this endpoint see of it */
   private readonly host: CallHost;
-  private readonly admission: AdmissionPolicy;
+  readonly admission: Admission;
   private readonly localAddress: string;
-  readonly stats: EndpointStats = { overload: 0, rejectedSource: 0, unknownDialog: 0, notImplemented: 0 };
+  readonly stats: EndpointStats = { overload: 0, rejectedSource: 0, unknownDialog: 0, notImplemented: 0, rateLimited: 0, unknownUser: 0, reclaimed: 0, refusedMedia: 0 };
+  /** refusals in the log: once per source per interval, then a summary */
+  readonly refusals: LogSummary;
+  /** refusals for the journal, summarised the same way */
+  readonly reports: SecurityReports;
   registrar?: RequestHandler;
   private calls = new Map<string, Call>(); // by id
   private dialogs = new Map<string, Call>(); // by Call-ID|local tag|remote tag
@@ -105,8 +125,16 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
       mediaFactory: opts.mediaFactory, credentials: opts.credentials, dtmfSend: opts.dtmfSend ?? 'rfc4733',
       contact: () => this.contact(),
       forget: (call) => this.forget(call),
+      onAcked: (remote) => this.admission.markGood(remote),
     };
-    this.admission = { allowedSources: opts.allowedSources ?? [], admit: opts.admit, maxInboundCalls: opts.maxInboundCalls ?? 16 };
+    const limits = { ...(opts.maxInboundCalls !== undefined ? { maxInboundCalls: opts.maxInboundCalls } : {}), ...opts.limits };
+    const server = opts.server;
+    this.admission = new Admission(
+      { allowedSources: opts.allowedSources ?? [], admit: opts.admit, limits, unlimited: server ? (r) => r.address === server.address && r.port === server.port : undefined },
+      () => this.clock.now(),
+    );
+    this.refusals = new LogSummary(this.log, { clock: this.clock, ...opts.summary });
+    this.reports = new SecurityReports((ev) => this.emit('security', ev), { clock: this.clock, ...opts.summary });
     opts.transport.on('request', (req: SipRequest, remote: Remote) => this.onRequest(req, remote));
     opts.transport.on('response', (res: SipResponse) => this.onResponse(res));
     this.on('error', () => undefined);
@@ -184,20 +212,19 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
     }
   }
 
+  private inboundSlots(): InboundCall[] {
+    const out: InboundCall[] = [];
+    for (const c of this.calls.values()) if (c instanceof InboundCall) out.push(c);
+    return out;
+  }
+
   private newInvite(req: SipRequest, tx: ServerTransaction, remote: Remote): void {
-    const inbound = this.activeCalls.filter((c) => c.direction === 'inbound').length;
-    const verdict = admitInvite(this.admission, req, tx, remote, inbound);
-    if (verdict === 'answered') return;
-    if (verdict === 'forbidden') {
-      this.stats.rejectedSource++;
-      this.log.warn('sip.inviteRefused', { account: this.account, address: remote.address, port: remote.port });
-      tx.respondAndForget(403, { toTag: randomToken() });
-      return;
-    }
-    if (verdict === 'overload') {
-      this.stats.overload++;
-      tx.respondAndForget(503, { toTag: randomToken(), headers: [['Retry-After', '30']] });
-      return;
+    const verdict = this.admission.decide(req, tx, remote, this.inboundSlots());
+    if (verdict.kind === 'answered') return;
+    if (verdict.kind !== 'admitted') return this.refuse(verdict, req, tx, remote);
+    if (verdict.evict instanceof InboundCall) {
+      this.stats.reclaimed++;
+      verdict.evict.evict();
     }
     // §8.2.2.2 merged request: same Call-ID/From tag/CSeq arriving on another path.
     for (const c of this.calls.values()) {
@@ -206,6 +233,9 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
         return;
       }
     }
+    // An offer we could never answer is refused now (RFC 3261 §21.4.26, §21.4.13), before
+    // anything rings or a flow sees it, rather than when the flow answers.
+    if (this.refuseBody(req, tx, remote)) return;
     tx.respond(100);
     const call = InboundCall.accept(this.host, req, tx, remote, this.mode === 'listen');
     this.track(call);
@@ -214,6 +244,77 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
     if (this.opts.autoRing !== false) call.ring().catch(() => undefined);
     this.emit('call', call);
     call.emit('ring');
+  }
+
+  /** A stateless answer to an INVITE admission turned down, told once per source per interval. */
+  private refuse(verdict: Exclude<AdmissionVerdict, { kind: 'admitted' | 'answered' }>, req: SipRequest, tx: ServerTransaction, remote: Remote): void {
+    const where = { account: this.account, address: remote.address, port: remote.port };
+    // Far past any caller's pace: its next INVITEs are dropped unread for a while.
+    if (this.admission.refused(remote)) this.transport.mute(remote, this.admission.limits.muteMs);
+    switch (verdict.kind) {
+      case 'forbidden':
+        this.stats.rejectedSource++;
+        this.refusals.warn('sip.inviteRefused', remote.address, where);
+        tx.respondAndForget(403, { toTag: randomToken() });
+        return;
+      case 'unknown-user':
+        this.stats.unknownUser++;
+        this.refusals.warn('sip.inviteUnknownUser', remote.address, { ...where, user: verdict.user.slice(0, 64) });
+        this.report('flood', 'unknown-user', 404, req, remote);
+        tx.respondAndForget(404, { toTag: randomToken() });
+        return;
+      case 'overload':
+        this.stats.overload++;
+        this.refusals.warn('sip.inviteOverload', remote.address, { ...where, max: this.admission.limits.maxInboundCalls });
+        this.report('flood', 'overload', 503, req, remote);
+        tx.respondAndForget(503, { toTag: randomToken(), headers: [['Retry-After', '10']] });
+        return;
+      default:
+        this.stats.rateLimited++;
+        this.refusals.warn(verdict.kind === 'rate' ? 'sip.inviteRate' : 'sip.inviteSourceBusy', remote.address, where);
+        this.report('flood', verdict.kind, 503, req, remote);
+        tx.respondAndForget(503, { toTag: randomToken(), headers: [['Retry-After', '5']] });
+    }
+  }
+
+  /** 415 for a body that is not SDP, 488 for SDP without a codec we carry or that cannot be read. */
+  private refuseBody(req: SipRequest, tx: ServerTransaction, remote: Remote): boolean {
+    if (!req.body.trim()) return false; // late offer: ours rides on the 200 (RFC 3264 §4)
+    const type = (header(req, 'content-type') ?? 'application/sdp').split(';')[0].trim().toLowerCase();
+    let status: 415 | 488;
+    let reason: string;
+    let detail = '';
+    if (type !== 'application/sdp') {
+      status = 415;
+      reason = 'not-sdp';
+      detail = type.slice(0, 60);
+    } else {
+      try {
+        this.opts.mediaFactory.check?.(req.body);
+        return false;
+      } catch (err) {
+        status = 488;
+        const code = (err as { code?: unknown }).code;
+        reason = code === 'media.noCommonCodec' ? 'no-common-codec' : 'bad-sdp';
+        detail = errorText(err).slice(0, 120);
+      }
+    }
+    this.stats.refusedMedia++;
+    this.refusals.warn('sip.inviteRefusedMedia', remote.address, { account: this.account, address: remote.address, port: remote.port, status, detail });
+    this.report('refused', reason, status, req, remote);
+    const headers: HeaderList =
+      status === 415
+        ? [['Accept', 'application/sdp']]
+        : [['Warning', `${reason === 'no-common-codec' ? 305 : 399} ${this.localAddress} "${reason === 'no-common-codec' ? 'Incompatible media format' : 'Session description not understood'}"`]];
+    tx.respondAndForget(status, { toTag: randomToken(), headers });
+    return true;
+  }
+
+  private report(kind: SecurityEvent['kind'], reason: string, status: number, req: SipRequest, remote: Remote): void {
+    this.reports.report(
+      { kind, reason, status, account: this.account, source: sourceKey(remote), from: party(parseNameAddr(header(req, 'from') ?? '')), to: party(parseNameAddr(header(req, 'to') ?? '')) },
+      remote.address,
+    );
   }
 
   private cancel(req: SipRequest, tx: ServerTransaction): void {
@@ -284,8 +385,9 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
    * the account's server.
    */
   dial(target: string, opts: { noAnswerTimeoutMs?: number; headers?: HeaderList } = {}): Call {
-    const { uri, remote } = this.resolveTarget(target);
+    const { uri, remote, to } = this.resolveTarget(target);
     const dialOpts: DialOptions = {
+      to,
       noAnswerTimeoutMs: opts.noAnswerTimeoutMs ?? 60_000,
       displayName: this.opts.displayName,
       fromUser: this.opts.user || 'intercom',
@@ -300,7 +402,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
   }
 
   resolveTarget(target: string): DialTarget {
-    return resolveTarget(target, { protocol: this.transport.protocol, server: this.opts.server, domain: this.opts.domain, locate: this.opts.locate });
+    return resolveTarget(target, { protocol: this.transport.protocol, server: this.opts.server, domain: this.opts.domain, locate: this.opts.locate, knows: this.opts.knows });
   }
 
   /** A request outside a dialog (REGISTER, OPTIONS), answering digest challenges. */
@@ -317,6 +419,8 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
     // for every call's RTP socket: a redeploy must find its ports free.
     await Promise.all(all.map((c) => c.terminate('shutdown')));
     this.layer.shutdown();
+    this.refusals.close();
+    this.reports.close();
     this.removeAllListeners();
   }
 }

@@ -24,6 +24,12 @@ export interface DialOptions {
   headers?: HeaderList;
   /** requests go to an outbound proxy/registrar (client mode) rather than to the target itself */
   viaProxy?: boolean;
+  /**
+   * the address of record the call is for, when the Request-URI is a registered Contact
+   * (registrar mode: `sip:phone1@domain` while the INVITE goes to `sip:phone1-0x…@IP`):
+   * To and msg.call.to name the user, not its device (RFC 3261 §8.1.1.2)
+   */
+  to?: string;
 }
 
 export class OutboundCall extends Call {
@@ -40,7 +46,7 @@ export class OutboundCall extends Call {
     super(
       host,
       'outbound',
-      { from: { user: opts.fromUser, display: opts.displayName ?? '', uri: `sip:${opts.fromUser}@${opts.fromHost}` }, to: party(parseNameAddr(`<${target}>`)), source: `${remote.address}:${remote.port}`, headers: {} },
+      { from: { user: opts.fromUser, display: opts.displayName ?? '', uri: `sip:${opts.fromUser}@${opts.fromHost}` }, to: party(parseNameAddr(`<${opts.to ?? target}>`)), source: `${remote.address}:${remote.port}`, headers: {} },
       callId,
     );
     this.viaProxy = opts.viaProxy ?? false;
@@ -53,7 +59,7 @@ export class OutboundCall extends Call {
       headers: [
         ['Max-Forwards', '70'],
         ['From', from],
-        ['To', `<${target}>`],
+        ['To', `<${opts.to ?? target}>`],
         ['Call-ID', callId],
         ['CSeq', '1 INVITE'],
         ['Contact', host.contact()],

@@ -7,6 +7,7 @@
  */
 import { IntercomError, errorText } from '../core/errors';
 import { ALLOW, Call, type CallHost, mediaStatus, party } from './call';
+import { type Slot, sourceKey } from './admission';
 import { uasDialog } from './dialog';
 import { header, parseNameAddr, type SipRequest } from './message';
 import type { ServerTransaction } from './transactions';
@@ -15,7 +16,14 @@ import type { Remote } from './transport';
 /** Headers a flow may want to see (caller identity as asserted by a PBX, RFC 3325). */
 const EXPOSED = ['p-asserted-identity', 'remote-party-id', 'user-agent', 'subject', 'priority', 'alert-info', 'call-info', 'diversion', 'history-info'];
 
-export class InboundCall extends Call {
+export class InboundCall extends Call implements Slot {
+  /** `address:port` the INVITE came from (admission counts slots by it) */
+  readonly sourceKey: string;
+  /** when we sent the 2xx */
+  answeredAt?: number;
+  /** the ACK for our 2xx came */
+  acked = false;
+
   private constructor(host: CallHost, private readonly invite: SipRequest, private readonly inviteTx: ServerTransaction, remote: Remote, listenOnly: boolean) {
     const hs: Record<string, string> = {};
     for (const n of EXPOSED) {
@@ -25,6 +33,7 @@ export class InboundCall extends Call {
     const from = party(parseNameAddr(header(invite, 'from') ?? ''));
     const to = party(parseNameAddr(header(invite, 'to') ?? ''));
     super(host, 'inbound', { from, to, source: `${remote.address}:${remote.port}`, headers: hs }, invite.callId, listenOnly);
+    this.sourceKey = sourceKey(remote);
   }
 
   static accept(host: CallHost, req: SipRequest, tx: ServerTransaction, remote: Remote, listenOnly: boolean): InboundCall {
@@ -38,6 +47,8 @@ export class InboundCall extends Call {
       }
     };
     tx.onAck = (ack) => {
+      call.acked = true;
+      host.onAcked?.(remote);
       if (call.media && !req.body.trim()) call.answerFromAck(call.media, ack);
     };
     return call;
@@ -70,8 +81,21 @@ export class InboundCall extends Call {
       body,
     });
     this.host.clock.clearTimeout(this.timer);
+    this.answeredAt = this.host.clock.now();
     this.setState('answered');
     this.emit('answered');
+  }
+
+  /**
+   * Give the slot of an answered call whose ACK never came to a new INVITE: BYE and the
+   * end §13.3.1.4 prescribes when Timer H fires, only sooner, and the 2xx is no longer
+   * retransmitted.
+   */
+  evict(): void {
+    if (this.state !== 'answered' || this.acked) return;
+    this.inviteTx.terminate();
+    this.sendBye();
+    this.finish('no-ack');
   }
 
   /**

@@ -11,6 +11,8 @@ import type { Protocol, Remote } from './transport';
 export interface DialTarget {
   uri: string;
   remote: Remote;
+  /** the address of record when `uri` is a registered Contact (To names the user, not the device) */
+  to?: string;
 }
 
 export interface TargetContext {
@@ -21,6 +23,8 @@ export interface TargetContext {
   domain?: string;
   /** a plain user's registered binding (registrar mode) */
   locate?: (user: string) => DialTarget | undefined;
+  /** registrar mode: whether a user is one of its panels (registered or not) */
+  knows?: (user: string) => boolean;
 }
 
 export function resolveTarget(target: string, ctx: TargetContext): DialTarget {
@@ -38,6 +42,11 @@ export function resolveTarget(target: string, ctx: TargetContext): DialTarget {
   if (!/^[A-Za-z0-9*#+._-]+$/.test(t)) throw new IntercomError('sip.cannotDial', { target: t.slice(0, 80) });
   const located = ctx.locate?.(t);
   if (located) return located;
-  if (!ctx.server) throw new IntercomError('sip.noServerToDial', { target: t });
+  if (!ctx.server) {
+    // A registrar has no server: its users are reached at their bindings only.
+    if (ctx.knows?.(t)) throw new IntercomError('sip.panelNotRegistered', { target: t });
+    if (ctx.knows) throw new IntercomError('sip.noSuchPanel', { target: t });
+    throw new IntercomError('sip.noServerToDial', { target: t });
+  }
   return { uri: `sip:${t}@${ctx.domain ?? ctx.server.address}`, remote: ctx.server };
 }

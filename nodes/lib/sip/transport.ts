@@ -25,6 +25,12 @@ export interface TransportOptions {
   port: number;
   /** RFC 3261 §18.1.1 leaves the limit to us; larger frames are dropped and counted. */
   maxMessageBytes?: number;
+  /**
+   * UDP receive buffer asked of the kernel (default 4 MiB; Linux grants at most
+   * net.core.rmem_max). The usual 208 KB holds ~300 INVITEs: a burst while the event loop
+   * is busy would drop the panel's INVITE with the junk.
+   */
+  recvBufferBytes?: number;
   logger?: Logger;
   trace?: TraceFn;
 }
@@ -36,6 +42,8 @@ export interface TransportStats {
   oversize: number;
   badRequest: number;
   handlerErrors: number;
+  /** INVITEs from a muted source, dropped unread */
+  muted: number;
 }
 
 export const MAX_MESSAGE_BYTES = 65535;
@@ -44,12 +52,15 @@ export class SipTransport extends EventEmitter {
   readonly protocol: Protocol;
   readonly host: string;
   port: number;
-  readonly stats: TransportStats = { received: 0, sent: 0, garbage: 0, oversize: 0, badRequest: 0, handlerErrors: 0 };
+  readonly stats: TransportStats = { received: 0, sent: 0, garbage: 0, oversize: 0, badRequest: 0, handlerErrors: 0, muted: 0 };
+  /** `address:port` → until when its new INVITEs are dropped unread (mute()) */
+  private readonly muted = new Map<string, number>();
   trace?: TraceFn;
   private udp?: dgram.Socket;
   private server?: net.Server;
   private conns = new Map<string, net.Socket>();
   private readonly max: number;
+  private readonly recvBufferBytes: number;
   private readonly log: Logger;
   private closed = false;
 
@@ -59,8 +70,18 @@ export class SipTransport extends EventEmitter {
     this.host = opts.host;
     this.port = opts.port;
     this.max = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.recvBufferBytes = opts.recvBufferBytes ?? 4 * 1024 * 1024;
     this.log = opts.logger ?? silentLogger;
     this.trace = opts.trace;
+  }
+
+  /** The UDP receive buffer the kernel granted (bytes; Linux reports twice what it books), 0 on TCP. */
+  get recvBufferSize(): number {
+    try {
+      return this.udp?.getRecvBufferSize() ?? 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** Reliable transports skip retransmission timers (RFC 3261 §17.1.1.2). */
@@ -70,11 +91,15 @@ export class SipTransport extends EventEmitter {
 
   async start(): Promise<void> {
     if (this.protocol === 'udp') {
-      const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4' });
+      const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4', recvBufferSize: this.recvBufferBytes });
       this.udp = s;
       await opened(s, (ready) => s.bind(this.port, this.host, ready));
       s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
       s.on('message', (buf, rinfo) => {
+        if (this.muted.size && this.isMutedInvite(buf, rinfo)) {
+          this.stats.muted++;
+          return;
+        }
         const remote: Remote = { address: rinfo.address, port: rinfo.port, protocol: 'udp' };
         if (buf.length > this.max) {
           this.stats.oversize++;
@@ -92,6 +117,31 @@ export class SipTransport extends EventEmitter {
       srv.on('error', (err) => this.log.warn('sip.tcpServerError', { detail: err.message }));
       this.port = (srv.address() as net.AddressInfo).port;
     }
+  }
+
+  /**
+   * Drop INVITEs from this source unread for `ms` (UDP): a source that floods far past its
+   * rate costs a look at seven bytes per datagram instead of a parse and an answer, so the
+   * event loop stays free for the panel. Other methods (ACK, BYE, CANCEL) still pass.
+   */
+  mute(remote: { address: string; port: number }, ms: number): void {
+    if (this.muted.size >= 4096) {
+      const now = Date.now();
+      for (const [k, until] of this.muted) if (until <= now) this.muted.delete(k);
+      if (this.muted.size >= 4096) this.muted.delete(this.muted.keys().next().value as string);
+    }
+    this.muted.set(`${remote.address}:${remote.port}`, Date.now() + ms);
+  }
+
+  private isMutedInvite(buf: Buffer, rinfo: { address: string; port: number }): boolean {
+    // "INVITE " at the start of the datagram
+    if (buf.length < 7 || buf[0] !== 0x49 || buf[1] !== 0x4e || buf[2] !== 0x56 || buf[3] !== 0x49 || buf[4] !== 0x54 || buf[5] !== 0x45 || buf[6] !== 0x20) return false;
+    const key = `${rinfo.address}:${rinfo.port}`;
+    const until = this.muted.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.muted.delete(key);
+    return false;
   }
 
   /** Our Via for an outgoing request; `rport` asks the peer to answer where we sent from. */
