@@ -39,6 +39,8 @@ export interface TransportStats {
 }
 
 export const MAX_MESSAGE_BYTES = 65535;
+/** SO_RCVBUF asked for the SIP UDP socket (bytes). */
+export const UDP_RECEIVE_BUFFER = 2 * 1024 * 1024;
 
 export class SipTransport extends EventEmitter {
   readonly protocol: Protocol;
@@ -73,6 +75,14 @@ export class SipTransport extends EventEmitter {
       const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4' });
       this.udp = s;
       await opened(s, (ready) => s.bind(this.port, this.host, ready));
+      // The default buffer (~200 KB) holds well under a second of a busy port: while the
+      // event loop is away (GC, a CPU shared with other work) an ACK or BYE is dropped and
+      // the call waits for a retransmission. The kernel caps this at net.core.rmem_max.
+      try {
+        s.setRecvBufferSize(UDP_RECEIVE_BUFFER);
+      } catch {
+        /* a platform that refuses keeps its default */
+      }
       s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
       s.on('message', (buf, rinfo) => {
         const remote: Remote = { address: rinfo.address, port: rinfo.port, protocol: 'udp' };
