@@ -119,7 +119,7 @@ describeWithLoopFs('journal on a disk that fills up', () => {
     const freedAt = Date.now();
     giveBack();
     const clear = await waitFor(() => statuses.find((s) => s.at >= freedAt && s.fill !== 'red'), 'status clears with no event', 3000, 10);
-    expect(clear.text).toBe('space free again');
-    expect(clear.at - freedAt).toBeLessThan(2000);
+    expect(clear!.text).toBe('space free again');
+    expect(clear!.at - freedAt).toBeLessThan(2000);
   });
 });

@@ -51,6 +51,8 @@ export class SipTransport extends EventEmitter {
   private udp?: dgram.Socket;
   private server?: net.Server;
   private conns = new Map<string, net.Socket>();
+  /** peers whose last connection attempt was refused (logged once) */
+  private readonly refused = new Set<string>();
   private readonly max: number;
   private readonly log: Logger;
   private closed = false;
@@ -158,7 +160,15 @@ export class SipTransport extends EventEmitter {
     const k = key ?? `${sock.remoteAddress}:${sock.remotePort}`;
     this.conns.set(k, sock);
     let buf: Buffer = Buffer.alloc(0);
-    sock.on('error', (err) => this.log.warn('sip.tcpError', { peer: k, detail: err.message }));
+    // A peer that is down refuses every connection we try (a registrar check every second):
+    // say it once, and again only after a connection to it worked.
+    sock.on('connect', () => this.refused.delete(k));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      const again = err.code === 'ECONNREFUSED' && this.refused.has(k);
+      if (err.code === 'ECONNREFUSED') this.refused.add(k);
+      if (again) this.log.debug('sip.tcpError', { peer: k, detail: err.message });
+      else this.log.warn('sip.tcpError', { peer: k, detail: err.message });
+    });
     // Idle connections are closed after an hour; a registered device re-opens on its next refresh.
     sock.setTimeout(3_600_000, () => sock.destroy());
     sock.on('close', () => {
