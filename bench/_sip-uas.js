@@ -2,14 +2,32 @@
 // Child process for the load benchmarks: one SipAccount (P2P, real RTP media) that answers
 // every call, alone in its process so its CPU, RSS and descriptors are its own. Prints
 // {"port":N} once listening; then answers one JSON line per command on stdin:
-// "stats" (memory, descriptors, handles, calls by how they ended, event-loop delay),
-// "gc" (a full collection first, then stats), "reset" (clears the delay histogram and the
-// counters), "close". Env: UAS_MAX_CALLS (inbound call cap), UAS_RTP_TIMEOUT_MS.
+// "stats" (memory, descriptors, handles, calls by how they ended, event-loop delay and
+// whose it was, datagrams the kernel dropped at the SIP socket), "gc" (a full collection
+// first, then stats), "reset" (clears the delay histogram and the counters), "close".
+// Env: UAS_MAX_CALLS (inbound call cap), UAS_RTP_TIMEOUT_MS, UAS_DIST (another build).
 const fs = require('node:fs');
 const readline = require('node:readline');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-const { SipAccount } = require('../dist/nodes/lib/sip/account');
-const { createRtpMediaFactory } = require('../dist/nodes/lib/media/call-media');
+const path = require('node:path');
+// UAS_DIST: another build to measure (before/after comparisons), default this checkout's
+const dist = process.env.UAS_DIST || path.join(__dirname, '..', 'dist');
+const { SipAccount } = require(path.join(dist, 'nodes/lib/sip/account'));
+const { createRtpMediaFactory } = require(path.join(dist, 'nodes/lib/media/call-media'));
+
+/** Datagrams the kernel dropped at a full receive buffer, for our UDP port (/proc/net/udp). */
+function udpDrops(port) {
+  const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  try {
+    for (const l of fs.readFileSync('/proc/net/udp', 'utf8').split('\n')) {
+      const f = l.trim().split(/\s+/);
+      if (f[1] && f[1].endsWith(hex)) return Number(f[12]);
+    }
+  } catch {
+    /* not Linux */
+  }
+  return -1;
+}
 
 const maxCalls = Number(process.env.UAS_MAX_CALLS || 1000);
 const hist = monitorEventLoopDelay({ resolution: 5 });
@@ -59,6 +77,7 @@ function stats() {
     fds, resources: kinds, activeCalls: acc.endpoint?.activeCalls.length, tx: acc.endpoint?.layer.counts, answered, ended,
     lag: { p50: hist.percentile(50) / 1e6, p99: hist.percentile(99) / 1e6, max: hist.max / 1e6, probeMax: maxGap, stalls: [...stalls].sort((a, b) => b.ms - a.ms).slice(0, 8) },
     cpu: process.cpuUsage(),
+    sipDrops: acc.port ? udpDrops(acc.port) : -1,
   };
 }
 

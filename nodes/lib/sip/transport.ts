@@ -40,7 +40,7 @@ export interface TransportStats {
 
 export const MAX_MESSAGE_BYTES = 65535;
 /** SO_RCVBUF asked for the SIP UDP socket (bytes). */
-export const UDP_RECEIVE_BUFFER = 2 * 1024 * 1024;
+export const UDP_RECEIVE_BUFFER = 512 * 1024;
 
 export class SipTransport extends EventEmitter {
   readonly protocol: Protocol;
@@ -77,9 +77,12 @@ export class SipTransport extends EventEmitter {
       const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4' });
       this.udp = s;
       await opened(s, (ready) => s.bind(this.port, this.host, ready));
-      // The default buffer (~200 KB) holds well under a second of a busy port: while the
-      // event loop is away (GC, a CPU shared with other work) an ACK or BYE is dropped and
-      // the call waits for a retransmission. The kernel caps this at net.core.rmem_max.
+      // The default buffer (~200 KB) drops ACKs and BYEs of a busy port while the event loop
+      // is away (GC, a CPU shared with other work), and the call then waits for a
+      // retransmission. Much more than this hurts under a flood we cannot drain: 2 MB held
+      // ~0.9 s of junk in front of a visitor's INVITE (`npm run bench sip-flood`), 512 kB
+      // holds ~80 ms of a 5,000 packets/s flood and ~0.7 s of a 200 calls/s load. The kernel
+      // caps it at net.core.rmem_max.
       try {
         s.setRecvBufferSize(UDP_RECEIVE_BUFFER);
       } catch {
