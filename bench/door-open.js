@@ -11,6 +11,8 @@ const path = require('node:path');
 const N = Number(process.env.N || 300);
 const dist = path.join(__dirname, '..', 'dist', 'nodes');
 const { DoorOpener } = require(path.join(dist, 'lib/door/opener.js'));
+const { figure } = require('./_report');
+const ROUNDS = Number(process.env.ROUNDS || 3);
 
 const user = 'admin';
 const password = 'pw';
@@ -110,21 +112,40 @@ async function main() {
     await timed(() => opener.open());
     await timed(viaNode);
   }
-  const floor = [];
-  const core = [];
-  const full = [];
-  for (let i = 0; i < N; i++) {
-    floor.push(await timed(() => plain(port)));
-    core.push(await timed(() => opener.open()));
-    full.push(await timed(viaNode));
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const floor = [];
+    const core = [];
+    const full = [];
+    for (let i = 0; i < N; i++) {
+      floor.push(await timed(() => plain(port)));
+      core.push(await timed(() => opener.open()));
+      full.push(await timed(viaNode));
+    }
+    rounds.push({ floor, core, full });
   }
   const row = (name, xs) => console.log(`${name.padEnd(34)} p50 ${pct(xs, 50).toFixed(3)} ms  p99 ${pct(xs, 99).toFixed(3)} ms`);
-  console.log(`door open latency, msg in -> request at the device, n=${N} each, digest MD5 device on loopback`);
-  row('plain node:http request (floor)', floor);
-  row('core DoorOpener (digest)', core);
-  row('intercom-door-open node (digest)', full);
-  console.log(`ratio p50 core/floor ${(pct(core, 50) / pct(floor, 50)).toFixed(2)}x, node/floor ${(pct(full, 50) / pct(floor, 50)).toFixed(2)}x; p99 node/floor ${(pct(full, 99) / pct(floor, 99)).toFixed(2)}x`);
-  if (outputs < N) console.log(`warning: only ${outputs} node outputs seen`);
+  console.log(`door open latency, msg in -> request at the device, ${ROUNDS} rounds of n=${N} each, digest MD5 device on loopback`);
+  rounds.forEach((x, r) => {
+    console.log(`round ${r + 1}`);
+    row('plain node:http request (floor)', x.floor);
+    row('core DoorOpener (digest)', x.core);
+    row('intercom-door-open node (digest)', x.full);
+  });
+  const per = (k, p) => rounds.map((x) => pct(x[k], p));
+  for (const p of [50, 99]) {
+    figure({
+      id: `latency-p${p}`,
+      title: `door open: msg in → request at a digest device, p${p} (n=${N} per round)`,
+      unit: 'ms',
+      better: 'lower',
+      ours: per('full', p),
+      against: [{ name: 'floor: plain node:http request', kind: 'floor', values: per('floor', p) }],
+      note: `core DoorOpener alone: ${per('core', p).map((x) => x.toFixed(2)).join(' / ')} ms`,
+      summary: p === 50,
+    });
+  }
+  if (outputs < N * ROUNDS) console.log(`warning: only ${outputs} node outputs seen`);
   await opener.close();
   await helper.unload();
   await new Promise((r) => helper.stopServer(r));

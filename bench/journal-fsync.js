@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Journal } = require('../dist/nodes/lib/journal/writer');
+const { figure } = require('./_report');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-journal-'));
 // The disk is shared with whatever else runs: the variants take turns in short rounds and
@@ -62,6 +63,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     console.log(`intercom journal, 16 writers at once  ${fmt(burst)} events/s (group commit)`);
     console.log(`intercom journal, fsync off (ref.)    ${fmt(nosync)} events/s`);
     console.log(`ratio journal/base: ${(ours / raw).toFixed(2)} one writer, ${(burst / raw).toFixed(2)} with 16 writers`);
+    const floor = [{ name: 'floor: bare write+fsync loop, same file system', kind: 'floor', values: r.raw }];
+    figure({ id: 'one-writer', title: 'journal events per second, fsync before each ack, one writer', unit: '/s', better: 'higher', ours: r.ours, against: floor, summary: true });
+    figure({ id: 'sixteen-writers', title: 'journal events per second, 16 writers at once (group commit)', unit: '/s', better: 'higher', ours: r.burst, against: floor, summary: true });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
  *     (ours: the 'dtmf' event of our call media; baresip: CALL_DTMF_END on ctrl_tcp).
  *  2. CPU per call: N concurrent calls, each with a 20 ms PCMU stream in and one out,
  *     process CPU (utime+stime from /proc) over a steady window, divided by N.
- * Env: CALLS (default 20), SECONDS (default 10), PRESSES (default 200), INBAND (auto/off),
+ * Env: CALLS (default 20), SECONDS (default 6), PRESSES (default 100), ROUNDS (3), INBAND (auto/off),
  * PROF=<dir> writes a CPU profile of our media process there.
  */
 const dgram = require('node:dgram');
@@ -19,10 +19,11 @@ const { createRtpMediaFactory } = require('../dist/nodes/lib/media/call-media');
 const { parseSdp } = require('../dist/nodes/lib/media/sdp');
 const { buildRtp } = require('../dist/nodes/lib/media/rtp');
 const { buildTelephoneEvent } = require('../dist/nodes/lib/media/rfc4733');
+const { figure } = require('./_report');
 
 const CALLS = Number(process.env.CALLS || 20);
-const SECONDS = Number(process.env.SECONDS || 10);
-const PRESSES = Number(process.env.PRESSES || 200);
+const SECONDS = Number(process.env.SECONDS || 6);
+const PRESSES = Number(process.env.PRESSES || 100);
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -270,19 +271,31 @@ async function baresipRun() {
 }
 
 (async () => {
-  console.log(`media-dtmf: ${CALLS} calls, ${SECONDS} s window, ${PRESSES} presses`);
-  const lat = await oursLatency();
-  console.log(`ours     DTMF end packet → event: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.n} presses)`);
-  const cpu = await oursCpu();
-  console.log(`ours     CPU: ${cpu.cpuTotal.toFixed(1)} % total, ${cpu.cpuPerCall.toFixed(2)} % per call; ${cpu.ppsOutPerCall.toFixed(1)} packets/s sent per call`);
-  if (!have('baresip') || !have('sox')) {
-    console.log('baresip/sox not installed: no peer ratio');
-    return;
+  const ROUNDS = Number(process.env.ROUNDS || 3);
+  console.log(`media-dtmf: ${CALLS} calls, ${SECONDS} s window, ${PRESSES} presses, ${ROUNDS} rounds of ours then baresip`);
+  const peerOk = have('baresip') && have('sox');
+  const r = { lat50: [], lat99: [], cpu: [], bLat50: [], bLat99: [], bCpu: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    const lat = await oursLatency();
+    console.log(`round ${i + 1} ours     DTMF end packet → event: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.n} presses)`);
+    const cpu = await oursCpu();
+    console.log(`round ${i + 1} ours     CPU: ${cpu.cpuTotal.toFixed(1)} % total, ${cpu.cpuPerCall.toFixed(2)} % per call; ${cpu.ppsOutPerCall.toFixed(1)} packets/s sent per call`);
+    r.lat50.push(lat.p50);
+    r.lat99.push(lat.p99);
+    r.cpu.push(cpu.cpuPerCall);
+    if (!peerOk) continue;
+    const peer = await baresipRun();
+    console.log(`round ${i + 1} baresip  DTMF end packet → CALL_DTMF_END: p50 ${peer.lat.p50.toFixed(2)} ms, p99 ${peer.lat.p99.toFixed(2)} ms (${peer.lat.n} presses)`);
+    console.log(`round ${i + 1} baresip  CPU: ${peer.cpu.cpuTotal.toFixed(1)} % total, ${peer.cpu.cpuPerCall.toFixed(2)} % per call; ${peer.cpu.ppsOutPerCall.toFixed(1)} packets/s sent per call`);
+    r.bLat50.push(peer.lat.p50);
+    r.bLat99.push(peer.lat.p99);
+    r.bCpu.push(peer.cpu.cpuPerCall);
   }
-  const peer = await baresipRun();
-  console.log(`baresip  DTMF end packet → CALL_DTMF_END: p50 ${peer.lat.p50.toFixed(2)} ms, p99 ${peer.lat.p99.toFixed(2)} ms (${peer.lat.n} presses)`);
-  console.log(`baresip  CPU: ${peer.cpu.cpuTotal.toFixed(1)} % total, ${peer.cpu.cpuPerCall.toFixed(2)} % per call; ${peer.cpu.ppsOutPerCall.toFixed(1)} packets/s sent per call`);
-  console.log(`ratio ours/baresip: latency p50 ${(lat.p50 / peer.lat.p50).toFixed(2)}x, p99 ${(lat.p99 / peer.lat.p99).toFixed(2)}x, CPU per call ${(cpu.cpuPerCall / peer.cpu.cpuPerCall).toFixed(2)}x`);
+  if (!peerOk) console.log('baresip/sox not installed: no peer ratio');
+  const vs = (values) => (peerOk ? [{ name: 'baresip 1.0', values }] : []);
+  figure({ id: 'dtmf-p50', title: 'RFC 4733 end packet → digit, p50', unit: 'ms', better: 'lower', ours: r.lat50, against: vs(r.bLat50), summary: true });
+  figure({ id: 'dtmf-p99', title: 'RFC 4733 end packet → digit, p99', unit: 'ms', better: 'lower', ours: r.lat99, against: vs(r.bLat99) });
+  figure({ id: 'cpu-per-call', title: `CPU per call, ${CALLS} calls with 20 ms G.711 both ways (% of one core)`, unit: '%', better: 'lower', ours: r.cpu, against: vs(r.bCpu), summary: true });
 })().catch((err) => {
   console.error(err);
   process.exit(1);

@@ -12,6 +12,7 @@ const ROUNDS = Number(process.env.N || 7);
 const dist = path.join(__dirname, '..', 'dist', 'nodes');
 const { Snapshotter } = require(path.join(dist, 'lib/camera/snapshotter.js'));
 const { ffmpegArgs, findOnPath } = require(path.join(dist, 'lib/camera/ffmpeg.js'));
+const { figure } = require('./_report');
 const script = path.join(__dirname, '..', 'test', 'peer', 'snapshot-rtsp-server.py');
 
 function freePort() {
@@ -73,6 +74,9 @@ async function run(codec, ffmpeg) {
     srv.child.kill('SIGKILL');
   }
   console.log(`${codec.padEnd(6)} bare ffmpeg ${median(floor).toFixed(1)} ms | cold ${median(cold).toFixed(1)} ms (${(median(cold) / median(floor)).toFixed(2)}x bare) | prefetched ${median(pre).toFixed(2)} ms   (medians of ${ROUNDS})`);
+  const name = codec === 'h264' ? 'H.264' : 'MJPEG';
+  figure({ id: `${codec}-cold`, title: `snapshot, ${name} RTSP 640x480, cold (nothing cached)`, unit: 'ms', better: 'lower', ours: cold, against: [{ name: 'floor: bare ffmpeg, same flags', kind: 'floor', values: floor }], summary: true });
+  figure({ id: `${codec}-prefetched`, title: `snapshot, ${name}, prefetched on ring and asked 1.5 s later`, unit: 'ms', better: 'lower', ours: pre });
 }
 
 async function main() {

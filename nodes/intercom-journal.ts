@@ -46,6 +46,29 @@ export = function (RED: RED): void {
       this.status(T.status('red', 'dot', 'badConfig'));
     }
     let count = 0;
+    // Events refused since the last good write; with a full disk a probe watches the free
+    // space, so the status clears as soon as there is room, not only at the next event.
+    let failures = 0;
+    let probe: NodeJS.Timeout | undefined;
+    const stopProbe = (): void => {
+      if (probe) clearInterval(probe);
+      probe = undefined;
+    };
+    const failed = (err: unknown): void => {
+      failures++;
+      const full = (err as { code?: string }).code === 'journal.diskFull';
+      this.status(full ? T.status('red', 'dot', 'diskFull', { count: failures }) : T.status('red', 'dot', 'failed', { count: failures }));
+      if (!full || probe || !journal) return;
+      const j = journal;
+      probe = setInterval(() => {
+        void j.hasRoom().then((room) => {
+          if (!room || !probe) return;
+          stopProbe();
+          this.status(T.status('yellow', 'ring', 'roomAgain'));
+        });
+      }, 500);
+      probe.unref();
+    };
 
     onInput(this, T, async (msg: NodeMessage, send) => {
       if (!journal) throw new Error(T.t('errors.badConfig'));
@@ -61,16 +84,21 @@ export = function (RED: RED): void {
       try {
         await journal.append(event);
       } catch (err) {
-        this.status(T.status('red', 'dot', 'writeFailed'));
+        failed(err);
         throw new Error(T.t('errors.writeFailed', { file, error: T.describe(err) }), { cause: err });
       }
+      failures = 0;
+      stopProbe();
       count++;
       this.status(T.status('green', 'dot', 'events', { count }));
       msg.journal = { file, event };
       send(msg);
     });
 
-    onClose(this, T, () => journal?.close());
+    onClose(this, T, () => {
+      stopProbe();
+      return journal?.close();
+    });
   }
   RED.nodes.registerType('intercom-journal', IntercomJournalNode);
 };

@@ -23,7 +23,7 @@ interface SnapshotDef extends NodeDef {
 }
 
 /** Failures the status names in a word or two; the whole text goes to the error. */
-const SHORT: readonly SnapshotFailure[] = ['no-ffmpeg', 'timeout', 'ffmpeg-failed', 'too-large', 'not-jpeg', 'http', 'no-source', 'closed'];
+const SHORT: readonly SnapshotFailure[] = ['no-ffmpeg', 'timeout', 'ffmpeg-failed', 'unreachable', 'auth', 'too-large', 'not-jpeg', 'http', 'no-source', 'closed'];
 
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-snapshot');

@@ -241,7 +241,8 @@ export function vendorHandler(preset: string, auth: VendorAuth): Handler {
   }
 }
 
-export function startServer(handler: Handler): Promise<VendorServer> {
+/** Serves `handler` on 127.0.0.1:`port` (0 = a free one; a fixed one to come back where it was). */
+export function startServer(handler: Handler, port = 0): Promise<VendorServer> {
   const s: VendorServer = {
     url: '',
     port: 0,
@@ -266,7 +267,7 @@ export function startServer(handler: Handler): Promise<VendorServer> {
     });
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       s.port = (server.address() as AddressInfo).port;
       s.url = `http://127.0.0.1:${s.port}`;
       s.close = () =>
@@ -279,6 +280,6 @@ export function startServer(handler: Handler): Promise<VendorServer> {
   });
 }
 
-export function startVendor(preset: string, auth: VendorAuth): Promise<VendorServer> {
-  return startServer(vendorHandler(preset, auth));
+export function startVendor(preset: string, auth: VendorAuth, port = 0): Promise<VendorServer> {
+  return startServer(vendorHandler(preset, auth), port);
 }

@@ -80,7 +80,7 @@ export function ffmpegArgs(url: string, width?: number): string[] {
   return args;
 }
 
-export type SnapshotFailure = 'no-ffmpeg' | 'timeout' | 'ffmpeg-failed' | 'too-large' | 'not-jpeg' | 'http' | 'no-source' | 'closed';
+export type SnapshotFailure = 'no-ffmpeg' | 'timeout' | 'ffmpeg-failed' | 'unreachable' | 'auth' | 'too-large' | 'not-jpeg' | 'http' | 'no-source' | 'closed';
 
 /** Why there is no picture: a code (intercom.errors.camera.* or http.*) and its kind. */
 export class SnapshotError extends IntercomError {
@@ -151,10 +151,23 @@ export function grabWithFfmpeg(o: FfmpegGrabOptions): Promise<Buffer> {
       clearTimeout(timer);
       untrack();
       if (failure) reject(failure);
-      else if (code !== 0) reject(new SnapshotError('camera.ffmpegExit', { code: String(code), detail: lastLine(secret ? stderr.split(`pipe:${URL_FD}`).join(redactStreamUrl(o.url)) : stderr) }, 'ffmpeg-failed'));
+      else if (code !== 0) reject(exitError(code, secret ? stderr.split(`pipe:${URL_FD}`).join(redactStreamUrl(o.url)) : stderr, o.url));
       else resolve(Buffer.concat(chunks));
     });
   });
+}
+
+/**
+ * What ffmpeg's failure means for the door: the camera is not there (refused, unreachable,
+ * no route), it refused the credentials, or something else in ffmpeg's own words.
+ */
+function exitError(code: number | null, stderr: string, url: string): SnapshotError {
+  const where = redactStreamUrl(url);
+  if (/Connection refused|No route to host|Network is unreachable|Host is unreachable|Connection timed out/i.test(stderr)) {
+    return new SnapshotError('camera.unreachable', { url: where, detail: lastLine(stderr) }, 'unreachable');
+  }
+  if (/401 Unauthorized|403 Forbidden/i.test(stderr)) return new SnapshotError('camera.rtspAuth', { url: where }, 'auth');
+  return new SnapshotError('camera.ffmpegExit', { code: String(code), detail: lastLine(stderr) }, 'ffmpeg-failed');
 }
 
 function lastLine(s: string): string {

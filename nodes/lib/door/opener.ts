@@ -7,10 +7,12 @@
  * - authentication failures are never retried (no lockout, no request storm);
  * - a second open while one is in flight joins it; one within the minimum interval after
  *   the last is refused, so a chattering flow cannot wear out the relay;
+ * - the door's timeout bounds the whole open, retries included: a relay that does not
+ *   answer gets its answer in the time the user set, and no retry leaves after it;
  * - "ok" can wait for a confirmation (confirm.ts).
  */
 import type { Credentials } from '../auth/digest';
-import { HttpClient } from '../http/client';
+import { HttpClient, type HttpRequestSpec, type HttpResult } from '../http/client';
 import type { ActionRunner, DoorAction, OpenContext, Tally } from './action';
 import { DtmfRunner, type DtmfSender } from './action-dtmf';
 import { HaRunner, type HaServiceCaller } from './action-ha';
@@ -62,8 +64,25 @@ export interface OpenResult {
 
 const sleepReal = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The shortest try worth starting before the deadline; less left, and the open ends. */
+const MIN_ATTEMPT_MS = 250;
+
+/**
+ * The opener's HTTP client: while an open runs, no request may outlast the open's deadline
+ * (opens never overlap: a second one joins the first).
+ */
+class DeadlineClient extends HttpClient {
+  deadline = Infinity;
+  now: () => number = Date.now;
+  override request(spec: HttpRequestSpec): Promise<HttpResult> {
+    const left = this.deadline - this.now();
+    if (left === Infinity) return super.request(spec);
+    return super.request({ ...spec, timeoutMs: Math.max(1, Math.min(spec.timeoutMs ?? left, left)) });
+  }
+}
+
 export class DoorOpener {
-  private readonly http: HttpClient;
+  private readonly http: DeadlineClient;
   private readonly action: ActionRunner;
   private readonly confirmer: Confirmer;
   private inflight: Promise<OpenResult> | null = null;
@@ -76,7 +95,8 @@ export class DoorOpener {
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? sleepReal;
     const timeoutMs = opts.timeoutMs ?? 5000;
-    this.http = new HttpClient({ insecureTls: opts.insecureTls, timeoutMs, maxBodyBytes: 64 * 1024 });
+    this.http = new DeadlineClient({ insecureTls: opts.insecureTls, timeoutMs, maxBodyBytes: 64 * 1024 });
+    this.http.now = this.now;
     const c = opts.credentials;
     const credentials = c?.user ? { user: c.user, password: c.password ?? '' } : undefined;
     const door = { id: opts.doorId, name: opts.doorName };
@@ -147,20 +167,30 @@ export class DoorOpener {
     // The door's configuration checked the number of tries (lib/door/config.ts).
     const retries = this.opts.retries ?? 2;
     const backoff = this.opts.backoffMs ?? 200;
+    const deadline = t0 + (this.opts.timeoutMs ?? 5000);
     let attempts = 0;
     let last: OpenError | undefined;
     while (attempts <= retries) {
       attempts++;
       try {
-        const status = await this.action.attempt(ctx, tally);
+        this.http.deadline = deadline;
+        let status: number | undefined;
+        try {
+          status = await this.action.attempt(ctx, tally);
+        } finally {
+          this.http.deadline = Infinity;
+        }
         const unconfirmed = await this.confirmer.confirm(tally);
         if (unconfirmed) return this.result(t0, attempts, tally, 'unconfirmed', unconfirmed, status);
         return this.result(t0, attempts, tally, 'ok', undefined, status);
       } catch (err) {
         last = asOpenError(err);
         if (!last.retryable || this.closed || attempts > retries) break;
-        // Exponential backoff: 200, 400, 800 ms... the relay or panel may be rebooting.
-        await this.sleep(backoff * 2 ** (attempts - 1));
+        // Exponential backoff: 200, 400, 800 ms... the relay or panel may be rebooting;
+        // but only while a try still fits before the deadline.
+        const wait = backoff * 2 ** (attempts - 1);
+        if (this.now() + wait + MIN_ATTEMPT_MS > deadline) break;
+        await this.sleep(wait);
       }
     }
     const problem: OpenProblem = last?.problem ?? { code: 'door.failed', params: {} };

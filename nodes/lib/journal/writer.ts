@@ -37,12 +37,28 @@ export interface JournalOptions {
 /** Most events written under one fsync; bounds the latency of the first in a burst. */
 const MAX_BATCH = 512;
 
+/**
+ * Why a write failed, as a code the node words: a full disk, a read-only or forbidden
+ * place, or anything else with the system's own words. The original error is the cause.
+ */
+export function writeError(err: unknown, file: string): IntercomError {
+  if (err instanceof IntercomError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const name = path.basename(file);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new IntercomError('journal.diskFull', { file: name }, { cause: err });
+  if (code === 'EROFS') return new IntercomError('journal.readOnly', { file: name }, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return new IntercomError('journal.notWritable', { file: name }, { cause: err });
+  return new IntercomError('journal.writeError', { file: name, detail: String((err as Error | undefined)?.message ?? err).slice(0, 160) }, { cause: err });
+}
+
 export class Journal {
   private handle: fsp.FileHandle | null = null;
   private pending: Array<{ line: string; bytes: number; at: number; done: (err?: Error) => void }> = [];
   private draining: Promise<void> | null = null;
   private closed = false;
   private size = 0;
+  /** bytes of the current file that are written (and fsync'ed) and acknowledged */
+  private synced = 0;
   private firstEventAt: number | null = null;
   readonly file: string;
   private readonly fsync: boolean;
@@ -71,6 +87,7 @@ export class Journal {
     if (!existed) await fsyncDir(dir);
     const st = await h.stat();
     this.size = st.size;
+    this.synced = st.size;
     this.firstEventAt = st.size > 0 ? await firstEventTime(this.file) : null;
     this.handle = h;
     return h;
@@ -127,8 +144,10 @@ export class Journal {
         const flush = async (to: number): Promise<void> => {
           if (to <= from) return;
           const h = await this.open();
-          await h.appendFile(batch.slice(from, to).map((p) => p.line).join(''), 'utf8');
+          const text = batch.slice(from, to).map((p) => p.line).join('');
+          await h.appendFile(text, 'utf8');
           if (this.fsync) await h.sync();
+          this.synced += Buffer.byteLength(text);
           for (let k = from; k < to; k++) batch[k].done();
           acked = to;
           from = to;
@@ -147,12 +166,33 @@ export class Journal {
         await flush(batch.length);
       } catch (err) {
         // Events already fsync'ed stay acknowledged; the rest fail (the caller may retry).
-        for (const p of batch.slice(acked)) p.done(err as Error);
-        // After a failed write the handle may sit behind a partial line: reopen (and repair) next time.
+        const failure = writeError(err, this.file);
+        for (const p of batch.slice(acked)) p.done(failure);
+        // A full disk may have taken part of the batch, even whole lines of it: cut the file
+        // back to what was acknowledged, so an event reported failed is not in it either (a
+        // retry would add it twice). Reopen next time; should the cut fail, the torn-tail
+        // repair on open still removes a partial line.
         const h = this.handle;
         this.handle = null;
-        await h?.close().catch(() => undefined);
+        if (h) {
+          await h.truncate(this.synced).then(() => h.sync()).catch(() => undefined);
+          await h.close().catch(() => undefined);
+        }
+        this.size = this.synced;
       }
+    }
+  }
+
+  /**
+   * Whether the journal's directory has room for more events now (free space beyond a small
+   * margin), for a node that reported a full disk to see it clear without waiting for an event.
+   */
+  async hasRoom(minBytes = 64 * 1024): Promise<boolean> {
+    try {
+      const st = await fsp.statfs(path.dirname(this.file));
+      return st.bavail * st.bsize >= minBytes;
+    } catch {
+      return false;
     }
   }
 

@@ -45,6 +45,7 @@ export class MediaReceiver {
   private readonly reorder = new ReorderBuffer<Buffer>((p) => this.onAudio(p));
   private inbandActive: boolean;
   private lastDigit?: { digit: string; method: DtmfMethod; at: number };
+  private pcm = new Int16Array(0);
 
   constructor(private readonly opts: ReceiverOptions, private readonly hooks: ReceiverHooks) {
     this.decoder = new Rfc4733Decoder((d) => this.report(d.digit, 'rfc4733', d.durationMs), { now: opts.now, endTimeoutMs: opts.dtmfEndTimeoutMs });
@@ -106,7 +107,11 @@ export class MediaReceiver {
   private onAudio(payload: Buffer): void {
     const audio = this.hooks.audio();
     if (!audio) return;
-    if (this.inbandActive) this.inband.push(decode(audio.codec.name, payload));
+    if (this.inbandActive) {
+      // One linear buffer per call, decoded into every packet (the detector copies what it keeps).
+      if (this.pcm.length !== payload.length) this.pcm = new Int16Array(payload.length);
+      this.inband.push(decode(audio.codec.name, payload, this.pcm));
+    }
     this.hooks.relay()?.(payload, audio.codec.name);
   }
 

@@ -14,6 +14,19 @@ import { dtmfTone } from './tones';
 
 const MAX_RELAY_BYTES = 8 * 200; // 200 ms of bridged audio, then the oldest is dropped
 
+/**
+ * Silence of one packet, per law and size, made once: most packets of a door call are
+ * silence, and the RTP packet copies its payload, so every call sends from the same bytes
+ * instead of allocating 50 buffers a second each. Never written to.
+ */
+const silenceFrames = new Map<string, Buffer>();
+function silence(law: Law, samples: number): Buffer {
+  const key = `${law}:${samples}`;
+  let b = silenceFrames.get(key);
+  if (!b) silenceFrames.set(key, (b = Buffer.alloc(samples, SILENCE[law])));
+  return b;
+}
+
 type TxItem = { kind: 'event'; payload: Buffer; marker: boolean; tsOffset: number; first: boolean; done?: () => void } | { kind: 'audio'; pcm: Int16Array; done?: () => void };
 
 export interface TransmitterOptions {
@@ -118,8 +131,12 @@ export class MediaTransmitter {
       item.done?.();
     } else if (this.prompt) {
       const p = this.prompt;
-      payload = Buffer.alloc(samples, SILENCE[audio.codec.name]);
-      p.bytes.copy(payload, 0, p.pos, p.pos + samples);
+      if (p.pos + samples <= p.bytes.length) {
+        payload = p.bytes.subarray(p.pos, p.pos + samples); // copied into the packet
+      } else {
+        payload = Buffer.alloc(samples, SILENCE[audio.codec.name]);
+        p.bytes.copy(payload, 0, p.pos, p.pos + samples);
+      }
       p.pos += samples;
       if (p.pos >= p.bytes.length) {
         this.prompt = undefined;
@@ -128,7 +145,7 @@ export class MediaTransmitter {
     } else if (this.relayBytes > 0) {
       payload = this.takeRelay(samples, SILENCE[audio.codec.name]);
     } else if (this.opts.sendSilence !== false) {
-      payload = Buffer.alloc(samples, SILENCE[audio.codec.name]);
+      payload = silence(audio.codec.name, samples);
     }
     if (payload && send) session.send(audio.codec.pt, payload, ts);
   }

@@ -22,6 +22,8 @@ export interface AccountDef {
   authUser?: string;
   displayName?: string;
   expires?: string | number;
+  /** seconds between checks of the registrar (client mode, 0 = off) */
+  keepalive?: string | number;
   failover?: string;
   allowedSources?: string;
   registrarUsers?: string;
@@ -90,6 +92,7 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     password: mode === 'client' ? creds.password || undefined : undefined,
     displayName: def.displayName?.trim() || undefined,
     expires: numberSetting(def.expires, { field: 'expires', default: 600, min: 30, max: 86400, integer: true }),
+    keepaliveMs: secondsSetting(def.keepalive, { field: 'keepalive', default: 1, min: 0, max: 3600, integer: true }),
     allowedSources: def.allowedSources ?? '',
     registrarAccounts: mode === 'registrar' ? registrarAccounts(def.registrarUsers ?? '', creds.registrarPasswords ?? '') : undefined,
     ringTimeoutMs: secondsSetting(def.ringTimeout, { field: 'ringTimeout', default: 120, min: 0, max: 3600 }),

@@ -20,6 +20,7 @@ import { StateFile } from '../auth/state-file';
 import { type EndpointMode, SipEndpoint } from './endpoint';
 import { advertisedAddress } from './local-address';
 import { Registrar, type RegistrarAccount } from './registrar';
+import { RegistrarWatch } from './keepalive';
 import { Registration, type RegistrationFailure, type RegistrationState } from './registration';
 import { callRegistry } from './registry';
 import { SipTrace } from './trace';
@@ -56,6 +57,8 @@ export interface AccountConfig {
   password?: string;
   displayName?: string;
   expires?: number;
+  /** client mode: ask the registrar for our own binding this often (ms, 0 = only refresh; keepalive.ts) */
+  keepaliveMs?: number;
   /** comma separated addresses / CIDRs that may call us (and register, in registrar mode) */
   allowedSources?: string;
   /** registrar mode: the panels' accounts */
@@ -129,6 +132,7 @@ export class SipAccount extends EventEmitter<AccountEvents> {
   failover?: SipAccount | (() => SipAccount | undefined);
   endpoint?: SipEndpoint;
   registration?: Registration;
+  private watch?: RegistrarWatch;
   registrar?: Registrar;
   private transport?: SipTransport;
   private readonly log: Logger;
@@ -217,7 +221,17 @@ export class SipAccount extends EventEmitter<AccountEvents> {
     if (c.mode === 'client' && server) {
       const reg = new Registration(ep, { user: c.user, domain: c.domain || server.address, server, credentials, expires: c.expires ?? 600 });
       this.registration = reg;
+      const keepaliveMs = c.keepaliveMs ?? 1000;
+      if (keepaliveMs > 0) {
+        this.watch = new RegistrarWatch(ep, { user: c.user, domain: c.domain || server.address, server, credentials, intervalMs: keepaliveMs }, {
+          bindingLost: () => reg.bindingLost(),
+          gone: () => reg.registrarGone(),
+          back: () => reg.registrarBack(),
+        });
+      }
       reg.on('state', (s: RegistrationState, d: { status?: number; reason?: RegistrationFailure }) => {
+        // watching starts with the first binding: before it there is nothing to lose
+        if (s === 'registered') this.watch?.start();
         if (s === 'registered') this.setStatus('registered', { aor: `${c.user}@${c.domain || server.address}` });
         else if (s === 'failed') this.setStatus('failed', { reason: d.reason, status: d.status });
         else if (s === 'registering') this.setStatus('registering');
@@ -275,6 +289,7 @@ export class SipAccount extends EventEmitter<AccountEvents> {
     this.setStatus('closed');
     if (this.endpoint) callRegistry.remove(this.endpoint);
     if (accounts.get(this.config.name) === this) accounts.delete(this.config.name);
+    this.watch?.stop();
     await this.registration?.stop().catch(() => undefined);
     await this.registrar?.close();
     await this.endpoint?.close();

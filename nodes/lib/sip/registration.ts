@@ -47,6 +47,9 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private failures = 0;
   private stopped = false;
   private inFlight?: Promise<void>;
+  /** bumped when a REGISTER must start over: the answer to an older one is then ignored */
+  private generation = 0;
+  private lastFailure?: RegistrationFailure;
 
   constructor(private ep: SipEndpoint, private opts: RegistrationOptions) {
     super();
@@ -56,6 +59,39 @@ export class Registration extends EventEmitter<RegistrationEvents> {
 
   start(): void {
     this.stopped = false;
+    this.schedule(0);
+  }
+
+  /**
+   * The registrar said it has no binding for us (a restart forgot it, keepalive.ts): REGISTER
+   * again now. Only while we believe we are registered: a registrar refusing our password
+   * keeps its backoff.
+   */
+  bindingLost(): void {
+    if (this.stopped || this.state !== 'registered') return;
+    this.ep.log.info('sip.bindingLost', { user: this.opts.user, domain: this.opts.domain });
+    this.restart();
+  }
+
+  /** The registrar stopped answering: say so (calls through it cannot reach us now). */
+  registrarGone(): void {
+    if (this.stopped || (this.state !== 'registered' && this.state !== 'registering')) return;
+    this.ep.log.warn('sip.registrarGone', { server: `${this.opts.server.address}:${this.opts.server.port}` });
+    this.lastFailure = 'noAnswer';
+    this.set('failed', { reason: 'noAnswer' });
+  }
+
+  /** It answers again after it was gone: REGISTER now instead of at the next backoff step. */
+  registrarBack(): void {
+    if (this.stopped || this.state !== 'failed' || this.lastFailure !== 'noAnswer') return;
+    this.ep.log.info('sip.registrarBack', { server: `${this.opts.server.address}:${this.opts.server.port}` });
+    this.restart();
+  }
+
+  private restart(): void {
+    this.generation++;
+    this.cseq += 10; // past any REGISTER still in flight (its answer is ignored)
+    this.failures = 0;
     this.schedule(0);
   }
 
@@ -95,10 +131,11 @@ export class Registration extends EventEmitter<RegistrationEvents> {
 
   private async register(): Promise<void> {
     if (this.stopped) return;
+    const generation = this.generation;
     if (this.state !== 'registered') this.set('registering');
     const r = await this.ep.request(this.build(this.expires), this.opts.credentials, this.cseq);
-    this.cseq = r.cseq + 1;
-    if (this.stopped) return;
+    this.cseq = Math.max(this.cseq, r.cseq + 1);
+    if (this.stopped || generation !== this.generation) return;
     this.lastStatus = r.status;
     if (r.status === 423 && r.res) {
       const min = Number(header(r.res, 'min-expires'));
@@ -109,6 +146,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     }
     if (r.status >= 200 && r.status < 300 && r.res) {
       this.failures = 0;
+      this.lastFailure = undefined;
       this.grantedExpires = this.granted(r.res) ?? this.expires;
       this.set('registered', { status: r.status });
       // Refresh well before expiry: half-way for short bindings, 30 s ahead for long ones.
@@ -118,6 +156,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     }
     this.failures++;
     const reason: RegistrationFailure = r.status === 401 || r.status === 407 || r.status === 403 ? 'authFailed' : r.status === 408 ? 'noAnswer' : 'serverStatus';
+    this.lastFailure = reason;
     this.set('failed', { status: r.status, reason });
     const min = this.opts.minBackoffMs ?? 2000;
     const max = this.opts.maxBackoffMs ?? 300_000;

@@ -6,7 +6,7 @@
  * On a reliable transport (TCP) no request or response is retransmitted.
  */
 import { type Clock, type SipTimers, type TimerHandle, defaultTimers } from './clock';
-import { type HeaderList, header, headerOf, headersNamed, newBranch, serializeRequest, serializeResponse, type SipRequest, type SipResponse } from './message';
+import { type HeaderList, header, headerOf, headersNamed, newBranch, serializeRequest, serializeResponse, type SipRequest, type SipResponse, type Via } from './message';
 import type { Remote } from './transport';
 
 export interface TransportLike {
@@ -141,8 +141,23 @@ export interface ResponseOptions {
   reason?: string;
 }
 
+/** A header map nobody writes: the stand-in request of a finished transaction has no headers. */
+const NO_HEADERS: Map<string, string[]> = new Map();
+
+/**
+ * A copy of a string that does not share memory with the message it was cut from: a short
+ * substring that V8 keeps as a slice would otherwise hold the whole datagram's text.
+ */
+function own(s: string): string;
+function own(s: string | undefined): string | undefined;
+function own(s: string | undefined): string | undefined {
+  return s === undefined ? undefined : (s + ' ').slice(0, -1);
+}
+
 export class ServerTransaction {
   state: ServerState;
+  /** the request; a finished non-INVITE transaction keeps only what answers its retransmissions */
+  request: SipRequest;
   lastResponse?: string;
   lastStatus = 0;
   /** Called when Timer H fires without an ACK (for a 2xx: the TU should send BYE, §13.3.1.4). */
@@ -153,13 +168,25 @@ export class ServerTransaction {
   private timerEnd?: TimerHandle; // Timer I / J / L
   private interval: number;
 
-  constructor(private layer: TransactionLayer, readonly request: SipRequest, readonly remote: Remote) {
+  readonly key: string;
+
+  constructor(private layer: TransactionLayer, request: SipRequest, readonly remote: Remote) {
+    this.request = request;
+    this.key = own(serverKey(request));
     this.state = request.method === 'INVITE' ? 'proceeding' : 'trying';
     this.interval = layer.timers.T1;
   }
 
-  get key(): string {
-    return serverKey(this.request);
+  /**
+   * Timer J keeps an answered non-INVITE transaction 32 s to absorb retransmissions (§17.2.2):
+   * at 100 calls a second that is 3,200 BYEs. Each keeps its response text and what routes it
+   * (the top Via, Call-ID and CSeq), not the parsed request and the datagram it came in.
+   */
+  private slim(): void {
+    const r = this.request;
+    const v = r.vias[0];
+    const via: Via = { protocol: v.protocol, host: own(v.host), port: v.port, branch: own(v.branch), received: own(v.received), rport: v.rport, raw: '' };
+    this.request = { kind: 'request', method: r.method, uri: '', headers: NO_HEADERS, body: '', callId: own(r.callId), cseq: r.cseq, cseqMethod: r.cseqMethod, fromTag: '', vias: [via] };
   }
 
   respond(status: number, opts: ResponseOptions = {}): void {
@@ -176,6 +203,7 @@ export class ServerTransaction {
     const isInvite = this.request.method === 'INVITE';
     if (!isInvite) {
       this.state = 'completed';
+      this.slim();
       // Timer J: absorb request retransmissions for 64*T1 on UDP (§17.2.2).
       this.timerEnd = clock.setTimeout(() => this.terminate(), transport.reliable ? 0 : 64 * timers.T1);
       return;
