@@ -38,7 +38,7 @@ export = function (RED: RED): void {
     // the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: T.logger(this),
-      mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs }),
+      mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs, portMin: config?.rtpPortMin, portMax: config?.rtpPortMax }),
     });
     account.trace.enabled = def.trace === true;
     this.account = account;
