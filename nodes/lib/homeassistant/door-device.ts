@@ -216,6 +216,23 @@ export class DoorDevice {
     const type = this.follow(topic, info.callId ?? ANONYMOUS);
     const jobs: Promise<void>[] = [];
     const caller = callerText(info.caller);
+    // HA subscribes with a clean session: an event published while it is down reaches
+    // nobody. The states below are retained and catch up; the event itself is reported lost.
+    const haDown = this.o.publisher.haOnline === false;
+    if (type) {
+      const payload: Record<string, unknown> = { event_type: type, time: (this.o.now ?? (() => new Date()))().toISOString() };
+      if (caller !== undefined) payload.caller = caller;
+      if (info.caller?.name) payload.caller_name = info.caller.name;
+      if (info.caller?.number) payload.caller_number = info.caller.number;
+      if (info.callId !== undefined) payload.call_id = info.callId;
+      // The event first: the broker holds back a small message to HA behind an unacknowledged
+      // one (Nagle, mosquitto's default), so the doorbell does not wait behind the states.
+      if (this.o.publisher.connected) {
+        jobs.push(this.pub(this.topics.event, JSON.stringify(payload), false));
+      } else {
+        jobs.push(new Promise<void>((resolve, reject) => this.held.push({ payload: JSON.stringify(payload), resolve, reject })));
+      }
+    }
     if (type === 'ring' && caller !== undefined && caller !== this.caller) {
       this.caller = caller.slice(0, 255);
       jobs.push(this.pub(this.topics.caller, this.caller, true));
@@ -226,26 +243,9 @@ export class DoorDevice {
       jobs.push(this.pub(this.topics.ringing, ringing ? 'ON' : 'OFF', true));
     }
     if (type === 'opened') this.showOpened();
-    if (type) {
-      const payload: Record<string, unknown> = { event_type: type, time: (this.o.now ?? (() => new Date()))().toISOString() };
-      if (caller !== undefined) payload.caller = caller;
-      if (info.caller?.name) payload.caller_name = info.caller.name;
-      if (info.caller?.number) payload.caller_number = info.caller.number;
-      if (info.callId !== undefined) payload.call_id = info.callId;
-      // HA subscribes with a clean session: an event published while it is down reaches
-      // nobody. The states above are retained and catch up; the event itself is reported lost.
-      const haDown = this.o.publisher.haOnline === false;
-      if (this.o.publisher.connected) {
-        jobs.push(this.pub(this.topics.event, JSON.stringify(payload), false));
-      } else {
-        jobs.push(new Promise<void>((resolve, reject) => this.held.push({ payload: JSON.stringify(payload), resolve, reject })));
-      }
-      await Promise.all(jobs);
-      if (haDown) throw new IntercomError('ha.haOffline', { topic: `${this.o.discoveryPrefix}/status`, event: type });
-      return type;
-    }
     await Promise.all(jobs);
-    return undefined;
+    if (type && haDown) throw new IntercomError('ha.haOffline', { topic: `${this.o.discoveryPrefix}/status`, event: type });
+    return type;
   }
 
   private showOpened(): void {
