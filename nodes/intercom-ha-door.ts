@@ -1,12 +1,13 @@
 /**
  * intercom-ha-door: exposes one intercom-door to Home Assistant as an MQTT discovery
  * device (lock with Open, doorbell event, snapshot image, last caller, ringing, open
- * button). Door events and snapshots come in from the flow; HA commands go out, with the
- * HA user who asked when the websocket part can tell.
+ * button). Call events (straight from intercom-sip-in) and snapshots come in from the flow;
+ * HA commands go out, with the HA user who asked when the websocket part can tell.
  */
-import { secondsSetting } from './lib/core/settings';
-import { isDoorEventType, validDoorId, type DoorCommand } from './lib/homeassistant/discovery';
-import { callerOf, DoorDevice } from './lib/homeassistant/door-device';
+import { secondsSetting, choiceSetting } from './lib/core/settings';
+import { callerOf } from './lib/homeassistant/caller';
+import { validDoorId, type DoorCommand } from './lib/homeassistant/discovery';
+import { DoorDevice, isDoorTopic } from './lib/homeassistant/door-device';
 import type { DoorConfigNode } from './shared/door';
 import { partsStatus, type HaConfigNode, type PartState } from './shared/home-assistant';
 import { onClose, onInput } from './shared/lifecycle';
@@ -17,7 +18,12 @@ interface HaDoorDef extends NodeDef {
   server?: string;
   door?: string;
   relockSeconds?: number | string;
+  /** what HA's Unlock does: "open" the door (a strike has no unlocked state) or "pass" it on as unlock */
+  unlock?: string;
 }
+
+/** Call events of intercom-sip-in that say nothing about the door: taken quietly. */
+const CALL_NOISE = new Set(['progress', 'dtmf', 'reinvite', 'redirected', 'registered', 'unregistered']);
 
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-ha-door');
@@ -31,27 +37,33 @@ export = function (RED: RED): void {
     let problem = '';
 
     const showStatus = (): void => {
-      if (problem) return this.status(T.status('red', 'ring', 'problem', { problem }));
+      const mqttProblem = server?.mqtt?.state === 'misconfigured' ? T.describe(server.mqtt.problem) : '';
+      if (problem || mqttProblem) return this.status(T.status('red', 'ring', 'problem', { problem: problem || mqttProblem }));
       const parts: PartState[] = [{ part: 'mqtt', state: server?.mqtt?.state ?? 'missing' }];
       if (server?.ws) parts.push({ part: 'ws', state: server.ws.state });
       this.status(partsStatus(T, parts, last));
     };
 
     let relockMs = 5000;
+    let unlockOpens = true;
     try {
       relockMs = secondsSetting(def.relockSeconds, { field: 'relockSeconds', default: 5, min: 1, max: 3600 });
+      unlockOpens = choiceSetting(def.unlock, 'unlock', ['open', 'pass'] as const, 'open') === 'open';
     } catch (err) {
       problem = T.describe(err);
     }
     if (!server || !server.mqtt) problem = T.t('errors.noBroker');
     else if (!door) problem = T.t('errors.noDoor');
     else if (!validDoorId(door.doorId)) problem = T.t('errors.doorNotSlug', { door: String(door.doorId) });
+    if (problem) this.error(T.t('errors.notExposed', { problem }));
 
-    const emitCommand = async (command: DoorCommand, via: 'lock' | 'button'): Promise<void> => {
+    const emitCommand = async (asked: DoorCommand, via: 'lock' | 'button'): Promise<void> => {
       if (!door) return;
       const entity = via === 'lock' ? `lock.${door.doorId}` : `button.${door.doorId}_open`;
-      const services = via === 'lock' ? [command] : ['press'];
-      const ha: Record<string, unknown> = { via, entity_id: entity };
+      const services = via === 'lock' ? [asked] : ['press'];
+      // A door strike has no "unlocked" to stay in: Unlock in HA opens it, unless told otherwise.
+      const command = asked === 'unlock' && unlockOpens ? 'open' : asked;
+      const ha: Record<string, unknown> = { via, command: asked, entity_id: entity };
       if (server?.attribution && server.ws?.connected) {
         const who = await server.attribution.who(via, services, entity, 750);
         if (who) {
@@ -60,18 +72,27 @@ export = function (RED: RED): void {
           if (name) ha.user = name;
         }
       }
-      last = ha.user ? T.t('last.commandBy', { command: T.t(`command.${command}`), user: String(ha.user) }) : T.t(`command.${command}`);
+      last = ha.user ? T.t('last.commandBy', { command: T.t(`command.${asked}`), user: String(ha.user) }) : T.t(`command.${asked}`);
       showStatus();
       this.send({ topic: command, payload: command, door: { id: door.doorId, name: door.doorName }, ha });
     };
 
     if (!problem && server?.mqtt && door) {
       const mqtt = server.mqtt;
+      // The device page: this package's version, a link to this flow in the editor (an add-on's
+      // panel link is known only once the Supervisor answered: read at each announce), the panel.
+      const info = server.deviceInfo;
+      const z = this.z;
       device = new DoorDevice({
         doorId: door.doorId,
         doorName: door.doorName || door.doorId,
         baseTopic: mqtt.baseTopic,
         discoveryPrefix: mqtt.discoveryPrefix,
+        get device() {
+          const base = info.configurationUrl;
+          const configurationUrl = base && /^https?:/.test(base) && z ? `${base.replace(/\/?$/, '/')}#flow/${z}` : base;
+          return { swVersion: info.swVersion, configurationUrl, panel: door.panel };
+        },
         publisher: mqtt,
         logger: T.logger(this),
         relockMs,
@@ -93,23 +114,25 @@ export = function (RED: RED): void {
     }
     showStatus();
 
-    onInput(this, T, (msg: NodeMessage) => {
+    onInput(this, T, async (msg: NodeMessage) => {
       if (!device) throw new Error(T.t('errors.notExposed', { problem }));
       const dev = device;
-      const reportLoss = (what: string) => (err: unknown) => {
-        // Never silent: the error goes to Catch nodes (and so to a journal) with the message.
-        this.error(T.t('errors.notDelivered', { what, error: T.describe(err) }), msg);
-      };
       if (Buffer.isBuffer(msg.payload)) {
-        dev.setImage(msg.payload).catch(reportLoss(T.t('last.snapshot')));
         last = T.t('last.snapshot');
+        await dev.setImage(msg.payload).catch((err) => Promise.reject(new Error(T.t('errors.notDelivered', { what: last, error: T.describe(err) }))));
       } else if (msg.topic === 'locked' || msg.topic === 'unlocked') {
-        dev.setLocked(msg.topic === 'locked').catch(reportLoss(T.t('last.lockState')));
         last = T.t(`last.${msg.topic}`);
-      } else if (isDoorEventType(msg.topic)) {
+        await dev.setLocked(msg.topic === 'locked').catch((err) => Promise.reject(new Error(T.t('errors.notDelivered', { what: T.t('last.lockState'), error: T.describe(err) }))));
+      } else if (isDoorTopic(msg.topic)) {
         const callId = (msg.call as { id?: unknown } | undefined)?.id;
-        dev.event(msg.topic, { caller: callerOf(msg), callId: typeof callId === 'string' ? callId : undefined }).catch(reportLoss(T.t('last.event', { event: msg.topic })));
-        last = msg.topic;
+        const topic = msg.topic;
+        const raised = await dev
+          .event(topic, { caller: callerOf(msg), callId: typeof callId === 'string' ? callId : undefined })
+          .catch((err) => Promise.reject(new Error(T.t('errors.notDelivered', { what: T.t('last.event', { event: topic }), error: T.describe(err) }))));
+        if (raised) last = raised;
+        else if (!dev.ringing) last = T.t('last.notRinging');
+      } else if (typeof msg.topic === 'string' && CALL_NOISE.has(msg.topic)) {
+        return;
       } else {
         throw new Error(T.t('errors.unsupportedTopic', { topic: JSON.stringify(msg.topic) }));
       }

@@ -1,25 +1,31 @@
 /**
  * intercom-home-assistant (config): one MQTT broker connection and one Home Assistant
- * websocket connection, either of which may be left out. Flow nodes register with it like
- * core mqtt-broker users do; the connections start with the first user and end on close.
+ * connection, either of which may be left out. As the Home Assistant add-on, one checkbox
+ * gives both: the Supervisor's token and proxy, and the broker of its mqtt service. Flow
+ * nodes register with it like core mqtt-broker users do; the connections start with the
+ * first user and end on close.
  */
 import { CommandAttribution } from './lib/homeassistant/attribution';
 import { validTopicBase } from './lib/homeassistant/discovery';
-import { MqttLink } from './lib/homeassistant/mqtt-link';
+import { HttpClient } from './lib/http/client';
+import { MqttLink, type BrokerAddress } from './lib/homeassistant/mqtt-link';
+import { addonSlug, ingressUrl, mqttService, supervisorAccess } from './lib/homeassistant/supervisor';
 import { HaWsLink } from './lib/homeassistant/ws-link';
-import type { HaConfigNode } from './shared/home-assistant';
+import { registerHaAdmin } from './shared/home-assistant-admin';
+import { editorUrl, haAccess, packageVersion, type HaConfigNode, type HaSourceDef } from './shared/home-assistant';
 import { onClose } from './shared/lifecycle';
 import { texts } from './shared/i18n';
 import { registerProvider } from './shared/providers';
 import type { Node, NodeDef, RED } from './shared/red';
 
-interface HaDef extends NodeDef {
+interface HaDef extends NodeDef, HaSourceDef {
   broker?: string;
   clientId?: string;
   tlsVerify?: boolean;
   baseTopic?: string;
   discoveryPrefix?: string;
-  haUrl?: string;
+  /** the Node-RED editor as HA's device page links it; empty = worked out */
+  editorUrl?: string;
 }
 
 interface HaCreds {
@@ -37,45 +43,66 @@ export = function (RED: RED): void {
     const log = T.logger(node);
     const creds = this.credentials ?? {};
     const users = new Map<string, { user: Node; parts: Array<'mqtt' | 'ws'> }>();
+    const fail = (what: string, err: unknown): void => {
+      node.problem = T.describe(err);
+      // A token not typed yet is a step of the setup still to do, not a broken setting.
+      const text = T.t(`errors.${what}`, { error: node.problem });
+      if ((err as { code?: string }).code === 'ha.noToken') node.warn(text);
+      else node.error(text);
+    };
     node.mqtt = null;
     node.ws = null;
     node.attribution = null;
+    node.source = { addon: def.addon === true, haFrom: def.haFrom || undefined, haUrl: def.haUrl };
+    node.deviceInfo = { swVersion: packageVersion(), configurationUrl: (def.editorUrl ?? '').trim() || (def.addon ? undefined : editorUrl(RED.settings)) };
 
     const broker = (def.broker ?? '').trim();
-    if (broker) {
-      const baseTopic = (def.baseTopic ?? '').trim() || 'intercom';
-      const discoveryPrefix = (def.discoveryPrefix ?? '').trim() || 'homeassistant';
-      if (!validTopicBase(baseTopic) || !validTopicBase(discoveryPrefix)) {
-        node.error(T.t('errors.badTopic', { baseTopic, discoveryPrefix }));
-      } else if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(broker)) {
-        node.error(T.t('errors.badBroker', { broker }));
-      } else {
-        node.mqtt = new MqttLink({
-          url: broker,
-          username: creds.mqttUser,
-          password: creds.mqttPassword,
-          clientId: (def.clientId ?? '').trim() || undefined,
-          rejectUnauthorized: def.tlsVerify !== false,
-          baseTopic,
-          discoveryPrefix,
-          logger: log,
-        });
-      }
+    const baseTopic = (def.baseTopic ?? '').trim() || 'intercom';
+    const discoveryPrefix = (def.discoveryPrefix ?? '').trim() || 'homeassistant';
+    if (!validTopicBase(baseTopic) || !validTopicBase(discoveryPrefix)) {
+      node.error(T.t('errors.badTopic', { baseTopic, discoveryPrefix }));
+    } else if (broker && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(broker)) {
+      node.error(T.t('errors.badBroker', { broker }));
+    } else if (broker || def.addon) {
+      const typed: BrokerAddress | undefined = broker ? { url: broker, username: creds.mqttUser, password: creds.mqttPassword } : undefined;
+      // As an add-on: the device page links the add-on's panel, the broker comes from the
+      // Supervisor's mqtt service; the typed one only when the Supervisor gives none.
+      const http = new HttpClient();
+      const resolveBroker = def.addon
+        ? async (): Promise<BrokerAddress> => {
+            const s = supervisorAccess(process.env);
+            const slug = def.editorUrl ? undefined : await addonSlug(http, s).catch(() => undefined);
+            if (slug) node.deviceInfo.configurationUrl = ingressUrl(slug);
+            try {
+              return await mqttService(http, s);
+            } catch (err) {
+              if (!typed || (err as { code?: string }).code !== 'ha.supervisorNoMqtt') throw err;
+              log.info('ha.brokerTyped', { broker: typed.url });
+              return typed;
+            }
+          }
+        : undefined;
+      node.mqtt = new MqttLink({
+        ...(def.addon ? {} : typed),
+        resolveBroker,
+        clientId: (def.clientId ?? '').trim() || undefined,
+        rejectUnauthorized: def.tlsVerify !== false,
+        baseTopic,
+        discoveryPrefix,
+        logger: log,
+      });
     }
-    const haUrl = (def.haUrl ?? '').trim();
-    if (haUrl && creds.token) {
-      try {
-        node.ws = new HaWsLink({ url: haUrl, token: creds.token, logger: log });
+    try {
+      const access = haAccess(RED, def, creds);
+      if (access) {
+        node.ws = new HaWsLink({ ...access, logger: log });
         const attribution = new CommandAttribution();
         node.attribution = attribution;
         // Admin tokens may watch call_service; without it commands just carry no user.
         node.ws.subscribe('call_service', (ev) => attribution.onEvent(ev));
-      } catch (err) {
-        node.error(T.t('errors.haUrl', { error: T.describe(err) }));
-        node.ws = null;
       }
-    } else if (haUrl) {
-      node.warn(T.t('log.noToken'));
+    } catch (err) {
+      fail('haUrl', err);
     }
 
     // A door that opens by a Home Assistant service (lock.open, switch.turn_on, ...) finds
@@ -124,4 +151,5 @@ export = function (RED: RED): void {
   RED.nodes.registerType('intercom-home-assistant', IntercomHomeAssistantNode, {
     credentials: { mqttUser: { type: 'text' }, mqttPassword: { type: 'password' }, token: { type: 'password' } },
   });
+  registerHaAdmin(RED, T);
 };

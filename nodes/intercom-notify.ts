@@ -1,21 +1,15 @@
 /**
- * intercom-notify: a push to the phone through Home Assistant (notify.<service>) with the
- * visitor's picture and one-time actions. Output 1 carries a valid press (once per ring),
- * output 2 every press that came too late, twice, or after the call ended — wire output 1
- * to the door, output 2 to the journal.
+ * intercom-notify: a push to the phone through Home Assistant (notify.<service>) with this
+ * ring's picture and one-time actions. Output 1 carries a valid press (once per ring),
+ * output 2 what the journal wants: each push sent (or failed), and every press that came
+ * too late, twice, or after the call ended — wire output 1 to the door, output 2 to the journal.
  */
+import { EventEmitter } from 'node:events';
 import { numberSetting } from './lib/core/settings';
 import { validDoorId } from './lib/homeassistant/discovery';
-import {
-  ActionRegistry,
-  clearNotificationData,
-  endsRing,
-  fillTemplate,
-  notificationData,
-  parseCustomActions,
-  validNotifyService,
-  type ActionSpec,
-} from './lib/homeassistant/notify';
+import type { ImageSource } from './lib/homeassistant/image-check';
+import { ActionRegistry, clearNotificationData, endsRing, notificationData, parseCustomActions, validNotifyService, type ActionSpec } from './lib/homeassistant/notify';
+import { RingOrder, ringPicture, ringTexts } from './lib/homeassistant/push';
 import type { DoorConfigNode } from './shared/door';
 import { partsStatus, type HaConfigNode } from './shared/home-assistant';
 import { onClose, onInput } from './shared/lifecycle';
@@ -29,6 +23,8 @@ interface NotifyDef extends NodeDef {
   title?: string;
   message?: string;
   image?: 'entity' | 'none';
+  /** seconds to wait for HA to serve this ring's picture before pushing without one */
+  pictureWait?: number | string;
   openAction?: boolean;
   ignoreAction?: boolean;
   customActions?: string;
@@ -44,9 +40,11 @@ export = function (RED: RED): void {
     let problem = '';
     let last = '';
     let expirySeconds = 60;
+    let pictureWaitMs = 5000;
     let actions: ActionSpec[] = [];
     try {
       expirySeconds = numberSetting(def.expiry, { field: 'expiry', default: 60, min: 1, max: 3600 });
+      pictureWaitMs = numberSetting(def.pictureWait, { field: 'pictureWait', default: 5, min: 0, max: 60 }) * 1000;
       if (def.openAction !== false) actions.push({ key: 'open', title: T.t('label.open') });
       if (def.ignoreAction !== false) actions.push({ key: 'ignore', title: T.t('label.ignore') });
       actions = actions.concat(parseCustomActions(def.customActions ?? ''));
@@ -55,81 +53,101 @@ export = function (RED: RED): void {
     }
     const registry = new ActionRegistry({ expiryMs: expirySeconds * 1000 });
     const service = (def.service ?? '').trim();
-    if (!server || !server.ws) problem = T.t('errors.noWebsocket');
+    if (!server || !server.ws) problem = server?.problem ?? T.t('errors.noWebsocket');
     else if (!validNotifyService(service)) problem = T.t('errors.badService', { service });
+    // The config node already logged its own problem; this node says what it means here.
+    if (problem) (server?.problem === problem ? this.warn : this.error).call(this, T.t('errors.cannotNotify', { problem }));
     const doorId = door && validDoorId(door.doorId) ? door.doorId : undefined;
+    const imageEntity = doorId && def.image !== 'none' ? `image.${doorId}_snapshot` : undefined;
+    const doorInfo = door ? { id: door.doorId, name: door.doorName } : undefined;
 
     const showStatus = (): void => {
       if (problem) this.status(T.status('red', 'ring', 'problem', { problem }));
       else this.status(partsStatus(T, [{ part: 'ws', state: server?.ws?.state ?? 'missing' }], last));
     };
 
-    let unsubscribe: (() => void) | null = null;
+    // HA's changes of the door's image entity wake the wait for this ring's picture.
+    const changes = new EventEmitter();
+    const offs: Array<() => void> = [];
+    const order = new RingOrder();
+    let source: ImageSource | undefined;
     if (!problem && server?.ws) {
       const ws = server.ws;
-      unsubscribe = ws.subscribe('mobile_app_notification_action', (ev) => {
-        const r = registry.resolve((ev.data as { action?: unknown }).action);
-        if (r.kind === 'unknown') return; // another node's or another app's notification
-        const userId = ev.context?.user_id ?? undefined;
-        const out: NodeMessage = {
-          topic: r.kind === 'action' ? 'action' : 'expired',
-          payload: r.key,
-          action: (ev.data as { action?: unknown }).action,
-          call: r.ring.context?.call,
-          door: r.ring.context?.door,
-          ha: { user_id: userId, age_ms: r.ageMs },
-        };
-        if (r.kind === 'action') {
-          last = T.t('last.pressed', { key: r.key });
-          this.send([out, null]);
-        } else {
-          out.reason = r.reason;
-          const reason = T.t(`reason.${r.reason}`);
-          last = T.t('last.refused', { key: r.key, reason });
-          this.warn(T.t('log.refused', { key: r.key, reason }));
-          this.send([null, out]);
-        }
-        showStatus();
-      });
+      if (imageEntity) offs.push(ws.watchEntities([imageEntity], () => changes.emit('change')));
+      source = { fetch: (id) => ws.fetchImage(id), watch: (_id, cb) => (changes.on('change', cb), () => changes.off('change', cb)) };
+      offs.push(
+        ws.subscribe('mobile_app_notification_action', (ev) => {
+          const r = registry.resolve((ev.data as { action?: unknown }).action);
+          if (r.kind === 'unknown') return; // another node's or another app's notification
+          const userId = ev.context?.user_id ?? undefined;
+          void (userId ? ws.userName(userId).catch(() => undefined) : Promise.resolve(undefined)).then((user) => {
+            const ha = { via: 'push', action: r.key, user_id: userId, user, age_ms: r.ageMs };
+            const out: NodeMessage = { payload: r.key, action: (ev.data as { action?: unknown }).action, call: r.ring.context?.call, door: r.ring.context?.door, ha };
+            if (r.kind === 'action') {
+              last = T.t('last.pressed', { key: r.key });
+              this.send([{ ...out, topic: r.key }, null]);
+            } else {
+              const reason = T.t(`reason.${r.reason}`);
+              last = T.t('last.refused', { key: r.key, reason });
+              this.warn(T.t('log.refused', { key: r.key, reason }));
+              this.send([null, { ...out, topic: 'refused', payload: 'refused', reason: r.reason }]);
+            }
+            showStatus();
+          });
+        }),
+      );
       this.on('intercom-ha-state', showStatus);
       server.register(this, ['ws']);
     }
     showStatus();
 
-    onInput(this, T, async (msg: NodeMessage) => {
-      if (problem || !server?.ws) throw new Error(T.t('errors.cannotNotify', { problem }));
+    onInput(this, T, async (msg: NodeMessage, send) => {
+      if (problem || !server?.ws || !source) throw new Error(T.t('errors.cannotNotify', { problem }));
       const ws = server.ws;
-      const call = (msg.call && typeof msg.call === 'object' ? msg.call : undefined) as { id?: unknown; from?: { user?: unknown } | string } | undefined;
+      // Just deployed, or HA restarting: a ring waits a moment for the connection rather than being lost.
+      if (!ws.connected) await ws.whenConnected(5000);
+      const call = (msg.call && typeof msg.call === 'object' ? msg.call : undefined) as { id?: unknown } | undefined;
       const callId = typeof call?.id === 'string' ? call.id : undefined;
       const tag = `intercom_${doorId ?? 'door'}`;
       if (endsRing(msg.topic)) {
         // The call is over: every action of its notification is dead, and the phone drops it.
+        order.end(callId);
         const n = registry.endRing({ callId: callId ?? msg._msgid });
         if (n > 0) await ws.callService('notify', service, clearNotificationData(tag));
         last = T.t('last.ended', { topic: msg.topic, count: n });
         showStatus();
         return;
       }
-      const caller = typeof call?.from === 'string' ? call.from : typeof call?.from?.user === 'string' ? call.from.user : T.t('text.visitor');
-      const vars = { caller, door: door?.doorName ?? T.t('text.door') };
-      const title = typeof msg.title === 'string' ? msg.title : fillTemplate(def.title || '{door}', vars);
-      const message = typeof msg.message === 'string' ? msg.message : fillTemplate(def.message || T.t('text.message'), vars);
-      // Preferred image: the door's HA image entity, fetched by the app through HA with its own login.
-      let image: string | undefined;
-      if (typeof msg.image === 'string' && /^(\/api\/|https:\/\/)/.test(msg.image)) image = msg.image;
-      else if (def.image !== 'none' && doorId) image = `/api/image_proxy/image.${doorId}_snapshot`;
-      const issued = registry.issue(
-        { ringId: callId ?? String(msg._msgid), callId, doorId, context: { call: msg.call, door: door ? { id: door.doorId, name: door.doorName } : undefined } },
-        actions,
-      );
-      await ws.callService('notify', service, notificationData({ title, message, image, actions: issued, tag, expirySeconds }));
-      last = T.t('last.sent', { service });
+      const ringId = callId ?? String(msg._msgid);
+      order.begin(ringId);
+      const { title, message } = ringTexts(msg, { title: def.title || '{door}', message: def.message || T.t('text.message') }, { visitor: T.t('text.visitor'), door: door?.doorName ?? T.t('text.door') });
+      if (Buffer.isBuffer(msg.payload) && imageEntity) this.status(T.status('blue', 'ring', 'waitingPicture'));
+      const pic = await ringPicture(msg, imageEntity, source, pictureWaitMs);
+      if (pic.picture === 'not-ready') this.warn(T.t('log.pictureNotReady', { seconds: pictureWaitMs / 1000, entity: String(imageEntity), error: pic.error ? T.describe(pic.error) : '' }));
+      if (pic.waitedMs > 0 && order.stale(ringId)) {
+        last = T.t('last.skipped');
+        showStatus();
+        return;
+      }
+      const issued = registry.issue({ ringId, callId, doorId, context: { call: msg.call, door: doorInfo } }, actions);
+      const log = (payload: string, extra: Record<string, unknown> = {}): NodeMessage => ({ topic: 'push', payload, call: msg.call, door: doorInfo, notify: { service, picture: pic.picture, waited_ms: pic.waitedMs, ...extra } });
+      try {
+        await ws.callService('notify', service, notificationData({ title, message, image: pic.image, actions: issued, tag, expirySeconds }));
+      } catch (err) {
+        registry.endRing({ ringId });
+        send([null, log('failed', { error: T.describe(err) })]);
+        throw err;
+      }
+      const noPicture = pic.picture === 'not-ready';
+      last = T.t(noPicture ? 'last.sentNoPicture' : 'last.sent', { service });
       showStatus();
+      send([null, log(noPicture ? 'sent-without-picture' : 'sent')]);
     });
 
     onClose(this, T, () => {
       this.removeListener('intercom-ha-state', showStatus);
-      unsubscribe?.();
+      for (const off of offs) off();
+      changes.removeAllListeners();
       server?.deregister(this);
     });
   }

@@ -46,7 +46,7 @@ export = function (RED: RED): void {
     // the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: T.logger(this),
-      mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs }),
+      mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs, portMin: config?.rtpPortMin, portMax: config?.rtpPortMax }),
       guardFile,
     });
     account.trace.enabled = def.trace === true;

@@ -39,8 +39,11 @@ export function eventFromMessage(msg: NodeMessage, note?: string) {
   const call = obj(msg.call);
   const from = call.from as Record<string, unknown> | string | undefined;
   const caller = typeof from === 'string' ? from : str(from?.user);
+  const callerName = typeof from === 'object' && from ? str(from.display) || undefined : undefined;
   const door = doorOf(msg);
   const access = obj(msg.access);
+  // Who asked in Home Assistant and how (intercom-ha-door, intercom-notify): msg.ha.
+  const ha = obj(msg.ha);
   const topic = str(msg.topic) ?? 'event';
   const payload = msg.payload;
   const simple = typeof payload === 'string' || typeof payload === 'number' || typeof payload === 'boolean' ? String(payload) : undefined;
@@ -57,11 +60,16 @@ export function eventFromMessage(msg: NodeMessage, note?: string) {
     event: topic,
     door,
     caller,
+    callerName,
     source: sourceText(call.source),
     callId: str(call.id),
     result,
-    reason: str(access.reason),
-    user: str(access.user),
+    reason: str(access.reason) ?? str(msg.reason),
+    user: str(access.user) ?? str(ha.user) ?? str(ha.user_id),
+    // how a Home Assistant command came: lock, button (the dashboard) or push (the phone)
+    via: str(ha.via),
+    // the button pressed on a push (open, ignore, a custom key) or asked on the lock (unlock)
+    action: str(ha.action) ?? (str(ha.command) !== topic ? str(ha.command) : undefined),
     note: str(msg.note) ?? (note || undefined),
   };
 }

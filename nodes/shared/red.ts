@@ -63,6 +63,8 @@ export interface RED {
       opts?: { credentials?: Record<string, CredentialDef>; settings?: Record<string, unknown> },
     ): void;
     getNode(id: string): Node | null;
+    /** a node's decrypted credentials (another package's config node too) */
+    getCredentials?(id: string): Record<string, string | undefined> | undefined;
   };
   settings: Record<string, unknown> & { userDir?: string };
   httpAdmin: {

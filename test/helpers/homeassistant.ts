@@ -5,11 +5,13 @@
  * stand-in and listens on its push channel exactly as the phone app does (see
  * ../shared/docs/PEERS.md). stop() kills the process group and removes the config dir.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { freeTcpPort } from './ports';
 import { delay, waitFor } from './wait';
 
@@ -67,13 +69,28 @@ async function stopChild(child: ChildProcess | null, graceMs: number): Promise<v
 
 // ---------------------------------------------------------------- mosquitto
 
+export interface MosquittoOptions {
+  /** user → password: the broker then refuses anonymous clients (mosquitto_passwd file) */
+  users?: Record<string, string>;
+}
+
+/**
+ * mosquitto as a user runs it: its default settings (no persistence, Nagle on, default
+ * queue and in-flight limits), only told to listen on a loopback port, and optionally to
+ * require a login. Nothing is tuned to make our side look faster or more reliable.
+ */
 export class Mosquitto {
   private child: ChildProcess | null = null;
   private dir = mkdtempSync(path.join(tmpdir(), 'ha-mosq-'));
-  constructor(readonly port: number) {}
+  /** every client connection as mosquitto logs it (its default log goes to stderr), with when we read it */
+  readonly connections: Array<{ at: number; clientId: string }> = [];
+  constructor(
+    readonly port: number,
+    private readonly o: MosquittoOptions = {},
+  ) {}
 
-  static async start(): Promise<Mosquitto> {
-    const m = new Mosquitto(await freeTcpPort());
+  static async start(o: MosquittoOptions = {}): Promise<Mosquitto> {
+    const m = new Mosquitto(await freeTcpPort(), o);
     await m.start();
     return m;
   }
@@ -84,10 +101,23 @@ export class Mosquitto {
 
   async start(): Promise<void> {
     const conf = path.join(this.dir, 'mosquitto.conf');
-    // Persistence off: a restart loses retained messages, which is what a broker crash does.
-    // set_tcp_nodelay: otherwise two messages to HA in a row wait ~40 ms for a delayed ACK.
-    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n`);
-    this.child = track(spawn('mosquitto', ['-c', conf], { stdio: 'ignore', detached: true }));
+    const lines = [`listener ${this.port} 127.0.0.1`];
+    if (this.o.users) {
+      const pw = path.join(this.dir, 'passwd');
+      writeFileSync(pw, '');
+      for (const [u, p] of Object.entries(this.o.users)) execFileSync('mosquitto_passwd', ['-b', pw, u, p]);
+      // Started as root, mosquitto drops to its own user before reading the password file.
+      chmodSync(this.dir, 0o755);
+      chmodSync(pw, 0o644);
+      lines.push('allow_anonymous false', `password_file ${pw}`);
+    } else {
+      lines.push('allow_anonymous true');
+    }
+    writeFileSync(conf, lines.join('\n') + '\n');
+    this.child = track(spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }));
+    this.child.stderr?.on('data', (b: Buffer) => {
+      for (const m of b.toString().matchAll(/New client connected from \S+ as (\S+)/g)) this.connections.push({ at: Date.now(), clientId: m[1] });
+    });
     const port = this.port;
     await waitFor(
       () =>
@@ -101,7 +131,7 @@ export class Mosquitto {
         }),
       `mosquitto on ${port}`,
       5000,
-      30,
+      10,
     );
   }
 
@@ -123,6 +153,10 @@ export interface PushMessage {
   title?: string;
   data?: Record<string, any>;
   hass_confirm_id?: string;
+  /** what the app shows: the picture it loaded from data.image the moment the push came */
+  picture?: Promise<Buffer | null>;
+  /** when the push arrived (Date.now()) */
+  at?: number;
 }
 
 export class HomeAssistant {
@@ -262,9 +296,9 @@ export class HomeAssistant {
   }
 
   /** MQTT integration through its config flow, pointed at a broker on loopback. */
-  async configureMqtt(port: number): Promise<void> {
+  async configureMqtt(port: number, login?: { username: string; password: string }): Promise<void> {
     const flow = await this.rest('POST', '/api/config/config_entries/flow', { handler: 'mqtt', show_advanced_options: false });
-    const r = await this.rest('POST', `/api/config/config_entries/flow/${flow.flow_id}`, { broker: '127.0.0.1', port });
+    const r = await this.rest('POST', `/api/config/config_entries/flow/${flow.flow_id}`, { broker: '127.0.0.1', port, ...(login ?? {}) });
     if (r.type !== 'create_entry') throw new Error(`MQTT config flow: ${JSON.stringify(r)}`);
   }
 
@@ -274,6 +308,16 @@ export class HomeAssistant {
     } catch (err) {
       if (/: 404 /.test((err as Error).message)) return null;
       throw err;
+    }
+  }
+
+  /** Devices as HA's device page shows them (manufacturer, model, sw_version, configuration_url). */
+  async devices(): Promise<Array<Record<string, any>>> {
+    const ws = await this.socket();
+    try {
+      return (await ws.call({ type: 'config/device_registry/list' })) as Array<Record<string, any>>;
+    } finally {
+      ws.close();
     }
   }
 
@@ -395,6 +439,15 @@ export class Phone {
     this.sock = await this.ha.socket();
     const sock = this.sock;
     await sock.subscribe({ type: 'mobile_app/push_notification_channel', webhook_id: this.webhookId, support_confirm: true }, (ev: PushMessage) => {
+      ev.at = Date.now();
+      // As the companion app does: the picture of a push is loaded through HA at once.
+      const image = ev.data?.image;
+      if (typeof image === 'string' && image.startsWith('/')) {
+        ev.picture = fetch(this.ha.url + image, { headers: { Authorization: `Bearer ${this.ha.accessToken}` } }).then(
+          async (r) => (r.ok ? Buffer.from(await r.arrayBuffer()) : null),
+          () => null,
+        );
+      }
       this.received.push(ev);
       if (ev.hass_confirm_id) {
         sock.call({ type: 'mobile_app/push_notification_confirm', webhook_id: this.webhookId, confirm_id: ev.hass_confirm_id }).catch(() => undefined);
@@ -424,3 +477,136 @@ export class Phone {
 }
 
 export { delay };
+
+// ---------------------------------------------------------------- the Supervisor (add-on mode)
+
+export interface SupervisorOptions {
+  ha: HomeAssistant;
+  /** the token HA core accepts from the Supervisor (it proxies with its own) */
+  coreToken: string;
+  /** the token the add-on has in SUPERVISOR_TOKEN */
+  addonToken: string;
+  /** what the mqtt service hands out, or null: "No access to mqtt service!" */
+  mqtt: { port: number; username: string; password: string } | null;
+  slug?: string;
+}
+
+/**
+ * A loopback stand-in of the Supervisor endpoints an add-on uses, in front of the real HA
+ * and mosquitto: it checks the add-on's token on every call, proxies /core/api/* and
+ * /core/websocket to HA with its own token (doing the websocket auth phase with the add-on
+ * itself, as the Supervisor does), answers /services/mqtt with the broker and its login,
+ * and /addons/self/info with the add-on's slug. Answers are shaped as the Supervisor's:
+ * {"result":"ok","data":…} or HTTP 400 {"result":"error","message":…}.
+ */
+export class SupervisorStandIn {
+  readonly calls: Array<{ method: string; path: string; authorized: boolean }> = [];
+  private server: http.Server | null = null;
+  private wss = new WebSocketServer({ noServer: true });
+  port = 0;
+
+  private constructor(private readonly o: SupervisorOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(o: SupervisorOptions): Promise<SupervisorStandIn> {
+    const s = new SupervisorStandIn(o);
+    await s.listen();
+    return s;
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    const auth = req.headers.authorization ?? '';
+    const token = (req.headers['x-supervisor-token'] as string | undefined) ?? auth.split(' ').pop();
+    return token === this.o.addonToken;
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  private async listen(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const path = req.url ?? '/';
+      const ok = this.authorized(req);
+      this.calls.push({ method: req.method ?? 'GET', path, authorized: ok });
+      if (!ok) return this.json(res, 401, { result: 'error', message: 'Unauthorized' });
+      if (path === '/services/mqtt' && req.method === 'GET') {
+        const m = this.o.mqtt;
+        if (!m) return this.json(res, 400, { result: 'error', message: 'No access to mqtt service!' });
+        return this.json(res, 200, { result: 'ok', data: { host: '127.0.0.1', port: m.port, ssl: false, protocol: '3.1.1', username: m.username, password: m.password, addon: 'core_mosquitto' } });
+      }
+      if (path === '/addons/self/info' && req.method === 'GET') {
+        return this.json(res, 200, { result: 'ok', data: { slug: this.o.slug ?? 'a0d7b954_nodered', name: 'Node-RED', ingress_url: '/api/hassio_ingress/stand-in/' } });
+      }
+      if (path.startsWith('/core/api/')) {
+        const upstream = http.request(
+          `${this.o.ha.url}/api/${path.slice('/core/api/'.length)}`,
+          { method: req.method, headers: { ...req.headers, host: `127.0.0.1:${this.o.ha.port}`, authorization: `Bearer ${this.o.coreToken}` } },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        upstream.on('error', () => this.json(res, 502, { result: 'error', message: 'Home Assistant core is not running' }));
+        req.pipe(upstream);
+        return;
+      }
+      this.json(res, 404, { result: 'error', message: 'not found' });
+    });
+    this.server.on('upgrade', (req, socket, head) => {
+      if (req.url !== '/core/websocket') {
+        socket.destroy();
+        return;
+      }
+      this.calls.push({ method: 'WS', path: req.url, authorized: true });
+      this.wss.handleUpgrade(req, socket, head, (client) => this.proxySocket(client));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** The Supervisor's websocket proxy: our auth phase with the add-on, then HA's with our token, then a pipe. */
+  private proxySocket(client: WebSocket): void {
+    client.send(JSON.stringify({ type: 'auth_required', ha_version: 'supervisor-stand-in' }));
+    client.once('message', (data) => {
+      let m: { type?: string; access_token?: string } = {};
+      try {
+        m = JSON.parse(String(data));
+      } catch {
+        /* not JSON */
+      }
+      if (m.type !== 'auth' || m.access_token !== this.o.addonToken) {
+        this.calls.push({ method: 'WS', path: '/core/websocket auth', authorized: false });
+        client.send(JSON.stringify({ type: 'auth_invalid', message: 'Invalid access' }));
+        client.close();
+        return;
+      }
+      const up = new WebSocket(`ws://127.0.0.1:${this.o.ha.port}/api/websocket`);
+      up.on('error', () => client.terminate());
+      up.on('close', () => client.close());
+      client.on('close', () => up.close());
+      up.on('message', (raw) => {
+        const msg = JSON.parse(String(raw));
+        if (msg.type === 'auth_required') {
+          up.send(JSON.stringify({ type: 'auth', access_token: this.o.coreToken }));
+        } else if (msg.type === 'auth_ok') {
+          client.send(JSON.stringify(msg));
+          client.on('message', (d) => up.send(String(d)));
+        } else if (msg.type === 'auth_invalid') {
+          client.close();
+        } else {
+          client.send(String(raw));
+        }
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    await new Promise((r) => this.server?.close(r));
+    this.server?.closeAllConnections?.();
+  }
+}

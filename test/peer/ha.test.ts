@@ -41,7 +41,8 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     await helper.load([doorNode, haConfigNode, haDoorNode, notifyNode], flow(), creds());
     for (const k of Object.keys(outputs)) {
       outputs[k] = [];
-      getNode(k).on('input', (m: any) => outputs[k].push(m));
+      // Output 2 of notify is the journal's: pushes sent and refused presses; here only the refusals.
+      getNode(k).on('input', (m: any) => (k !== 'exp' || m.topic === 'refused') && outputs[k].push(m));
     }
   }
 
@@ -84,17 +85,22 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     expect((await ha.state('button.front_door_open')).attributes.friendly_name).toBe('Front door Open');
   });
 
-  test('lock.open and button.press in HA reach the output with the user who asked', async () => {
+  test('lock.open, lock.unlock and button.press in HA reach the output as open, with the user who asked', async () => {
     await ha.rest('POST', '/api/services/lock/open', { entity_id: 'lock.front_door' });
     await waitFor(() => outputs.cmd.length === 1, 'open command', 5000);
-    expect(outputs.cmd[0]).toMatchObject({ topic: 'open', payload: 'open', door: { id: 'front_door' }, ha: { via: 'lock', user_id: ownerId, user: 'Owner' } });
+    expect(outputs.cmd[0]).toMatchObject({ topic: 'open', payload: 'open', door: { id: 'front_door' }, ha: { via: 'lock', command: 'open', user_id: ownerId, user: 'Owner' } });
     await ha.rest('POST', '/api/services/button/press', { entity_id: 'button.front_door_open' });
+    await waitFor(() => outputs.cmd.length === 2, 'press command', 5000);
+    // A door strike has no "unlocked" to stay in: Unlock opens it (the node's default).
+    await ha.rest('POST', '/api/services/lock/unlock', { entity_id: 'lock.front_door' });
+    await waitFor(() => outputs.cmd.length === 3, 'unlock command', 5000);
     await ha.rest('POST', '/api/services/lock/lock', { entity_id: 'lock.front_door' });
-    await waitFor(() => outputs.cmd.length === 3, 'press and lock commands', 5000);
-    expect(outputs.cmd.map((m) => [m.topic, m.ha.via])).toEqual([
-      ['open', 'lock'],
-      ['open', 'button'],
-      ['lock', 'lock'],
+    await waitFor(() => outputs.cmd.length === 4, 'lock command', 5000);
+    expect(outputs.cmd.map((m) => [m.topic, m.ha.via, m.ha.command, m.ha.user])).toEqual([
+      ['open', 'lock', 'open', 'Owner'],
+      ['open', 'button', 'open', 'Owner'],
+      ['open', 'lock', 'unlock', 'Owner'],
+      ['lock', 'lock', 'lock', 'Owner'],
     ]);
   });
 
@@ -114,25 +120,25 @@ describeWithHomeAssistant('Home Assistant peer', () => {
       await c.publishAsync(t, p, { qos: 1 });
     }
     // A valid command after them proves the rejections were processed, in order, first.
-    await c.publishAsync('intercom/front_door/lock/set', 'UNLOCK', { qos: 1 });
+    await c.publishAsync('intercom/front_door/lock/set', 'LOCK', { qos: 1 });
     await waitFor(() => outputs.cmd.length === 1, 'the valid command', 5000);
     await c.endAsync();
-    expect(outputs.cmd.map((m) => m.topic)).toEqual(['unlock']);
+    expect(outputs.cmd.map((m) => m.topic)).toEqual(['lock']);
     expect(warned.filter((w) => /rejected MQTT command/.test(w))).toHaveLength(5);
     expect(warned.some((w) => /unknown door ghost_door/.test(w))).toBe(true);
   });
 
   test('a ring becomes a doorbell event, the ringing sensor and the last caller; a snapshot the image', async () => {
     const before = (await ha.state('event.front_door_doorbell')).state;
-    hd().receive({ topic: 'ring', call: { id: 'c-ring', from: { user: '200' } } });
+    // msg.call as intercom-sip-in makes it from From: "Guest 101" <sip:200@panel>
+    hd().receive({ topic: 'ring', call: { id: 'c-ring', from: { user: '200', display: 'Guest 101', uri: 'sip:200@127.0.0.1' } } });
     const ev = await waitFor(async () => {
       const s = await ha.state('event.front_door_doorbell');
       return s.state !== before && s.attributes.event_type === 'ring' ? s : null;
     }, 'ring event', 5000, 50);
-    expect(ev.attributes.caller).toBe('200');
-    expect(ev.attributes.call_id).toBe('c-ring');
+    expect(ev.attributes).toMatchObject({ caller: 'Guest 101 (200)', caller_name: 'Guest 101', caller_number: '200', call_id: 'c-ring' });
     expect((await ha.state('binary_sensor.front_door_ringing')).state).toBe('on');
-    expect((await ha.state('sensor.front_door_last_caller')).state).toBe('200');
+    expect((await ha.state('sensor.front_door_last_caller')).state).toBe('Guest 101 (200)');
     hd().receive({ payload: JPEG });
     await waitFor(async () => {
       const r = await fetch(`${ha.url}/api/image_proxy/image.front_door_snapshot`, { headers: { Authorization: `Bearer ${ha.accessToken}` } });
@@ -140,6 +146,17 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     }, 'snapshot served by HA', 5000, 100);
     hd().receive({ topic: 'answered', call: { id: 'c-ring' } });
     await waitFor(async () => (await ha.state('binary_sensor.front_door_ringing')).state === 'off', 'ringing off', 5000, 50);
+    // A second visitor gives up (intercom-sip-in: cancelled, then ended): missed, Ringing off.
+    hd().receive({ topic: 'ring', call: { id: 'c-gone', from: { user: '201' } } });
+    await waitFor(async () => (await ha.state('binary_sensor.front_door_ringing')).state === 'on', 'ringing again', 5000, 50);
+    hd().receive({ topic: 'progress', call: { id: 'c-gone' } });
+    hd().receive({ topic: 'cancelled', call: { id: 'c-gone' } });
+    hd().receive({ topic: 'ended', call: { id: 'c-gone' }, payload: { reason: 'cancelled' } });
+    await waitFor(async () => {
+      const s = await ha.state('event.front_door_doorbell');
+      return s.attributes.event_type === 'missed' && s.attributes.call_id === 'c-gone';
+    }, 'missed', 5000, 50);
+    expect((await ha.state('binary_sensor.front_door_ringing')).state).toBe('off');
     // Opened: the lock shows unlocked, then locked again after relockSeconds (1 s here).
     hd().receive({ topic: 'opened', call: { id: 'c-ring' } });
     await waitFor(async () => (await ha.state('lock.front_door')).state === 'unlocked', 'unlocked', 5000, 50);
@@ -156,10 +173,11 @@ describeWithHomeAssistant('Home Assistant peer', () => {
   });
 
   test('the phone gets the push with image and one-time actions; Open comes back once', async () => {
-    nt().receive({ topic: 'ring', call: { id: 'c-push', from: { user: '201' } } });
-    const push = await phone.next((m) => m.message === '201 rings');
+    nt().receive({ topic: 'ring', call: { id: 'c-push', from: { user: '201', display: 'Postman' } } });
+    const push = await phone.next((m) => m.message === 'Postman (201) rings');
     expect(push.title).toBe('Front door');
-    expect(push.data?.image).toBe('/api/image_proxy/image.front_door_snapshot');
+    // No JPEG came with this ring: no picture, rather than whatever HA showed before.
+    expect(push.data?.image).toBeUndefined();
     expect(push.data?.tag).toBe('intercom_front_door');
     const actions = push.data?.actions as Array<{ action: string; title: string }>;
     expect(actions.map((a) => a.title)).toEqual(['Open', 'Ignore', 'Talk']);
@@ -167,13 +185,13 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     expect(open).toMatch(/^OPEN_[A-Za-z0-9_-]{8,}$/);
     await phone.press(open);
     await waitFor(() => outputs.act.length === 1, 'the Open press', 5000);
-    expect(outputs.act[0]).toMatchObject({ topic: 'action', payload: 'open', action: open, call: { id: 'c-push' }, door: { id: 'front_door' } });
+    expect(outputs.act[0]).toMatchObject({ topic: 'open', payload: 'open', action: open, call: { id: 'c-push' }, door: { id: 'front_door' } });
     // The webhook belongs to the phone's registration, made by the owner: HA says who pressed.
-    expect(outputs.act[0].ha.user_id).toBe(ownerId);
+    expect(outputs.act[0].ha).toMatchObject({ via: 'push', action: 'open', user_id: ownerId, user: 'Owner' });
     // The same press again (a double tap, a replay) is refused on output 2.
     await phone.press(open);
     await waitFor(() => outputs.exp.length === 1, 'the refused second press', 5000);
-    expect(outputs.exp[0]).toMatchObject({ topic: 'expired', payload: 'open', reason: 'already-used' });
+    expect(outputs.exp[0]).toMatchObject({ topic: 'refused', payload: 'refused', reason: 'already-used', ha: { via: 'push', action: 'open' } });
     expect(outputs.act).toHaveLength(1);
   });
 
@@ -214,6 +232,27 @@ describeWithHomeAssistant('Home Assistant peer', () => {
     // Persistence is off: the broker lost every retained config; the node re-announces.
     await waitFor(async () => (await ha.state('lock.front_door'))?.state === 'locked', 'lock back', 30000, 200);
     await waitFor(async () => (await ha.state('event.front_door_doorbell'))?.attributes.call_id === 'c-down', 'ring from while down', 15000, 200);
+  });
+
+  test('the editor pickers: phones, opening services and entities from HA, through the runtime', async () => {
+    const ask = (body: Record<string, unknown>) => helper.request().post('/intercom-home-assistant/pickers').send(body);
+    // The deployed config node answers over its own websocket.
+    const phones = await ask({ id: 'ha1', kind: 'notify', haUrl: ha.url });
+    expect(phones.status).toBe(200);
+    expect(phones.body.choices[0]).toEqual({ value: phone.service, label: 'test phone' });
+    const services = await ask({ id: 'ha1', kind: 'door-service', haUrl: ha.url });
+    expect(services.body.choices.map((c: { value: string }) => c.value)).toEqual(expect.arrayContaining(['lock.open', 'lock.unlock', 'button.press']));
+    const locks = await ask({ id: 'ha1', kind: 'entity', domain: 'lock', haUrl: ha.url });
+    expect(locks.body.choices).toEqual([{ value: 'lock.front_door', label: 'Front door' }]);
+    // A dialog not deployed yet: a one-shot connection with the URL and token it holds.
+    const fresh = await ask({ id: 'not-deployed', kind: 'notify', haUrl: ha.url, token: ha.longLivedToken });
+    expect(fresh.body.choices.map((c: { value: string }) => c.value)).toContain(phone.service);
+    // The stored token never goes to another address: a changed URL needs its own token.
+    const elsewhere = await ask({ id: 'ha1', kind: 'notify', haUrl: 'http://127.0.0.1:9' });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.error).toMatch(/no access token/);
+    const wrongKind = await ask({ id: 'ha1', kind: 'everything', haUrl: ha.url });
+    expect(wrongKind.status).toBe(400);
   });
 
   test('a token HA rejects gives a clear status and no reconnect storm', async () => {

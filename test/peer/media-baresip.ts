@@ -14,8 +14,11 @@ export interface Baresip {
   stop(): Promise<void>;
 }
 
-/** `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up). */
-export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto'): Promise<Baresip> {
+/**
+ * `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up).
+ * `who`: the user and display name it calls as (a panel: `{ user: '100', display: 'Guest 101' }`).
+ */
+export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto', who: { user?: string; display?: string } = {}): Promise<Baresip> {
   const sipPort = await freeSipPort();
   const ctrlPort = await freeTcpPort();
   let voice = source;
@@ -45,7 +48,8 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
       '',
     ].join('\n'),
   );
-  writeFileSync(path.join(dir, 'accounts'), `<sip:phone@127.0.0.1:${sipPort}>;regint=0;answermode=${answerMode}\n`);
+  const display = who.display ? `"${who.display.replace(/"/g, '')}" ` : '';
+  writeFileSync(path.join(dir, 'accounts'), `${display}<sip:${who.user ?? 'phone'}@127.0.0.1:${sipPort}>;regint=0;answermode=${answerMode}\n`);
   const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

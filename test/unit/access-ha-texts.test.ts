@@ -27,7 +27,7 @@ const REFUSAL = exhaustive<Refusal>()(['fileUnreadable', 'fileRejected', 'editor
 const ORIGIN = exhaustive<Exclude<RuleOrigin['kind'], 'file'>>()(['editor', 'msg']);
 const LIST = exhaustive<ListKind>()(['rules', 'pins', 'exceptions', 'weekly']);
 const PLACE = exhaustive<keyof UnionToIntersection<Place>>()(['line', 'rule', 'entry', 'key', 'day']);
-const LINK = exhaustive<LinkState | 'missing'>()(['idle', 'connecting', 'connected', 'disconnected', 'auth-rejected', 'closed', 'missing']);
+const LINK = exhaustive<LinkState | 'missing'>()(['idle', 'connecting', 'connected', 'disconnected', 'auth-rejected', 'misconfigured', 'closed', 'missing']);
 const EXPIRED = exhaustive<Extract<Resolution, { kind: 'expired' }>['reason']>()(['timeout', 'call-ended', 'already-used', 'replaced']);
 const COMMAND = exhaustive<DoorCommand>()(['open', 'lock', 'unlock']);
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;

@@ -1,6 +1,4 @@
-import { discoveryMessages, doorTopics, parseCommand, validDoorId } from '../../nodes/lib/homeassistant/discovery';
-import { Backoff } from '../../nodes/lib/homeassistant/link';
-import { websocketUrl } from '../../nodes/lib/homeassistant/ws-link';
+import { discoveryMessages, doorTopics, parseCommand, validConfigurationUrl, validDoorId } from '../../nodes/lib/homeassistant/discovery';
 
 const d = { doorId: 'front_door', doorName: 'Front door', baseTopic: 'intercom', discoveryPrefix: 'homeassistant' };
 
@@ -28,6 +26,25 @@ describe('MQTT discovery for a door', () => {
     expect(lock.state_topic).toBe('intercom/front_door/lock/state');
     expect(lock.command_topic).toBe('intercom/front_door/lock/set');
     expect(lock.optimistic).toBe(false);
+  });
+
+  test('the device page: package version, a link to the editor, the panel as the model', () => {
+    const [lock] = discoveryMessages({ ...d, device: { swVersion: '0.1.0', configurationUrl: 'http://192.168.1.20:1880/#flow/ha_tab', panel: '2N Verso' } });
+    expect(JSON.parse(lock.payload).device).toEqual({
+      identifiers: ['intercom_front_door'],
+      name: 'Front door',
+      manufacturer: 'node-red-contrib-sip-intercom',
+      model: '2N Verso',
+      sw_version: '0.1.0',
+      configuration_url: 'http://192.168.1.20:1880/#flow/ha_tab',
+    });
+    expect(JSON.parse(lock.payload).origin).toEqual({ name: 'node-red-contrib-sip-intercom', sw_version: '0.1.0' });
+    // A URL HA would refuse is left out: HA drops the whole entity over a bad one.
+    const [bad] = discoveryMessages({ ...d, device: { configurationUrl: 'javascript:alert(1)' } });
+    expect(JSON.parse(bad.payload).device.configuration_url).toBeUndefined();
+    expect(JSON.parse(bad.payload).device.model).toBe('SIP door');
+    expect(validConfigurationUrl('homeassistant://hassio/ingress/a0d7b954_nodered')).toBe(true);
+    expect(validConfigurationUrl('http://')).toBe(false);
   });
 
   test('the event entity is a doorbell with the five event types; availability needs bridge and door', () => {
@@ -66,22 +83,5 @@ describe('parsing commands from Home Assistant', () => {
   test('door ids are slugs that cannot add a topic level or a wildcard', () => {
     expect(validDoorId('front_door')).toBe(true);
     for (const bad of ['', 'a/b', '+', '#', 'Front', 'x'.repeat(65), 'é', undefined, 3]) expect(validDoorId(bad)).toBe(false);
-  });
-});
-
-describe('connection helpers', () => {
-  test('reconnect delay doubles up to its cap and starts over after a good connection', () => {
-    const b = new Backoff(1000, 8000);
-    expect([b.take(), b.take(), b.take(), b.take(), b.take()]).toEqual([1000, 2000, 4000, 8000, 8000]);
-    b.reset();
-    expect(b.take()).toBe(1000);
-  });
-
-  test('the HA URL becomes its websocket API URL; other schemes are refused', () => {
-    expect(websocketUrl('http://homeassistant.local:8123')).toBe('ws://homeassistant.local:8123/api/websocket');
-    expect(websocketUrl('https://ha.example/')).toBe('wss://ha.example/api/websocket');
-    expect(websocketUrl('ws://127.0.0.1:8123/api/websocket')).toBe('ws://127.0.0.1:8123/api/websocket');
-    expect(() => websocketUrl('ftp://x')).toThrow(expect.objectContaining({ code: 'ha.badUrl', params: { value: 'ftp://x' } }));
-    expect(() => websocketUrl('not a url')).toThrow(expect.objectContaining({ code: 'ha.badUrl' }));
   });
 });

@@ -100,6 +100,23 @@ describe('RTP/RTCP packets', () => {
     }
   });
 
+  test('both ports of the pair stay inside the configured range (what a container publishes)', async () => {
+    const open: RtpSession[] = [];
+    try {
+      // 20000-20003 holds two pairs: 20000/20001 and 20002/20003.
+      for (let i = 0; i < 2; i++) open.push(await RtpSession.open({ localAddress: '127.0.0.1', portMin: 20000, portMax: 20003, rtcpIntervalMs: 0 }));
+      expect(open.map((s) => s.localPort).sort()).toEqual([20000, 20002]);
+      for (const s of open.splice(0)) await s.close();
+      // 20000-20002 holds one: 20002 would put RTCP on 20003, outside what is published.
+      open.push(await RtpSession.open({ localAddress: '127.0.0.1', portMin: 20000, portMax: 20002, rtcpIntervalMs: 0 }));
+      expect(open[0].localPort).toBe(20000);
+      await expect(RtpSession.open({ localAddress: '127.0.0.1', portMin: 20000, portMax: 20002, rtcpIntervalMs: 0 })).rejects.toMatchObject({ code: 'media.noFreePort' });
+      await expect(RtpSession.open({ localAddress: '127.0.0.1', portMin: 20001, portMax: 20002, rtcpIntervalMs: 0 })).rejects.toMatchObject({ code: 'media.emptyPortRange' });
+    } finally {
+      for (const s of open) await s.close();
+    }
+  });
+
   test('RTCP reports parse back; truncated ones are null', () => {
     const sr = buildRtcpReport({ ssrc: 5, cname: 'x@y', sent: { ntpMs: 1e12, rtpTimestamp: 160, packets: 3, octets: 480 }, bye: true });
     const parsed = parseRtcp(sr);

@@ -61,8 +61,18 @@ describe('account settings', () => {
     [{ maxCalls: '0' }, 'setting.integer', 'maxCalls'],
     [{ sourceCalls: 'many' }, 'setting.integer', 'sourceCalls'],
     [{ sourceRate: '1.5' }, 'setting.integer', 'sourceRate'],
+    [{ rtpPortMin: '80' }, 'setting.integer', 'rtpPortMin'],
+    [{ rtpPortMax: '70000' }, 'setting.integer', 'rtpPortMax'],
+    [{ rtpPortMin: '10001', rtpPortMax: '10002' }, 'sip.rtpPortRange', 'rtpPortMax'],
+    [{ rtpPortMin: '20000', rtpPortMax: '10000' }, 'sip.rtpPortRange', 'rtpPortMax'],
   ])('%j is refused as %s naming %s (nothing is clamped or replaced)', (bad, code, field) => {
     expect(refusal(() => accountConfig({ id: 'n', ...bad }, {}))).toMatchObject({ code, params: { field } });
+  });
+
+  test('the RTP port range a container publishes: empty is 16384-32766, one even/odd pair is enough', () => {
+    expect(accountConfig({ id: 'n' }, {})).toMatchObject({ rtpPortMin: 16384, rtpPortMax: 32766 });
+    expect(accountConfig({ id: 'n', rtpPortMin: '10000', rtpPortMax: '10100' }, {})).toMatchObject({ rtpPortMin: 10000, rtpPortMax: 10100 });
+    expect(accountConfig({ id: 'n', rtpPortMin: '10001', rtpPortMax: '10003' }, {})).toMatchObject({ rtpPortMin: 10001, rtpPortMax: 10003 });
   });
 
   test('registrar panels: "user [CIDR]" lines with user:password credentials; a panel without a password is refused', () => {

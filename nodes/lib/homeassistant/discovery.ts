@@ -79,7 +79,32 @@ export interface DoorDescription {
   doorName: string;
   baseTopic: string;
   discoveryPrefix: string;
+  /** what HA's device page shows about the node and the door */
+  device?: DeviceInfo;
 }
+
+/** Device page details: the package version, where to configure it, the panel. */
+export interface DeviceInfo {
+  /** this package's version, shown as the firmware */
+  swVersion?: string;
+  /** the Node-RED editor (http(s)://… or homeassistant://hassio/ingress/<slug>) */
+  configurationUrl?: string;
+  /** the door's panel as the door config names it, shown as the model */
+  panel?: string;
+}
+
+/** A configuration_url HA accepts (cv.configuration_url): http, https or homeassistant. */
+export function validConfigurationUrl(u: unknown): u is string {
+  if (typeof u !== 'string' || u.length > 500) return false;
+  try {
+    const p = new URL(u);
+    return ((p.protocol === 'http:' || p.protocol === 'https:') && p.hostname !== '') || p.protocol === 'homeassistant:';
+  } catch {
+    return false;
+  }
+}
+
+export const PACKAGE = 'node-red-contrib-sip-intercom';
 
 export const PAYLOAD = { lock: 'LOCK', unlock: 'UNLOCK', open: 'OPEN', press: 'PRESS' } as const;
 export const LOCK_STATE = { locked: 'LOCKED', unlocked: 'UNLOCKED' } as const;
@@ -100,12 +125,18 @@ export function discoveryMessages(d: DoorDescription): DiscoveryMessage[] {
   const t = doorTopics(d.baseTopic, d.doorId);
   const nodeId = `intercom_${d.doorId}`;
   const ids = entityIds(d.doorId);
-  const device = {
+  const info = d.device ?? {};
+  const device: Record<string, unknown> = {
     identifiers: [nodeId],
     name: d.doorName,
-    manufacturer: 'node-red-contrib-sip-intercom',
-    model: 'SIP door',
+    manufacturer: PACKAGE,
+    model: info.panel ? info.panel.slice(0, 100) : 'SIP door',
   };
+  if (info.swVersion) device.sw_version = info.swVersion;
+  // A URL HA refuses would make it drop the whole entity: only a valid one goes out.
+  if (validConfigurationUrl(info.configurationUrl)) device.configuration_url = info.configurationUrl;
+  // HA logs which software announced an entity (MQTT discovery "origin").
+  const origin = { name: PACKAGE, ...(info.swVersion ? { sw_version: info.swVersion } : {}) };
   // Both must be online: the broker connection (last will) and this door's flow node.
   const availability = {
     availability: [
@@ -120,6 +151,7 @@ export function discoveryMessages(d: DoorDescription): DiscoveryMessage[] {
     unique_id: `${nodeId}_${key}`,
     object_id: objectId,
     device,
+    origin,
     ...availability,
   });
   const entries: Array<[Component, string, Record<string, unknown>]> = [

@@ -5,17 +5,28 @@
  * the door that registered for it. Unknown doors and malformed payloads are logged and
  * dropped here, before any flow sees them.
  */
+import { randomBytes } from 'node:crypto';
 import * as mqtt from 'mqtt';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { errorText, IntercomError } from '../core/errors';
 import type { Logger } from '../core/log';
 import { bridgeAvailabilityTopic, commandWildcard, parseCommand, type DoorCommand } from './discovery';
-import { Backoff, Link } from './link';
+import { attemptFailure, Link, ReconnectPolicy } from './link';
 
-export interface MqttLinkOptions {
+/** Where the broker is, and the login it wants. */
+export interface BrokerAddress {
   url: string;
   username?: string;
   password?: string;
+}
+
+export interface MqttLinkOptions {
+  /** the broker; or leave it out and give resolveBroker */
+  url?: string;
+  username?: string;
+  password?: string;
+  /** asks for the broker at the first start (the Supervisor's mqtt service of an add-on) */
+  resolveBroker?: () => Promise<BrokerAddress>;
   clientId?: string;
   /** verify the broker certificate on mqtts:// (default true) */
   rejectUnauthorized?: boolean;
@@ -26,7 +37,9 @@ export interface MqttLinkOptions {
   logger: Logger;
   /** injected for tests; defaults to mqtt.connect */
   connect?: (url: string, opts: IClientOptions) => MqttClient;
-  backoff?: Backoff;
+  reconnect?: ReconnectPolicy;
+  /** how long readRetained waits for the broker at most */
+  retainedTimeoutMs?: number;
 }
 
 export interface DoorRoute {
@@ -47,7 +60,15 @@ const AUTH_CODES = new Set([4, 5, 134, 135]);
 export class MqttLink extends Link {
   private client: MqttClient | null = null;
   private readonly routes = new Map<string, DoorRoute>();
-  private readonly backoff: Backoff;
+  private readonly reconnect: ReconnectPolicy;
+  /** the broker once known (given, or resolved at the first start) */
+  private address: BrokerAddress | undefined;
+  private resolving: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** why the broker could not be used (an IntercomError the node words), for the status */
+  problem: unknown;
+  /** readRetained calls in flight, by their barrier topic */
+  private readonly reads = new Map<string, { topics: Set<string>; found: Map<string, Buffer>; done: () => void }>();
   /**
    * Home Assistant's own availability from its birth and last-will messages on
    * <prefix>/status: false after "offline", true after "online", undefined until HA said.
@@ -58,7 +79,8 @@ export class MqttLink extends Link {
 
   constructor(private readonly opts: MqttLinkOptions) {
     super();
-    this.backoff = opts.backoff ?? new Backoff(1000, 30000);
+    this.reconnect = opts.reconnect ?? new ReconnectPolicy();
+    if (opts.url) this.address = { url: opts.url, username: opts.username, password: opts.password };
     this.availabilityTopic = bridgeAvailabilityTopic(opts.baseTopic);
     this.birthTopic = `${opts.discoveryPrefix}/status`;
   }
@@ -82,15 +104,44 @@ export class MqttLink extends Link {
   }
 
   start(): void {
-    if (this.client || this.state === 'closed' || this.state === 'auth-rejected') return;
+    if (this.client || this.resolving || this.retryTimer || this.state === 'closed' || this.state === 'auth-rejected' || this.state === 'misconfigured') return;
     const o = this.opts;
+    if (!this.address && o.resolveBroker) {
+      this.setState('connecting');
+      this.resolving = o.resolveBroker().then(
+        (address) => {
+          this.resolving = null;
+          this.address = address;
+          this.start();
+        },
+        (err: unknown) => {
+          this.resolving = null;
+          if (this.state === 'closed') return;
+          this.problem = err;
+          if ((err as { code?: string }).code === 'ha.supervisorUnreachable') {
+            // The Supervisor itself not answering (yet): ask again, a while later each time.
+            this.setState('disconnected', errorText(err));
+            this.retryTimer = setTimeout(() => {
+              this.retryTimer = null;
+              this.start();
+            }, this.reconnect.next('failed'));
+          } else {
+            o.logger.error('ha.brokerUnknown', { detail: errorText(err) });
+            this.setState('misconfigured', errorText(err));
+          }
+        },
+      );
+      return;
+    }
+    const address = this.address ?? { url: o.url ?? '', username: o.username, password: o.password };
+    this.problem = undefined;
     const connect = o.connect ?? mqtt.connect;
     this.setState('connecting');
-    const client = connect(o.url, {
-      username: o.username || undefined,
-      password: o.password || undefined,
+    const client = connect(address.url, {
+      username: address.username || undefined,
+      password: address.password || undefined,
       clientId: o.clientId || `intercom_${Math.random().toString(16).slice(2, 10)}`,
-      reconnectPeriod: this.backoff.take(),
+      reconnectPeriod: this.reconnect.next('down'),
       connectTimeout: 10000,
       rejectUnauthorized: o.rejectUnauthorized !== false,
       ca: o.ca || undefined,
@@ -103,8 +154,9 @@ export class MqttLink extends Link {
       // broker's delayed ACK (~40 ms on Linux). A doorbell wants them out at once.
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
       stream?.setNoDelay?.(true);
-      this.backoff.reset();
-      client.options.reconnectPeriod = this.backoff.take();
+      this.reconnect.reset();
+      // The first retry after a drop comes within a second: the broker may be back already.
+      client.options.reconnectPeriod = this.reconnect.next('down');
       this.setState('connected');
       client.publish(this.availabilityTopic, 'online', { retain: true, qos: 1 });
       client.subscribe([this.birthTopic, commandWildcard(o.baseTopic)], { qos: 1 }, (err) => {
@@ -112,11 +164,10 @@ export class MqttLink extends Link {
       });
       for (const r of this.routes.values()) this.safe(() => r.onAnnounce('connected'));
     });
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('close', () => {
       if (this.state === 'closed' || this.state === 'auth-rejected') return;
-      // Each failed attempt waits longer, up to the cap, so a dead broker is not hammered.
-      client.options.reconnectPeriod = this.backoff.take();
+      for (const r of this.reads.values()) r.done();
       this.setState('disconnected', this.detail);
     });
     client.on('error', (err: Error & { code?: number | string }) => {
@@ -129,11 +180,15 @@ export class MqttLink extends Link {
       }
       o.logger.debug('ha.mqttError', { detail: err.message });
       this.detail = err.message;
+      // The error comes before the close that schedules the next attempt (mqtt.js), so this
+      // delay is the one used: a second while nothing listens, longer and longer otherwise.
+      client.options.reconnectPeriod = this.reconnect.next(attemptFailure(err));
     });
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, packet?: IPublishPacket): void {
     try {
+      if (this.reads.size > 0 && this.readMessage(topic, payload, packet)) return;
       if (topic === this.birthTopic) {
         // HA restarted: it forgets non-retained state, so everything is published again.
         const text = payload.toString();
@@ -162,6 +217,53 @@ export class MqttLink extends Link {
     }
   }
 
+  /** A message for a readRetained in flight: a retained copy it asked for, or its barrier. */
+  private readMessage(topic: string, payload: Buffer, packet?: IPublishPacket): boolean {
+    const barrier = this.reads.get(topic);
+    if (barrier) {
+      barrier.done();
+      return true;
+    }
+    let mine = false;
+    for (const r of this.reads.values()) {
+      if (!r.topics.has(topic)) continue;
+      mine = true;
+      // Only what the broker held: a live publish of ours that crossed the read is not "retained".
+      if (packet?.retain) r.found.set(topic, payload);
+    }
+    return mine;
+  }
+
+  /**
+   * The retained messages the broker holds on these topics now. The broker sends the
+   * retained copies of a new subscription before anything published after it, so once a
+   * barrier message published after subscribing comes back, every copy has arrived. Bounded:
+   * with a broker that does not echo, it resolves with what it got after retainedTimeoutMs.
+   */
+  readRetained(topics: string[]): Promise<Map<string, Buffer>> {
+    const client = this.client;
+    if (!client || !this.connected) return Promise.reject(new IntercomError('ha.mqttNotUp', { state: this.state }));
+    const barrier = `${this.opts.baseTopic}/bridge/barrier/${randomBytes(6).toString('hex')}`;
+    const found = new Map<string, Buffer>();
+    return new Promise((resolve) => {
+      let finished = false;
+      const done = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        this.reads.delete(barrier);
+        client.unsubscribe([...topics, barrier], () => undefined);
+        resolve(found);
+      };
+      const timer = setTimeout(done, this.opts.retainedTimeoutMs ?? 2000);
+      this.reads.set(barrier, { topics: new Set(topics), found, done });
+      client.subscribe([...topics, barrier], { qos: 1 }, (err) => {
+        if (err) return done();
+        client.publish(barrier, '', { qos: 1, retain: false }, (e) => e && done());
+      });
+    });
+  }
+
   private safe(fn: () => void): void {
     try {
       fn();
@@ -174,7 +276,9 @@ export class MqttLink extends Link {
    * Publishes; with QoS 1 a message sent while the broker is away waits in the client's
    * queue and goes out on reconnect. Rejects when the link is closed before it went out.
    */
-  publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
+  async publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
+    // The first moments of an add-on: the broker's address is being asked for.
+    if (this.resolving) await this.resolving;
     const client = this.client;
     if (!client || this.state === 'closed' || this.state === 'auth-rejected') {
       return Promise.reject(new IntercomError('ha.mqttNotUp', { state: this.state }));
@@ -188,8 +292,11 @@ export class MqttLink extends Link {
   async close(): Promise<void> {
     const client = this.client;
     const wasConnected = this.connected;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.setState('closed');
     this.routes.clear();
+    for (const r of this.reads.values()) r.done();
     this.client = null;
     if (!client) return;
     if (wasConnected) {

@@ -166,7 +166,7 @@ export function clearNotificationData(tag: string): Record<string, unknown> {
 }
 
 /** Flow topics after which a ring's push is dead: the call was taken, ended or decided. */
-const ENDING = new Set(['answered', 'missed', 'ended', 'opened', 'denied', 'hangup']);
+const ENDING = new Set(['answered', 'missed', 'cancelled', 'ended', 'opened', 'denied', 'hangup']);
 
 export function endsRing(topic: unknown): topic is string {
   return typeof topic === 'string' && ENDING.has(topic);

@@ -107,11 +107,14 @@ export class RtpSession extends EventEmitter {
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
     const type = opts.localAddress.includes(':') ? 'udp6' : 'udp4';
     const create = opts.createSocket ?? ((t: 'udp4' | 'udp6') => dgram.createSocket(t));
-    const min = Math.max(1024, opts.portMin ?? 16384) & ~1;
-    const max = Math.min(65534, opts.portMax ?? 32766);
-    if (max <= min) throw new IntercomError('media.emptyPortRange', { min, max });
+    // Both ports of the pair inside [portMin, portMax]: that is the range a container publishes.
+    const lowest = Math.max(1024, opts.portMin ?? 16384);
+    const min = lowest + (lowest % 2);
+    const max = Math.min(65535, opts.portMax ?? 32766);
+    if (max < min + 1) throw new IntercomError('media.emptyPortRange', { min: lowest, max });
+    const pairs = Math.floor((max - 1 - min) / 2) + 1;
     for (let attempt = 0; attempt < 64; attempt++) {
-      const port = min + 2 * randomInt(0, Math.floor((max - min) / 2) + 1);
+      const port = min + 2 * randomInt(0, pairs);
       const a = create(type);
       const b = create(type);
       try {

@@ -32,6 +32,9 @@ export interface AccountDef {
   dtmfSend?: string;
   /** seconds without RTP before an answered call is hung up (0 = never) */
   rtpTimeout?: string | number;
+  /** the UDP port range for RTP (empty = 16384-32766), e.g. what a container publishes */
+  rtpPortMin?: string | number;
+  rtpPortMax?: string | number;
   trace?: boolean;
   publicAddress?: string;
   /** inbound calls at once before 503 (default 16) */
@@ -75,6 +78,18 @@ export function acceptUsers(text: string | undefined): string[] {
   return users;
 }
 
+/**
+ * The RTP port range: each call takes an even port for RTP and the odd one above for RTCP
+ * (RFC 3550 §11), so the range must hold at least one such pair, above the privileged ports.
+ */
+export function rtpPortRange(def: Pick<AccountDef, 'rtpPortMin' | 'rtpPortMax'>): { rtpPortMin: number; rtpPortMax: number } {
+  const rtpPortMin = numberSetting(def.rtpPortMin, { field: 'rtpPortMin', default: 16384, min: 1024, max: 65534, integer: true });
+  const rtpPortMax = numberSetting(def.rtpPortMax, { field: 'rtpPortMax', default: 32766, min: 1025, max: 65535, integer: true });
+  const firstEven = rtpPortMin + (rtpPortMin % 2);
+  if (firstEven + 1 > rtpPortMax) throw new IntercomError('sip.rtpPortRange', { field: 'rtpPortMax', min: rtpPortMin, max: rtpPortMax });
+  return { rtpPortMin, rtpPortMax };
+}
+
 export function accountConfig(def: AccountDef, creds: { password?: string; registrarPasswords?: string }): AccountConfig {
   const mode = choiceSetting(def.mode, 'mode', MODES, 'p2p');
   const protocol = choiceSetting(def.transport, 'transport', PROTOCOLS, 'udp');
@@ -99,6 +114,7 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     noAnswerTimeoutMs: secondsSetting(def.noAnswerTimeout, { field: 'noAnswerTimeout', default: 60, min: 1, max: 3600 }),
     dtmfSend: choiceSetting(def.dtmfSend, 'dtmfSend', DTMF_SEND, 'rfc4733'),
     rtpTimeoutMs: secondsSetting(def.rtpTimeout, { field: 'rtpTimeout', default: 30, min: 0, max: 3600 }),
+    ...rtpPortRange(def),
     publicAddress: def.publicAddress?.trim() || undefined,
     maxInboundCalls: numberSetting(def.maxCalls, { field: 'maxCalls', default: 16, min: 1, max: 1000, integer: true }),
     perSourceCalls: numberSetting(def.sourceCalls, { field: 'sourceCalls', default: 4, min: 1, max: 1000, integer: true }),

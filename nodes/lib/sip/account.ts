@@ -69,6 +69,9 @@ export interface AccountConfig {
   dtmfSend?: 'rfc4733' | 'info';
   /** media: hang up an answered call after this long without RTP (ms, 0 = never) */
   rtpTimeoutMs?: number;
+  /** media: the UDP ports RTP/RTCP pairs are taken from (a container maps exactly these) */
+  rtpPortMin?: number;
+  rtpPortMax?: number;
   /** inbound calls at once before 503 (flood protection, default 16) */
   maxInboundCalls?: number;
   /** inbound calls at once from one source address:port (default 4) */
