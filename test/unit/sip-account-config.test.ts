@@ -37,7 +37,7 @@ describe('account settings', () => {
   test.each([
     [{ bindPort: '99999' }, 'setting.integer', 'bindPort'],
     [{ bindPort: '50.5' }, 'setting.integer', 'bindPort'],
-    [{ expires: '10' }, 'setting.integer', 'expires'],
+    [{ mode: 'client', server: 'pbx', expires: '10' }, 'setting.integer', 'expires'],
     [{ ringTimeout: 'soon' }, 'setting.number', 'ringTimeout'],
     [{ noAnswerTimeout: '0' }, 'setting.number', 'noAnswerTimeout'],
     [{ rtpTimeout: '-1' }, 'setting.number', 'rtpTimeout'],
@@ -46,6 +46,10 @@ describe('account settings', () => {
     [{ dtmfSend: 'inband' }, 'setting.choice', 'dtmfSend'],
   ])('%j is refused as %s naming %s (nothing is clamped or replaced)', (bad, code, field) => {
     expect(refusal(() => accountConfig({ id: 'n', ...bad }, {}))).toMatchObject({ code, params: { field } });
+  });
+
+  test('rows other modes hide are neither checked nor used: the expiry and server of a P2P account', () => {
+    expect(accountConfig({ id: 'n', mode: 'p2p', expires: '10', server: 'pbx', authUser: 'x' }, {})).toMatchObject({ expires: 600, server: undefined, authUser: undefined });
   });
 
   test('registrar panels: "user [CIDR]" lines with user:password credentials; a panel without a password is refused', () => {
