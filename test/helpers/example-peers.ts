@@ -81,7 +81,7 @@ export async function startRtsp(codec: 'h264' | 'mjpeg' = 'mjpeg'): Promise<Peer
 
 /** The journal's events, once `until` holds for them. */
 export async function journalEvents(file: string, until: (events: Array<Record<string, unknown>>) => boolean, what: string, timeoutMs = 5000): Promise<Array<Record<string, unknown>>> {
-  return waitFor(() => {
+  const found = await waitFor(() => {
     try {
       const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       return until(events) ? events : undefined;
@@ -89,6 +89,7 @@ export async function journalEvents(file: string, until: (events: Array<Record<s
       return undefined;
     }
   }, what, timeoutMs);
+  return found as Array<Record<string, unknown>>;
 }
 
 /** Every message a node of the loaded flow receives from now on (a debug node's input, say). */
