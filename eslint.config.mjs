@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.node-red/**', '.cache/**', '.ha/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'resources/**', 'node_modules/**', '.node-red/**', '.cache/**', '.ha/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -37,6 +37,11 @@ export default tseslint.config(
         ],
       }],
     },
+  },
+  {
+    // the browser side of resources/intercom-editor.js; `lib` is the bundled nodes/lib/forms
+    files: ['editor/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', navigator: 'readonly', $: 'readonly', RED: 'readonly', Intl: 'readonly', lib: 'readonly' } },
   },
   {
     files: ['**/*.js', '**/*.cjs'],

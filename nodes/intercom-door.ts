@@ -25,6 +25,15 @@ export = function (RED: RED): void {
     RED.nodes.createNode(this, def as unknown as NodeDef);
     const creds = this.credentials ?? {};
     Object.assign(this, doorIdentity(def));
+    // The panel's SIP account by its name, looked up when asked (it may start after the door);
+    // older doors kept free text there.
+    Object.defineProperty(this, 'panel', {
+      enumerable: true,
+      get: (): string | undefined => {
+        const account = def.panel ? (RED.nodes.getNode(def.panel) as (Node & { account?: { config?: { name?: string } } }) | null) : null;
+        return account?.account ? account.account.config?.name || def.panel : def.panel || undefined;
+      },
+    });
 
     let opener: DoorOpener | undefined;
     let lease: BrokerLease | undefined;

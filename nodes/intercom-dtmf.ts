@@ -5,7 +5,9 @@
  * (topic 'dtmf', payload the key, msg.call, msg.dtmf.method), so it also works behind any
  * node that produces that shape. Collected digits are treated as secrets in status/logs.
  */
+import { checkForm } from './lib/core/fields';
 import { collectorSettings, DtmfCollector, type CollectorResult, type CollectorSettings } from './lib/media/dtmf-collector';
+import { DTMF_FORM } from './lib/media/dtmf-form';
 import type { DtmfMethod } from './lib/media/port';
 import { onClose, onInput } from './shared/lifecycle';
 import { texts } from './shared/i18n';
@@ -34,13 +36,15 @@ export = function (RED: RED): void {
     let mode: 'digit' | 'sequence' = 'digit';
     let scope: 'all' | 'armed' = 'all';
     try {
+      checkForm(DTMF_FORM, def as unknown as Record<string, unknown>);
       const s = collectorSettings(def);
       ({ scope } = s);
       mode = s.config.mode;
       collector = new DtmfCollector(s.config, (r) => emit(r));
     } catch (err) {
-      this.status(T.status('red', 'ring', 'badConfig'));
-      this.error(T.describe(err));
+      const problem = T.describe(err);
+      this.status(T.status('red', 'ring', 'badConfig', { problem }));
+      this.error(problem);
     }
     const idle = (): void => {
       if (!collector) return;

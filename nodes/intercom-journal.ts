@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import { numberSetting } from './lib/core/settings';
+import { JOURNAL_NUMBERS } from './lib/journal/journal-form';
 import { toCsv } from './lib/journal/csv';
 import { queryRequest } from './lib/journal/query';
 import { Journal } from './lib/journal/writer';
@@ -36,14 +37,15 @@ export = function (RED: RED): void {
     try {
       journal = new Journal({
         file,
-        maxBytes: Math.round(numberSetting(def.maxSizeMB, { field: 'maxSizeMB', default: 0, min: 0, max: 1_000_000 }) * 1024 * 1024),
-        maxAgeMs: Math.round(numberSetting(def.maxAgeDays, { field: 'maxAgeDays', default: 0, min: 0, max: 36_500 }) * 86_400_000),
-        keep: numberSetting(def.keep, { field: 'keep', default: 0, min: 0, max: 100_000, integer: true }),
+        maxBytes: Math.round(numberSetting(def.maxSizeMB, { field: 'maxSizeMB', ...JOURNAL_NUMBERS.maxSizeMB }) * 1024 * 1024),
+        maxAgeMs: Math.round(numberSetting(def.maxAgeDays, { field: 'maxAgeDays', ...JOURNAL_NUMBERS.maxAgeDays }) * 86_400_000),
+        keep: numberSetting(def.keep, { field: 'keep', ...JOURNAL_NUMBERS.keep }),
       });
       this.status({ fill: 'grey', shape: 'ring', text: path.basename(file) });
     } catch (err) {
-      this.error(T.t('errors.notStarted', { error: T.describe(err) }));
-      this.status(T.status('red', 'dot', 'badConfig'));
+      const problem = T.describe(err);
+      this.error(T.t('errors.notStarted', { error: problem }));
+      this.status(T.status('red', 'dot', 'badConfig', { problem }));
     }
     let count = 0;
     // Events refused since the last good write; with a full disk a probe watches the free

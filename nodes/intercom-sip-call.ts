@@ -7,7 +7,9 @@
  */
 import { actOnCall, callIdOf, type CallSettings, chooseAction, dial, forwardSetup, liveCall } from './lib/calls/actions';
 import { ForwardCall } from './lib/calls/forward-call';
+import { SIP_CALL_FORM } from './lib/calls/call-form';
 import { parseApartmentTable } from './lib/calls/forward-targets';
+import { checkForm } from './lib/core/fields';
 import { accountRegistry } from './lib/sip/account';
 import type { Call } from './lib/sip/call';
 import { callRegistry } from './lib/sip/registry';
@@ -28,19 +30,24 @@ export = function (RED: RED): void {
   function IntercomSipCallNode(this: Node, def: SipCallDef): void {
     RED.nodes.createNode(this, def);
     const acc = def.account ? (RED.nodes.getNode(def.account) as SipAccountNode | null) : null;
-    if (acc?.account) acc.registerUser(this);
-    else this.status({});
-    // A wrong apartment table is a deploy-time error, not a surprise on the first call.
+    // A wrong setting (an apartment table, a target) is a deploy-time error, in red, not a surprise on the first call.
     let apartments: Map<string, string[]> | undefined;
+    let problem: string | undefined;
     try {
+      checkForm(SIP_CALL_FORM, def as unknown as Record<string, unknown>);
       apartments = def.apartments?.trim() ? parseApartmentTable(def.apartments) : undefined;
     } catch (err) {
-      this.error(T.describe(err));
+      problem = T.describe(err);
+      this.error(problem);
     }
+    if (problem) this.status(T.status('red', 'ring', 'problem', { problem }));
+    else if (acc?.account) acc.registerUser(this);
+    else this.status({});
     const forwards = new Set<ForwardCall>();
     const find = (id: string): Call | undefined => callRegistry.getCall(id);
 
     onInput(this, T, async (msg: NodeMessage, send) => {
+      if (problem) throw new Error(problem);
       const action = chooseAction(msg, def);
       if (action === 'dial') {
         const calls = await dial(msg, async () => (acc?.account ? (await acc.ready, acc.account) : undefined), (name) => accountRegistry.get(name));

@@ -8,6 +8,7 @@ import type { AccountStatus, StatusDetail } from './lib/sip/account';
 import type { SecurityEvent } from './lib/sip/security';
 import { type Call, onCallTopics } from './lib/sip/call';
 import type { DtmfEvent } from './lib/media/port';
+import { eventFilter } from './lib/calls/call-form';
 import { callMessage, statusDetailText } from './intercom-sip-in.helpers';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { onClose } from './shared/lifecycle';
@@ -30,7 +31,16 @@ export = function (RED: RED): void {
       this.error(T.t('errors.noAccount'));
       return;
     }
-    const wanted = new Set((def.events ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+    let wanted: Set<string>;
+    try {
+      wanted = eventFilter(def.events);
+    } catch (err) {
+      // A misspelt event would let nothing through: say so at deploy.
+      const problem = T.describe(err);
+      this.status(T.status('red', 'ring', 'problem', { problem }));
+      this.error(problem);
+      return;
+    }
     let closed = false;
     const emit = (msg: NodeMessage, output = 0): void => {
       if (closed) return;

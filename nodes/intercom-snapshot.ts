@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { numberSetting } from './lib/core/settings';
+import { MAX_AGE } from './lib/camera/snapshot-form';
 import type { SnapshotFailure } from './lib/camera/ffmpeg';
 import { isDoor } from './shared/door';
 import { onClose, onInput } from './shared/lifecycle';
@@ -40,7 +41,7 @@ export = function (RED: RED): void {
     let maxAge: number | undefined;
     let problem: string | undefined;
     try {
-      const ms = numberSetting(def.maxAge, { field: 'maxAge', default: -1, min: 0, max: 86_400_000 });
+      const ms = numberSetting(def.maxAge, { field: 'maxAge', ...MAX_AGE });
       maxAge = ms >= 0 ? ms : undefined;
     } catch (err) {
       problem = T.describe(err);

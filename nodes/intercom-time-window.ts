@@ -30,8 +30,9 @@ export = function (RED: RED): void {
     try {
       schedule = makeSchedule({ timezone: def.timezone, weekly: weeklyFromDays(def), exceptions: def.exceptions ?? '' });
     } catch (err) {
-      node.error(T.t('errors.badSchedule', { error: describeProblems(T, err) }));
-      node.status(T.status('red', 'dot', 'badSchedule'));
+      const problem = describeProblems(T, err);
+      node.error(T.t('errors.badSchedule', { error: problem }));
+      node.status(T.status('red', 'dot', 'badSchedule', { problem }));
     }
 
     let override: Override | null = null;

@@ -38,8 +38,9 @@ export = function (RED: RED): void {
     try {
       config = whitelistConfig(def, this.credentials?.pins ?? '');
     } catch (err) {
-      node.error(T.t('errors.config', { error: describeProblems(T, err) }));
-      node.status(T.status('red', 'dot', 'badConfig'));
+      const problem = describeProblems(T, err);
+      node.error(T.t('errors.config', { error: problem }));
+      node.status(T.status('red', 'dot', 'badConfig', { problem }));
     }
 
     // What a rule list did, for the status and the log; `msg` when a msg asked for it.

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Compiles nodes/ to dist/nodes/ (CommonJS) and puts each node's .html, the icons and
-// the locales beside the compiled .js, where Node-RED looks for them.
+// the locales beside the compiled .js, where Node-RED looks for them; bundles the dialogs'
+// field rules into resources/intercom-editor.js, which Node-RED serves to the editor.
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -18,6 +19,8 @@ for (const f of fs.readdirSync(path.join(root, 'nodes'))) {
 }
 fs.cpSync(path.join(root, 'icons'), path.join(dist, 'icons'), { recursive: true });
 require('./locales').writeCatalogs(path.join(dist, 'locales'));
+// The dialogs' field rules for the browser (Node-RED serves resources/ at resources/<module>/).
+require('./editor-bundle').writeBundle(root, path.join(dist, 'lib'), path.join(root, 'resources', 'intercom-editor.js'));
 // Shipped assets used at run time (prompts and the like).
 const assets = path.join(root, 'nodes', 'assets');
 if (fs.existsSync(assets)) fs.cpSync(assets, path.join(dist, 'assets'), { recursive: true });

@@ -25,7 +25,7 @@ function newestMtime(dir) {
 
 const stamp = path.join(root, 'dist', '.stamp');
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
-const sources = Math.max(...['nodes', 'icons', 'locales'].map((d) => newestMtime(path.join(root, d))));
+const sources = Math.max(...['nodes', 'icons', 'locales', 'editor'].map((d) => newestMtime(path.join(root, d))));
 if (sources > built) {
   console.log('building...');
   execFileSync(process.execPath, [path.join(__dirname, 'build.js')], { stdio: 'inherit' });

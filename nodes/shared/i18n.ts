@@ -4,7 +4,8 @@
  * shares with the others (the core's error and log codes) are `intercom.<key>` in
  * locales/<lang>/common/<area>.json, which the build merges into every node's catalog.
  */
-import { errorText, isIntercomError, type MessageParams } from '../lib/core/errors';
+import { describeError } from '../lib/core/describe';
+import type { MessageParams } from '../lib/core/errors';
 import type { Logger } from '../lib/core/log';
 import type { Node, NodeStatus, NodeStatusFill, RED } from './red';
 
@@ -13,7 +14,7 @@ export interface Texts {
   t(key: string, params?: MessageParams): string;
   /** a shared text, `intercom.<key>` */
   common(key: string, params?: MessageParams): string;
-  /** a thrown value as the user reads it: core codes translated, anything else as it came */
+  /** a thrown value as the user reads it: core codes translated (lists with their problems), anything else as it came */
   describe(err: unknown): string;
   /** a translated status, `<type>.status.<key>` */
   status(fill: NodeStatusFill, shape: 'ring' | 'dot', key: string, params?: MessageParams): NodeStatus;
@@ -24,13 +25,8 @@ export interface Texts {
 export function texts(RED: RED, type: string): Texts {
   const t = (key: string, params?: MessageParams): string => RED._(`${type}.${key}`, params);
   const common = (key: string, params?: MessageParams): string => RED._(`intercom.${key}`, params);
-  const describe = (err: unknown): string => {
-    if (!isIntercomError(err)) return errorText(err);
-    const params: MessageParams = { ...err.params };
-    // A setting is named as its dialog labels it.
-    if (typeof params.field === 'string') params.field = t(`label.${params.field}`);
-    return common(`errors.${err.code}`, params);
-  };
+  // A setting is named as its dialog labels it; a refused list names each problem's place.
+  const describe = (err: unknown): string => describeError(err, { common, label: (field) => t(`label.${field}`) });
   const line = (code: string, params?: MessageParams): string => common(`log.${code}`, params);
   return {
     t,

@@ -41,6 +41,7 @@ export function checkTarball(packed: Packed): string[] {
   for (const f of listFiles(path.join(repoRoot, 'examples'))) {
     if (!has.has(`examples/${f}`)) problems.push(`tarball: examples/${f} not packed`);
   }
+  if (!has.has('resources/intercom-editor.js')) problems.push("tarball: resources/intercom-editor.js (the dialogs' field rules) not packed");
   for (const f of packed.files) {
     if (/^(test|bench|scripts|\.cache|\.node-red)\//.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f))) problems.push(`tarball: ships ${f}`);
   }

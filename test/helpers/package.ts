@@ -49,7 +49,7 @@ export function assertBuilt(): void {
   const stamp = path.join(repoRoot, 'dist', '.stamp');
   if (!fs.existsSync(stamp)) throw new Error('dist/ is missing: run `npm run build` (or `npm run test:package`, which builds)');
   const built = fs.statSync(stamp).mtimeMs;
-  const sources = Math.max(...['nodes', 'icons', 'locales'].map((d) => newestMtime(path.join(repoRoot, d))));
+  const sources = Math.max(...['nodes', 'icons', 'locales', 'editor'].map((d) => newestMtime(path.join(repoRoot, d))));
   if (sources > built) throw new Error('dist/ is older than nodes/, icons/ or locales/: run `npm run build` first');
 }
 

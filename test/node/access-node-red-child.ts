@@ -38,11 +38,13 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-export function startNodeRed(userDir: string): Child {
+/** `env`: added to the child's environment (a flow's env.get reads it, as in a container). */
+export function startNodeRed(userDir: string, env: Record<string, string> = {}): Child {
   const redJs = require.resolve('node-red/red.js', { paths: [root] });
   const proc = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
     cwd: userDir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const c: Child = { proc, acks: [], log: [], exited: new Promise((r) => proc.on('exit', (code) => r(code))) };
   let buf = '';

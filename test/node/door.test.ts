@@ -113,11 +113,16 @@ describe('intercom-door-open / intercom-snapshot nodes', () => {
     getNode('o1').receive({});
     const msg = await got;
     expect(msg.payload).toBe('failed');
-    expect(msg.door.error).toBe('door not usable: unknown door preset "no-such-vendor"');
+    expect(msg.door.error).toBe('door not usable: Device must be one of 2n, bas-ip, hikvision, dahua, akuvox, doorbird, grandstream-gds, beward, shelly-gen1, shelly-gen2, got "no-such-vendor"');
   });
 
   test.each([
-    [{ host: 'ftp://192.168.1.50' }, 'door host must be http(s)://host[:port], not "ftp://192.168.1.50/"'],
+    [{ host: 'ftp://192.168.1.50' }, 'Device URL must be a URL (http://, https://...), not "ftp://192.168.1.50"'],
+    [{ host: 'http://192.168.1.50/cgi-bin/x' }, 'Device URL must be only scheme://host[:port], without a path: "http://192.168.1.50/cgi-bin/x"'],
+    [{ openKind: 'http', url: 'htp:/bad url' }, 'URL must be a URL (http://, https://...), not "htp:/bad url"'],
+    [{ openKind: 'http', url: 'http://10.0.0.1/', headers: '["x"]' }, 'Headers must be a JSON object such as {"X-Key": "value"}'],
+    [{ openKind: 'mqtt', mqttVia: 'url', broker: 'localhost:1883', topic: 'gate/set' }, 'Broker URL must be a URL (mqtt://, mqtts://, ws://, wss://, tcp://...), not "localhost:1883"'],
+    [{ openKind: 'ha', haService: 'open the lock' }, 'Service must be a Home Assistant service such as lock.open, not "open the lock"'],
     [{ relay: 99 }, 'Relay must be a whole number from 1 to 16, got "99"'],
     [{ timeout: '50' }, 'Timeout must be a number from 200 to 60000, got "50"'],
     [{ confirm: 'poll', confirmUrl: 'http://x/state' }, 'Open when must be set'],

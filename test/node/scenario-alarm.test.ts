@@ -4,10 +4,9 @@
  * group on both SIP accounts at once (msg.accounts) and a baresip guard phone answers.
  * The guard's key 2 confirms nothing; key 1 publishes exactly one "confirmed" on
  * acs/alarm/ack and the call is hung up after the goodbye prompt.
- * Changed for the test: addresses; and the two client accounts become P2P, because parallel
- * ringing only uses registered client accounts and there is no PBX on loopback here, so the
- * group number becomes the guard's URI and both accounts' legs go to that one phone (the
- * first answer wins, the other leg is cancelled or hung up).
+ * Changed for the test: only what the example's comment names. The two accounts register at
+ * two kamailio registrars (the PBX and the second SIP service), where a guard phone each is
+ * number 300: guard A answers, guard B's ringing is cancelled.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,11 +14,13 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import mqtt from 'mqtt';
+import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers, which } from '../helpers/peers';
 import { freeSipPort, freeTcpPort } from '../helpers/ports';
 import { delay, waitFor } from '../helpers/wait';
 import { startBaresip, type Baresip } from '../peer/media-baresip';
+import { startKamailio, type Kamailio } from '../peer/sip-peer-kamailio';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
 import callNode = require('../../nodes/intercom-sip-call');
@@ -31,9 +32,9 @@ const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 const mqttNode = require('@node-red/nodes/core/network/10-mqtt.js');
 
 jest.setTimeout(40000);
-const file = path.join(__dirname, '..', '..', 'examples', 'Security', 'Alarm - call the guard group and confirm.json');
+const file = 'Security/Alarm - call the guard group and confirm.json';
 
-describeWithPeers(['baresip', 'sox', 'mosquitto'], 'alarm scenario: call the guard group, confirm by 1', () => {
+describeWithPeers(['baresip', 'sox', 'mosquitto', 'kamailio'], 'alarm scenario: call the guard group, confirm by 1', () => {
   let dir: string;
   let broker: ChildProcess | undefined;
   let sub: mqtt.MqttClient | undefined;
@@ -51,6 +52,24 @@ describeWithPeers(['baresip', 'sox', 'mosquitto'], 'alarm scenario: call the gua
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const kamailios: Kamailio[] = [];
+  afterAll(async () => {
+    for (const k of kamailios.splice(0)) await k.stop();
+  });
+  const kamailio = async (): Promise<Kamailio> => {
+    const k = await startKamailio(await freeSipPort(), { algorithm: 'MD5', minExpires: 10, user: '*', password: 'pw' });
+    kamailios.push(k);
+    return k;
+  };
+  /** baresip registers before its control socket is up: ask it (reginfo) until it reads OK */
+  const registered = (b: Baresip): Promise<unknown> =>
+    waitFor(async () => {
+      const before = b.events.length;
+      b.command('reginfo');
+      const answer = await waitFor(() => b.events.slice(before).find((e) => e.response === true), 'reginfo', 2000);
+      return String(answer?.data).includes('OK');
+    }, 'guard phone registered', 10000, 200);
+
   test('alarm → the guard group rings on both accounts, the guard answers, 2 does nothing, 1 publishes one ack', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'scenario-alarm-'));
     const mqttPort = await freeTcpPort();
@@ -67,26 +86,27 @@ describeWithPeers(['baresip', 'sox', 'mosquitto'], 'alarm scenario: call the gua
         }),
       'mosquitto listening',
     );
-    const guardA = await startBaresip(mkdtempSync(path.join(dir, 'a-')), undefined, [], 'auto');
-    guards.push(guardA);
+    // the PBX and the second SIP service, each with a guard phone registered as 300
+    const [pbx, service] = [await kamailio(), await kamailio()];
+    const guardA = await startBaresip(mkdtempSync(path.join(dir, 'a-')), undefined, [], 'auto', () => `<sip:300@127.0.0.1:${pbx.port}>;auth_pass=pw;regint=60`);
+    const guardB = await startBaresip(mkdtempSync(path.join(dir, 'b-')), undefined, [], 'manual', () => `<sip:300@127.0.0.1:${service.port}>;auth_pass=pw;regint=60`);
+    guards.push(guardA, guardB);
+    await registered(guardA);
+    await registered(guardB);
     await new Promise<void>((r) => helper.startServer(() => r()));
 
-    const flow = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, any>>;
-    const journalFile = path.join(dir, 'journal.jsonl');
-    let brokerId = '';
-    for (const n of flow) {
-      if (n.type === 'intercom-sip-account') {
-        Object.assign(n, { mode: 'p2p', bindAddress: '127.0.0.1', bindPort: await freeSipPort(), server: '', allowedSources: '127.0.0.1' });
-      }
-      if (n.type === 'mqtt-broker') {
-        Object.assign(n, { broker: '127.0.0.1', port: String(mqttPort) });
-        brokerId = n.id;
-      }
-      if (n.type === 'intercom-journal') n.file = journalFile;
-      if (n.type === 'change') for (const r of n.rules) if (r.p === 'payload' && r.to === '300') r.to = `sip:phone@127.0.0.1:${guardA.sipPort}`;
-    }
-    await helper.load([accountNode, inNode, callNode, dtmfNode, journalNode, switchNode, changeNode, commentNode, mqttNode], flow);
-    for (const n of flow.filter((x) => x.type === 'intercom-sip-account')) await (helper.getNode(n.id) as any).ready;
+    const ex = loadExample(file);
+    helper.settings({ userDir: dir });
+    const journalFile = path.join(dir, 'intercom-journal.jsonl');
+    const brokerId = nodeOf(ex, 'mqtt-broker').id;
+    // only what the example's comment says to set; the group number 300 stays as shipped
+    const creds = setAfterImport(ex, {
+      'ACS broker': { broker: '127.0.0.1', port: String(mqttPort) },
+      'guard-a': { server: `127.0.0.1:${pbx.port}`, user: '260', authUser: '260', password: 'pw', bindAddress: '127.0.0.1', bindPort: await freeSipPort() },
+      'guard-b': { server: `127.0.0.1:${service.port}`, user: '260b', authUser: '260b', password: 'pw', bindAddress: '127.0.0.1', bindPort: await freeSipPort() },
+    });
+    await helper.load([accountNode, inNode, callNode, dtmfNode, journalNode, switchNode, changeNode, commentNode, mqttNode], ex.flow, creds);
+    for (const name of ['guard-a', 'guard-b']) await waitFor(() => (helper.getNode(nodeOf(ex, 'intercom-sip-account', name).id) as any).account.status === 'registered', `${name} registered`, 10000);
     await waitFor(() => (helper.getNode(brokerId) as any)?.connected || undefined, 'the flow connected to mosquitto', 5000);
 
     sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`);
@@ -98,7 +118,10 @@ describeWithPeers(['baresip', 'sox', 'mosquitto'], 'alarm scenario: call the gua
 
     const types = (b: Baresip): string[] => b.events.map((e) => String(e.type));
     await waitFor(() => types(guardA).includes('CALL_ESTABLISHED') || undefined, 'guard A answers', 8000);
-    await delay(800); // the losing leg is gone and the prompt has played
+    // guard B's phone rang too; the first answer won and its ringing was cancelled
+    await waitFor(() => types(guardB).includes('CALL_CLOSED') || undefined, "guard B's ringing cancelled", 8000);
+    expect(types(guardB)).not.toContain('CALL_ESTABLISHED');
+    await delay(800); // the prompt has played
 
     const press = async (d: string): Promise<void> => {
       guardA.command('sndcode', d);

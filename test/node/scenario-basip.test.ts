@@ -9,6 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
@@ -23,7 +24,7 @@ const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
 jest.setTimeout(40000);
-const file = path.join(__dirname, '..', '..', 'examples', 'BAS-IP', 'Apartment forward queue.json');
+const file = 'BAS-IP/Apartment forward queue.json';
 
 describeWithPeers(['baresip', 'sox'], 'BAS-IP scenario: apartment forward queue', () => {
   let dir: string;
@@ -46,21 +47,20 @@ describeWithPeers(['baresip', 'sox'], 'BAS-IP scenario: apartment forward queue'
     await new Promise<void>((r) => helper.startServer(() => r()));
     const uri = (b: Baresip): string => `sip:phone@127.0.0.1:${b.sipPort}`;
 
-    const flow = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, any>>;
+    const ex = loadExample(file);
     const port = await freeSipPort();
-    const journalFile = path.join(dir, 'journal.jsonl');
-    for (const n of flow) {
-      if (n.type === 'intercom-sip-account') Object.assign(n, { bindAddress: '127.0.0.1', bindPort: port, allowedSources: '127.0.0.1' });
-      if (n.type === 'intercom-journal') n.file = journalFile;
-      if (n.type === 'change') for (const r of n.rules) if (r.p === 'monitor') r.to = uri(monitor);
-      if (n.action === 'forward') {
-        expect(n.apartments).toMatch(/^223: /m);
-        n.apartments = `223: ${uri(phone1)}, ${uri(phone2)}\n1050: ${uri(phone2)}`;
-        Object.assign(n, { ringTime: 1.5, monitorTime: 1.5 });
-      }
-    }
-    await helper.load([accountNode, inNode, callNode, journalNode, switchNode, changeNode, commentNode], flow);
-    await (helper.getNode(flow.find((n) => n.type === 'intercom-sip-account')!.id) as any).ready;
+    helper.settings({ userDir: dir });
+    const journalFile = path.join(dir, 'intercom-journal.jsonl');
+    const monitorRule = nodeOf(ex, 'change', 'monitor first (223)').rules[0];
+    expect(nodeOf(ex, 'intercom-sip-call', 'apartments queue').apartments).toMatch(/^223: /m);
+    // only what the example's comment says to set
+    const creds = setAfterImport(ex, {
+      'panel line': { bindAddress: '127.0.0.1', bindPort: port, allowedSources: '127.0.0.1' },
+      'monitor first (223)': { rules: [{ ...monitorRule, to: uri(monitor) }] },
+      'apartments queue': { apartments: `223: ${uri(phone1)}, ${uri(phone2)}\n1050: ${uri(phone2)}`, ringTime: 1.5, monitorTime: 1.5 },
+    });
+    await helper.load([accountNode, inNode, callNode, journalNode, switchNode, changeNode, commentNode], ex.flow, creds);
+    await (helper.getNode(nodeOf(ex, 'intercom-sip-account').id) as any).ready;
 
     const types = (b: Baresip): string[] => b.events.map((e) => String(e.type));
     const t0 = Date.now();

@@ -3,11 +3,15 @@
  * test helper with every intercom node module and the core nodes the examples use, after
  * moving everything that would talk to the network onto loopback (SIP accounts to
  * 127.0.0.1:<free port>, PBX servers, door hosts, cameras and MQTT brokers to a closed
- * loopback port), and no intercom node may report a configuration error.
+ * loopback port), and no intercom node may report a configuration error. Each example is
+ * its own tab, says what to set after import and takes a port of its own, so two
+ * imported examples never clash. (Each runs end to end in test/node/examples-*.test.ts
+ * and the scenario-*.test.ts files, with only what its comment names changed.)
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { afterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { freeSipPort, freeTcpPort } from '../helpers/ports';
 import { delay } from '../helpers/wait';
@@ -70,6 +74,26 @@ describe('every example deploys with the real intercom nodes', () => {
     for (const t of used) expect(pkg['node-red'].nodes[t]).toBe(`dist/nodes/${t}.js`);
   });
 
+  test('each example is its own tab, says what to set after import, and listens on a port no other example takes', () => {
+    const ports = new Map<string, string>();
+    const problems: string[] = [];
+    for (const f of files) {
+      const flow = load(f);
+      const tabs = flow.filter((n) => n.type === 'tab');
+      if (tabs.length !== 1) problems.push(`${f}: ${tabs.length} tabs`);
+      // flow nodes and comments in the example's own tab: none lands in the tab the user has open
+      const astray = flow.filter((n) => n.type !== 'tab' && (Array.isArray(n.wires) || n.type === 'comment') && n.z !== tabs[0]?.id);
+      if (astray.length) problems.push(`${f}: not in its tab: ${astray.map((n) => n.id).join(', ')}`);
+      if (!afterImport(flow)) problems.push(`${f}: no comment node says "After import, set:"`);
+      for (const a of flow.filter((n) => n.type === 'intercom-sip-account')) {
+        const port = String(a.bindPort || 5060);
+        if (ports.has(port)) problems.push(`${f}: '${a.name}' listens on ${port} like ${ports.get(port)}`);
+        ports.set(port, `${f} '${a.name}'`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   test('the scenario examples use ids no other example uses', () => {
     const owner = new Map<string, string>();
     const clashes: string[] = [];
@@ -84,13 +108,19 @@ describe('every example deploys with the real intercom nodes', () => {
   });
 
   const deploys = async (file: string): Promise<void> => {
-    const flow = load(file);
+    // The core http request node imports an ES module, which jest's VM cannot load: the one
+    // example using it (Notify/Doorbell to Telegram) runs whole in a real Node-RED instead
+    // (test/node/examples-notify.test.ts). Here it is left out, its wires with it.
+    const flow = load(file).filter((n) => n.type !== 'http request');
     const closed = await freeTcpPort();
     let journals = 0;
+    const credentials: Record<string, Record<string, string>> = {};
     for (const n of flow) {
       switch (n.type) {
         case 'intercom-sip-account':
           Object.assign(n, { bindAddress: '127.0.0.1', bindPort: await freeSipPort(), allowedSources: '127.0.0.1', publicAddress: '' });
+          // a registrar's panels need the passwords its comment asks for
+          if (n.mode === 'registrar') credentials[n.id] = { registrarPasswords: String(n.registrarUsers).split('\n').map((l) => `${l.trim().split(/\s+/)[0]}:secret`).join(',') };
           if (n.server) n.server = `127.0.0.1:${closed}`;
           if (n.domain) n.domain = '127.0.0.1';
           break;
@@ -109,12 +139,7 @@ describe('every example deploys with the real intercom nodes', () => {
           break;
       }
     }
-    // examples may leave their flow nodes without a tab (z); the helper starts only nodes on one
-    if (!flow.some((n) => n.type === 'tab')) {
-      flow.unshift({ id: 'scenario-test-tab', type: 'tab', label: file });
-      for (const n of flow) if (Array.isArray(n.wires) || n.type === 'comment') n.z ??= 'scenario-test-tab';
-    }
-    await helper.load([...intercom, ...core], flow);
+    await helper.load([...intercom, ...core], flow, credentials);
     await delay(300);
     const ours = flow.filter((n) => String(n.type).startsWith('intercom-'));
     expect(ours.length).toBeGreaterThan(0);

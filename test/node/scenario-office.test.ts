@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
@@ -26,7 +27,7 @@ const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
 jest.setTimeout(40000);
-const file = path.join(__dirname, '..', '..', 'examples', 'Office', 'Visitor at reception - press 9 to open.json');
+const file = 'Office/Visitor at reception - press 9 to open.json';
 
 describeWithPeers(['baresip', 'sox'], 'office scenario: visitor at reception, press 9 to open', () => {
   const peers: Baresip[] = [];
@@ -63,19 +64,20 @@ describeWithPeers(['baresip', 'sox'], 'office scenario: visitor at reception, pr
     const [panel, reception] = await Promise.all([startBaresip(tmp(), undefined, [], 'auto'), startBaresip(tmp(), undefined, [], 'auto')]);
     peers.push(panel, reception);
 
-    const flow = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, any>>;
+    const ex = loadExample(file);
     const port = await freeSipPort();
-    const journalFile = path.join(tmp(), 'journal.jsonl');
-    const byType = (t: string) => flow.filter((n) => n.type === t);
-    Object.assign(byType('intercom-sip-account')[0], { bindAddress: '127.0.0.1', bindPort: port, allowedSources: '127.0.0.1' });
-    Object.assign(byType('intercom-door')[0], { host: `http://127.0.0.1:${httpPort}` });
-    const forward = flow.find((n) => n.action === 'forward')!;
-    // startBaresip's account user is "phone"
-    forward.targets = `sip:phone@127.0.0.1:${reception.sipPort}`;
-    for (const j of byType('intercom-journal')) j.file = journalFile;
+    const userDir = tmp();
+    helper.settings({ userDir });
+    const journalFile = path.join(userDir, 'intercom-journal.jsonl');
+    // only what the example's comment says to set (startBaresip's account user is "phone")
+    const creds = setAfterImport(ex, {
+      door: { bindAddress: '127.0.0.1', bindPort: port, allowedSources: '127.0.0.1' },
+      'Office entrance': { host: `http://127.0.0.1:${httpPort}` },
+      'forward to reception': { targets: `sip:phone@127.0.0.1:${reception.sipPort}` },
+    });
 
-    await helper.load([accountNode, inNode, callNode, dtmfNode, doorNode, doorOpenNode, journalNode, switchNode, changeNode, commentNode], flow);
-    await (helper.getNode(byType('intercom-sip-account')[0].id) as any).ready;
+    await helper.load([accountNode, inNode, callNode, dtmfNode, doorNode, doorOpenNode, journalNode, switchNode, changeNode, commentNode], ex.flow, creds);
+    await (helper.getNode(nodeOf(ex, 'intercom-sip-account').id) as any).ready;
 
     const types = (b: Baresip): string[] => b.events.map((e) => String(e.type));
     panel.command('dial', `sip:door@127.0.0.1:${port}`);

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
@@ -27,7 +28,7 @@ const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
 jest.setTimeout(40000);
-const file = path.join(__dirname, '..', '..', 'examples', 'Parking', 'Barrier by time window.json');
+const file = 'Parking/Barrier by time window.json';
 
 /** One INVITE from `user`, the final answer `code` expected, ACKed (RFC 3261 §17.1.1.3). */
 const call = (user: string, code: number): string => `<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -67,20 +68,19 @@ describeWithPeers(['sipp'], 'parking scenario: barrier by time window', () => {
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     await new Promise<void>((r) => helper.startServer(() => r()));
-    const flow = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, any>>;
+    const ex = loadExample(file);
     port = await freeSipPort();
-    journalFile = path.join(dir, 'journal.jsonl');
-    for (const n of flow) {
-      if (n.type === 'intercom-sip-account') Object.assign(n, { bindAddress: '127.0.0.1', bindPort: port, allowedSources: '127.0.0.1' });
-      if (n.type === 'intercom-door') n.host = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-      if (n.type === 'intercom-journal') n.file = journalFile;
-      if (n.type === 'intercom-time-window') {
-        for (const d of ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) n[d] = hours;
-        n.exceptions = '';
-      }
-    }
-    await helper.load([accountNode, inNode, callNode, whitelistNode, timeWindowNode, doorNode, doorOpenNode, journalNode, changeNode, commentNode], flow);
-    await (helper.getNode(flow.find((n) => n.type === 'intercom-sip-account')!.id) as any).ready;
+    helper.settings({ userDir: dir });
+    journalFile = path.join(dir, 'intercom-journal.jsonl');
+    const week = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, hours]));
+    // only what the example's comment says to set
+    const creds = setAfterImport(ex, {
+      parking: { bindAddress: '127.0.0.1', bindPort: port, allowedSources: '127.0.0.1' },
+      'Parking barrier': { host: `http://127.0.0.1:${(server.address() as { port: number }).port}` },
+      'parking hours': { ...week, exceptions: '' },
+    });
+    await helper.load([accountNode, inNode, callNode, whitelistNode, timeWindowNode, doorNode, doorOpenNode, journalNode, changeNode, commentNode], ex.flow, creds);
+    await (helper.getNode(nodeOf(ex, 'intercom-sip-account').id) as any).ready;
   };
   afterEach(async () => {
     await helper.unload();

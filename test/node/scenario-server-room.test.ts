@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
@@ -39,7 +40,7 @@ const httpInNode = (RED: { httpNode: unknown }): unknown => {
 };
 
 jest.setTimeout(40000);
-const file = path.join(__dirname, '..', '..', 'examples', 'Security', 'Server room - card, call security, PIN.json');
+const file = 'Security/Server room - card, call security, PIN.json';
 
 describeWithPeers(['baresip', 'sox'], 'server room scenario: card, call security, PIN', () => {
   let dir: string;
@@ -67,20 +68,21 @@ describeWithPeers(['baresip', 'sox'], 'server room scenario: card, call security
     await new Promise<void>((r) => helper.startServer(() => r()));
     security = await startBaresip(mkdtempSync(path.join(dir, 'security-')), undefined, [], 'auto');
 
-    const flow = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, any>>;
+    const ex = loadExample(file);
     const port = await freeSipPort();
-    const journalFile = path.join(dir, 'journal.jsonl');
-    let pinNode = '';
-    for (const n of flow) {
-      if (n.type === 'intercom-sip-account') Object.assign(n, { bindAddress: '127.0.0.1', bindPort: port, server: `127.0.0.1:${security.sipPort}`, allowedSources: '127.0.0.1' });
-      if (n.type === 'intercom-door') n.host = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-      if (n.type === 'intercom-journal') n.file = journalFile;
-      // security's extension → the baresip phone (its account user is "phone")
-      if (n.type === 'change' && n.rules?.[0]?.to === '201') n.rules[0].to = `sip:phone@127.0.0.1:${security.sipPort}`;
-      if (n.type === 'intercom-whitelist' && n.mode === 'pin') pinNode = n.id;
-    }
-    expect(pinNode).not.toBe('');
-    await helper.load([accountNode, inNode, callNode, dtmfNode, whitelistNode, doorNode, doorOpenNode, journalNode, switchNode, changeNode, commentNode, httpInNode], flow, { [pinNode]: { pins: 'guard:2580' } });
+    helper.settings({ userDir: dir });
+    const journalFile = path.join(dir, 'intercom-journal.jsonl');
+    const extension = nodeOf(ex, 'change', 'security ext. 201');
+    expect(extension.rules[0].to).toBe('201');
+    // only what the example's comment says to set; security's extension → the baresip phone (its user is "phone")
+    const creds = setAfterImport(ex, {
+      'server room': { bindAddress: '127.0.0.1', bindPort: port, server: `127.0.0.1:${security.sipPort}`, allowedSources: '127.0.0.1' },
+      'Server room': { host: `http://127.0.0.1:${(server.address() as { port: number }).port}` },
+      'security ext. 201': { rules: [{ ...extension.rules[0], to: `sip:phone@127.0.0.1:${security.sipPort}` }] },
+      'guard PIN': { pins: 'guard:2580' },
+    });
+    const flow = ex.flow;
+    await helper.load([accountNode, inNode, callNode, dtmfNode, whitelistNode, doorNode, doorOpenNode, journalNode, switchNode, changeNode, commentNode, httpInNode], flow, creds);
     await (helper.getNode(flow.find((n) => n.type === 'intercom-sip-account')!.id) as any).ready;
     const types = (): string[] => security!.events.map((e) => String(e.type));
 

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort, freeUdpPort } from '../helpers/ports';
@@ -27,7 +28,7 @@ const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 
 jest.setTimeout(40000);
-const file = path.join(__dirname, '..', '..', 'examples', 'Warehouse', 'Driver calls the gate - whitelist and 5 opens.json');
+const file = 'Warehouse/Driver calls the gate - whitelist and 5 opens.json';
 
 const driver = (user: string) => ({ user, display: 'Driver' });
 const invite = (user: string): string => inviteXml(driver(user), { dtmf: true });
@@ -91,17 +92,18 @@ describeWithPeers(['sipp'], 'warehouse scenario: driver calls the gate', () => {
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     await new Promise<void>((r) => helper.startServer(() => r()));
-    const flow = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, any>>;
+    const ex = loadExample(file);
     port = await freeSipPort();
     const closedPbx = await freeUdpPort();
-    journalFile = path.join(dir, 'journal.jsonl');
-    for (const n of flow) {
-      if (n.type === 'intercom-sip-account') Object.assign(n, { bindAddress: '127.0.0.1', bindPort: port, server: `127.0.0.1:${closedPbx}`, allowedSources: '127.0.0.1' });
-      if (n.type === 'intercom-door') n.host = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-      if (n.type === 'intercom-journal') n.file = journalFile;
-    }
-    await helper.load([accountNode, inNode, callNode, dtmfNode, whitelistNode, doorNode, doorOpenNode, journalNode, switchNode, changeNode, commentNode], flow);
-    await (helper.getNode(flow.find((n) => n.type === 'intercom-sip-account')!.id) as any).ready;
+    helper.settings({ userDir: dir });
+    journalFile = path.join(dir, 'intercom-journal.jsonl');
+    // only what the example's comment says to set
+    const creds = setAfterImport(ex, {
+      gate: { bindAddress: '127.0.0.1', bindPort: port, server: `127.0.0.1:${closedPbx}`, allowedSources: '127.0.0.1' },
+      'Warehouse barrier': { host: `http://127.0.0.1:${(server.address() as { port: number }).port}` },
+    });
+    await helper.load([accountNode, inNode, callNode, dtmfNode, whitelistNode, doorNode, doorOpenNode, journalNode, switchNode, changeNode, commentNode], ex.flow, creds);
+    await (helper.getNode(nodeOf(ex, 'intercom-sip-account').id) as any).ready;
   });
   afterEach(async () => {
     await helper.unload();

@@ -206,6 +206,6 @@ describe('intercom-sip-account / sip-in / sip-call nodes', () => {
 
   test('a bad allowed-sources entry is a clear configuration error', async () => {
     await helper.load(nodes, flow({ allowedSources: '300.1.2.3' }));
-    await expect((getNode('acc') as any).ready).rejects.toThrow(/not an address or CIDR: 300\.1\.2\.3/);
+    await expect((getNode('acc') as any).ready).rejects.toThrow('Allowed sources: not an IP address or CIDR block (such as 192.168.1.20 or 10.0.0.0/8): 300.1.2.3');
   });
 });

@@ -22,12 +22,14 @@ import {
   Runtime,
   copyUserDir,
   declaredTypes,
+  get,
   describeWithRuntime,
   installIntoUserDir,
   nodeRed4,
   nodeRed5,
   packPackage,
   pkg,
+  repoRoot,
   rmDir,
   startNodeRed,
 } from '../helpers/package';
@@ -75,6 +77,16 @@ function contractOn(runtime: Runtime | string): void {
     });
     test('serves help for every type', async () => {
       expect(await checkHelp(nr!)).toEqual([]);
+    });
+    test("serves the editor's field rules (resources/) that every dialog loads", async () => {
+      // The dialogs load it before they register: were it missing, the editor would wait for it forever.
+      const r = await get(`${nr!.url}/resources/${pkg.name}/intercom-editor.js`, '*/*');
+      expect([r.status, r.type]).toEqual([200, expect.stringMatching(/javascript/)]);
+      expect(r.body).toContain('window.IntercomEditor');
+      for (const type of declaredTypes().filter((t) => !/home-assistant|ha-door|notify/.test(t))) {
+        const html = fs.readFileSync(path.join(repoRoot, 'nodes', `${type}.html`), 'utf8');
+        expect([type, html.includes(`src="resources/${pkg.name}/intercom-editor.js"`)]).toEqual([type, true]);
+      }
     });
     test('offers every file under examples/ as an example', async () => {
       expect(await checkExamples(nr!)).toEqual([]);

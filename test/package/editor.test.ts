@@ -157,6 +157,13 @@ function editorOn(rt: Runtime, shot: string): void {
     }
   });
 
+  test('the palette follows a flow: sip in, sip call, dtmf, whitelist, time window, door open, snapshot, journal, ha door, notify', async () => {
+    const order = await page.evaluate(() =>
+      Array.from((globalThis as any).document.querySelectorAll('#red-ui-palette-container-intercom .red-ui-palette-node')).map((e: any) => e.getAttribute('data-palette-type')),
+    );
+    expect(order).toEqual(['intercom-sip-in', 'intercom-sip-call', 'intercom-dtmf', 'intercom-whitelist', 'intercom-time-window', 'intercom-door-open', 'intercom-snapshot', 'intercom-journal', 'intercom-ha-door', 'intercom-notify']);
+  });
+
   test('each flow node drags onto the workspace, opens its edit dialog and shows its help', async () => {
     const cats = await categories();
     const flowTypes = declaredTypes().filter((t) => cats[t] === 'intercom');
@@ -167,6 +174,10 @@ function editorOn(rt: Runtime, shot: string): void {
       const to = { x: chart.x + 120 + (i % cols) * 200, y: chart.y + 80 + Math.floor(i / cols) * 80 };
       const nodeId = await dragFromPalette(type, to);
       const node = page.locator(`#red-ui-workspace-chart [id="${nodeId}"] .red-ui-flow-node`).first();
+      // the name it has in the palette is the name it has on the canvas
+      const paletteName = norm(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"] .red-ui-palette-label`).innerText());
+      const canvasName = norm(await page.locator(`#red-ui-workspace-chart [id="${nodeId}"] .red-ui-flow-node-label`).first().textContent() ?? '');
+      expect([type, canvasName]).toEqual([type, paletteName]);
 
       await node.dblclick();
       expect([type, await trayProblems()]).toEqual([type, []]);
@@ -195,6 +206,12 @@ function editorOn(rt: Runtime, shot: string): void {
       expect([type, await trayProblems()]).toEqual([type, []]);
       await page.locator('.red-ui-tray').last().locator('#node-config-dialog-cancel').click();
       await page.waitForFunction((n) => (globalThis as any).$('.red-ui-tray').length === n, before, { timeout: 5000 });
+      // the help sidebar names it as people do, not by its type
+      await page.evaluate((t) => (globalThis as any).RED.sidebar.help.show(t), type);
+      const title = norm(await page.locator('.red-ui-sidebar-help-stack .red-ui-help-title').first().innerText());
+      const palette = await page.evaluate((t) => (globalThis as any).RED.utils.getPaletteLabel(t, (globalThis as any).RED.nodes.getType(t)), type);
+      expect([type, title]).toEqual([type, palette]);
+      expect(title).not.toBe(type);
     }
   });
 

@@ -83,14 +83,14 @@ function basicOk(req: http.IncomingMessage, a: VendorAuth): boolean {
   return req.headers.authorization === 'Basic ' + Buffer.from(`${a.user}:${a.password}`).toString('base64');
 }
 
-type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse, s: VendorServer) => void;
+export type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse, s: VendorServer) => void;
 
-function json(res: http.ServerResponse, status: number, v: unknown): void {
+export function json(res: http.ServerResponse, status: number, v: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(v));
 }
 
-function withDigest(auth: VendorAuth, inner: Handler): Handler {
+export function withDigest(auth: VendorAuth, inner: Handler): Handler {
   const gate = new DigestGate(auth);
   return (req, body, res, s) => {
     if (!gate.ok(req)) {
@@ -102,7 +102,7 @@ function withDigest(auth: VendorAuth, inner: Handler): Handler {
   };
 }
 
-function withBasic(auth: VendorAuth, inner: Handler): Handler {
+export function withBasic(auth: VendorAuth, inner: Handler): Handler {
   return (req, body, res, s) => {
     if (!basicOk(req, auth)) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="door"' });
@@ -113,7 +113,7 @@ function withBasic(auth: VendorAuth, inner: Handler): Handler {
   };
 }
 
-function opened(s: VendorServer, req: http.IncomingMessage, body: string): void {
+export function opened(s: VendorServer, req: http.IncomingMessage, body: string): void {
   s.opens.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
 }
 

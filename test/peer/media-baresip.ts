@@ -16,9 +16,13 @@ export interface Baresip {
 
 /**
  * `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up).
- * `who`: the user and display name it calls as (a panel: `{ user: '100', display: 'Guest 101' }`).
+ * `who`: the user and display name it calls as (a panel: `{ user: '100', display: 'Guest 101' }`),
+ * or the accounts line for its SIP port, for a baresip that registers somewhere
+ * (default: `<sip:phone@127.0.0.1:port>`, no registration).
  */
-export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto', who: { user?: string; display?: string } = {}): Promise<Baresip> {
+export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto', whoOrAccount: { user?: string; display?: string } | ((sipPort: number) => string) = {}): Promise<Baresip> {
+  const who = typeof whoOrAccount === 'function' ? {} : whoOrAccount;
+  const account = typeof whoOrAccount === 'function' ? whoOrAccount : undefined;
   const sipPort = await freeSipPort();
   const ctrlPort = await freeTcpPort();
   let voice = source;
@@ -49,7 +53,8 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
     ].join('\n'),
   );
   const display = who.display ? `"${who.display.replace(/"/g, '')}" ` : '';
-  writeFileSync(path.join(dir, 'accounts'), `${display}<sip:${who.user ?? 'phone'}@127.0.0.1:${sipPort}>;regint=0;answermode=${answerMode}\n`);
+  const line = account ? account(sipPort) : `${display}<sip:${who.user ?? 'phone'}@127.0.0.1:${sipPort}>;regint=0`;
+  writeFileSync(path.join(dir, 'accounts'), `${line};answermode=${answerMode}\n`);
   const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -43,7 +43,7 @@ describe('whitelist settings', () => {
 
   test('zone, trusted PBX and PIN list problems are errors with their codes', () => {
     expect(codeOf(() => whitelistConfig({ timezone: 'Mars/Olympus' }, ''))).toMatchObject({ code: 'access.schedule.badTimeZone' });
-    expect(codeOf(() => whitelistConfig({ trustedSources: '10.0.0.5 pbx.local' }, ''))).toEqual({ code: 'net.notAddress', value: 'pbx.local' });
+    expect(codeOf(() => whitelistConfig({ trustedSources: '10.0.0.5 pbx.local' }, ''))).toEqual({ code: 'setting.cidrList', field: 'trustedSources', entries: 'pbx.local', count: 1 });
     expect(codeOf(() => whitelistConfig({ mode: 'pin' }, 'alice:12'))).toMatchObject({ code: 'access.pinsInvalid', count: 1 });
     expect(codeOf(() => whitelistConfig({ countryCode: 'seven' }, ''))).toMatchObject({ code: 'access.planDigits', field: 'countryCode' });
     expect(whitelistConfig({ trustedSources: '10.0.0.5\n192.168.0.0/16' }, '').trusted.map((c) => c.text)).toEqual(['10.0.0.5', '192.168.0.0/16']);

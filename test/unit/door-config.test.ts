@@ -55,8 +55,8 @@ describe('how the door opens', () => {
     const cases: Array<[Partial<DoorDef>, string]> = [
       [{ relay: 17 }, 'relay'],
       [{ relay: '1.5' }, 'relay'],
-      [{ pulse: 0 }, 'pulseSeconds'],
-      [{ pulse: 'long' }, 'pulseSeconds'],
+      [{ pulse: 0 }, 'pulse'],
+      [{ pulse: 'long' }, 'pulse'],
       [{ timeout: 100 }, 'timeout'],
       [{ retries: 9 }, 'retries'],
       [{ minInterval: -1 }, 'minInterval'],
@@ -77,14 +77,14 @@ describe('how the door opens', () => {
     expect(openConfig(http, {}).opener.action).toEqual({ kind: 'http', method: 'POST', url: 'http://10.0.0.5/open', headers: { 'Content-Type': 'application/json', 'X-N': '1' }, body: undefined, auth: 'auto', idempotent: false, successMatch: '^OK' });
     expect(refusal(() => openConfig({ ...http, headers: '[1]' }, {}))).toMatchObject({ code: 'setting.jsonObject', params: { field: 'headers' } });
     expect(refusal(() => openConfig({ ...http, headers: '{nope' }, {}))).toMatchObject({ code: 'setting.json', params: { field: 'headers' } });
-    expect(refusal(() => openConfig({ ...http, successMatch: '(' }, {}))).toMatchObject({ code: 'door.pattern', params: { field: 'successMatch' } });
+    expect(refusal(() => openConfig({ ...http, successMatch: '(' }, {}))).toMatchObject({ code: 'setting.pattern', params: { field: 'successMatch' } });
   });
 
   test('confirmation by a state URL needs the URL and a pattern that compiles', () => {
     expect(openConfig({ ...base, confirm: 'poll', confirmUrl: ' http://x/state ', confirmMatch: '"ison":true' }, {}).opener.confirm).toEqual({ kind: 'poll', url: 'http://x/state', match: '"ison":true', timeoutMs: 5000 });
-    expect(refusal(() => openConfig({ ...base, confirm: 'poll', confirmMatch: 'x' }, {}))).toEqual({ code: 'door.required', params: { field: 'confirmUrl' } });
-    expect(refusal(() => openConfig({ ...base, confirm: 'poll', confirmUrl: 'http://x/' }, {}))).toEqual({ code: 'door.required', params: { field: 'confirmMatch' } });
-    expect(refusal(() => openConfig({ ...base, confirm: 'poll', confirmUrl: 'http://x/', confirmMatch: '[' }, {}))).toMatchObject({ code: 'door.pattern', params: { field: 'confirmMatch' } });
+    expect(refusal(() => openConfig({ ...base, confirm: 'poll', confirmMatch: 'x' }, {}))).toEqual({ code: 'setting.required', params: { field: 'confirmUrl' } });
+    expect(refusal(() => openConfig({ ...base, confirm: 'poll', confirmUrl: 'http://x/' }, {}))).toEqual({ code: 'setting.required', params: { field: 'confirmMatch' } });
+    expect(refusal(() => openConfig({ ...base, confirm: 'poll', confirmUrl: 'http://x/', confirmMatch: '[' }, {}))).toMatchObject({ code: 'setting.pattern', params: { field: 'confirmMatch' } });
   });
 
   test('DTMF and Home Assistant take their words as typed', () => {
@@ -100,7 +100,7 @@ describe('an MQTT door names its broker', () => {
     expect(openConfig({ ...mqttDoor, mqttVia: 'broker', mqttBroker: 'b1' }, {}).mqtt).toEqual({ via: 'broker', node: 'b1' });
     expect(openConfig({ ...mqttDoor, mqttBroker: 'b1' }, {}).mqtt).toEqual({ via: 'broker', node: 'b1' });
     expect(openConfig({ ...mqttDoor, mqttVia: 'ha', mqttHa: 'ha1' }, {}).mqtt).toEqual({ via: 'ha', node: 'ha1' });
-    expect(refusal(() => openConfig({ ...mqttDoor, mqttVia: 'broker' }, {}))).toEqual({ code: 'door.required', params: { field: 'mqttBroker' } });
+    expect(refusal(() => openConfig({ ...mqttDoor, mqttVia: 'broker' }, {}))).toEqual({ code: 'setting.required', params: { field: 'mqttBroker' } });
     expect(refusal(() => openConfig({ ...mqttDoor, mqttVia: 'ha', mqttHa: 'ha1', qos: 2 }, {}))).toEqual({ code: 'door.mqttQosHa', params: { field: 'qos' } });
     expect(refusal(() => openConfig({ ...mqttDoor, mqttBroker: 'b1', qos: 3 }, {}))).toMatchObject({ params: { field: 'qos' } });
   });
@@ -108,8 +108,8 @@ describe('an MQTT door names its broker', () => {
   test('a door saved with its own URL keeps it, with the broker user from its credentials', () => {
     const old = { ...mqttDoor, broker: 'mqtt://192.168.1.10:1883', qos: 1, insecureTls: true };
     expect(openConfig(old, { mqttUser: 'gate', mqttPassword: 'pw' }).mqtt).toEqual({ via: 'url', address: { url: 'mqtt://192.168.1.10:1883', username: 'gate', password: 'pw', insecureTls: true } });
-    expect(refusal(() => openConfig({ ...old, broker: '192.168.1.10' }, {}))).toEqual({ code: 'door.mqttUrl', params: { field: 'broker' } });
-    expect(refusal(() => openConfig({ ...mqttDoor }, {}))).toEqual({ code: 'door.required', params: { field: 'broker' } });
+    expect(refusal(() => openConfig({ ...old, broker: '192.168.1.10' }, {}))).toEqual({ code: 'setting.url', params: { field: 'broker', schemes: 'mqtt://, mqtts://, ws://, wss://, tcp://', value: '192.168.1.10' } });
+    expect(refusal(() => openConfig({ ...mqttDoor }, {}))).toEqual({ code: 'setting.required', params: { field: 'broker' } });
   });
 });
 
@@ -128,8 +128,8 @@ describe('how the door is seen', () => {
   });
 
   test('a camera without a source, or with a bad number, is refused naming the field', () => {
-    expect(refusal(() => cameraConfig({ ...base, camera: 'http' }, {}))).toEqual({ code: 'door.required', params: { field: 'snapshotUrl' } });
-    expect(refusal(() => cameraConfig({ ...base, camera: 'rtsp' }, {}))).toEqual({ code: 'door.required', params: { field: 'rtspUrl' } });
+    expect(refusal(() => cameraConfig({ ...base, camera: 'http' }, {}))).toEqual({ code: 'setting.required', params: { field: 'snapshotUrl' } });
+    expect(refusal(() => cameraConfig({ ...base, camera: 'rtsp' }, {}))).toEqual({ code: 'setting.required', params: { field: 'rtspUrl' } });
     expect(refusal(() => cameraConfig({ ...base, camera: 'rtsp', rtspUrl: 'rtsp://x', snapshotTimeout: 100 }, {}))).toMatchObject({ params: { field: 'snapshotTimeout' } });
     expect(refusal(() => cameraConfig({ ...base, camera: 'webcam' }, {}))).toMatchObject({ code: 'setting.choice', params: { field: 'camera' } });
   });

@@ -3,9 +3,9 @@
  * keeps strangers off the SIP port and the door: these tests fail when it admits too much
  * or too little (an always-true `admitted` fails the first block below).
  */
-import { BlockList } from 'node:net';
+import { BlockList, isIP, SocketAddress } from 'node:net';
 import { isIntercomError } from '../../nodes/lib/core/errors';
-import { admitted, inAny, inCidr, parseAddress, parseCidr, parseCidrList, sourceAddress, type CidrRule } from '../../nodes/lib/net/cidr';
+import { admitted, inAny, inCidr, ipVersion, parseAddress, parseCidr, parseCidrList, sourceAddress, type CidrRule } from '../../nodes/lib/net/cidr';
 
 const within = (block: string, address: string): boolean => parseCidr(block).test(address);
 const codeOf = (fn: () => unknown): unknown => {
@@ -207,5 +207,80 @@ describe('lists', () => {
     expect(inCidr(parseAddress('10.1.200.3'), parseCidr('10.1.0.0/16'))).toBe(true);
     // an address object made by hand (not parsed here) is checked all the same
     expect(inCidr({ family: 4, address: '10.1.2.3' }, rules[0])).toBe(true);
+  });
+});
+
+describe('the same answers as node:net (isIP, SocketAddress, BlockList), without it', () => {
+  // A small deterministic generator, so a failure names a case that comes back.
+  let seed = 0x2545f491;
+  const rand = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const word = (): number => [0, 0, 0, 1, 0xffff, rand(0x10000)][rand(6)];
+  const v6 = (): number[] => Array.from({ length: 8 }, word);
+  /** the words written as a user or a socket might: full, compressed, upper case, IPv4 tail */
+  function spell(w: number[]): string {
+    const hex = w.map((x) => (rand(2) ? x.toString(16) : x.toString(16).padStart(4, '0')));
+    if (rand(4) === 0) hex.splice(6, 2, `${w[6] >> 8}.${w[6] & 255}.${w[7] >> 8}.${w[7] & 255}`);
+    let s = hex.join(':');
+    const zero = /(^|:)(0+:){1,}0+(:|$)/.exec(s);
+    if (zero && rand(2)) s = s.slice(0, zero.index) + '::' + s.slice(zero.index + zero[0].length);
+    return rand(3) === 0 ? s.toUpperCase() : s;
+  }
+
+  test('isIP: the same verdict on 5,000 addresses and near misses', () => {
+    const alphabet = '0123456789abcdefABCDEF:.%[]/ gx';
+    const differ: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      let s = i % 2 ? spell(v6()) : `${rand(300)}.${rand(300)}.${rand(300)}.${rand(300)}`;
+      if (i % 3 === 0) {
+        const at = rand(s.length + 1);
+        s = s.slice(0, at) + alphabet[rand(alphabet.length)] + s.slice(at + rand(2));
+      }
+      if (ipVersion(s) !== isIP(s)) differ.push(`${s}: ${ipVersion(s)} vs ${isIP(s)}`);
+    }
+    expect(differ).toEqual([]);
+  });
+
+  test("canonical text: libuv's, for 5,000 addresses in many spellings", () => {
+    const differ: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const s = spell(v6());
+      const mine = parseAddress(s);
+      const theirs = new SocketAddress({ address: s, family: 'ipv6' }).address;
+      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(theirs);
+      const want = mapped ? { family: 4, address: mapped[1] } : { family: 6, address: theirs };
+      if (JSON.stringify(mine) !== JSON.stringify(want)) differ.push(`${s}: ${JSON.stringify(mine)} vs ${JSON.stringify(want)}`);
+    }
+    expect(differ).toEqual([]);
+  });
+
+  test('blocks: the same membership as BlockList within one family', () => {
+    const differ: string[] = [];
+    let compared = 0;
+    for (let i = 0; i < 1000; i++) {
+      const v4 = i % 2 === 0;
+      const base = v4 ? `${rand(256)}.${rand(256)}.${rand(256)}.${rand(256)}` : spell(v6());
+      const parsedBase = parseAddress(base);
+      if (!parsedBase || parsedBase.family !== (v4 ? 4 : 6)) continue; // a mapped base is an IPv4 block: not BlockList's reading
+      const prefix = rand(v4 ? 33 : 129);
+      const list = new BlockList();
+      list.addSubnet(parsedBase.address, prefix, v4 ? 'ipv4' : 'ipv6');
+      const block = parseCidr(`${base}/${prefix}`);
+      for (let j = 0; j < 20; j++) {
+        // near the base mostly, so both sides of the boundary are tried
+        const probe = v4 ? parsedBase.address.replace(/\d+$/, String(rand(256))).replace(/^\d+/, (m) => (rand(4) ? m : String(rand(256)))) : spell(v6());
+        const a = parseAddress(probe);
+        if (!a || a.family !== block.family) continue;
+        compared++;
+        const want = list.check(a.address, v4 ? 'ipv4' : 'ipv6');
+        if (block.contains(a) !== want) differ.push(`${base}/${prefix} ∋ ${probe}: ${!want} vs ${want}`);
+      }
+    }
+    expect(differ).toEqual([]);
+    expect(compared).toBeGreaterThan(10000);
   });
 });

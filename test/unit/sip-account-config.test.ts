@@ -51,7 +51,7 @@ describe('account settings', () => {
   test.each([
     [{ bindPort: '99999' }, 'setting.integer', 'bindPort'],
     [{ bindPort: '50.5' }, 'setting.integer', 'bindPort'],
-    [{ expires: '10' }, 'setting.integer', 'expires'],
+    [{ mode: 'client', server: 'pbx', expires: '10' }, 'setting.integer', 'expires'],
     [{ ringTimeout: 'soon' }, 'setting.number', 'ringTimeout'],
     [{ noAnswerTimeout: '0' }, 'setting.number', 'noAnswerTimeout'],
     [{ rtpTimeout: '-1' }, 'setting.number', 'rtpTimeout'],
@@ -73,6 +73,10 @@ describe('account settings', () => {
     expect(accountConfig({ id: 'n' }, {})).toMatchObject({ rtpPortMin: 16384, rtpPortMax: 32766 });
     expect(accountConfig({ id: 'n', rtpPortMin: '10000', rtpPortMax: '10100' }, {})).toMatchObject({ rtpPortMin: 10000, rtpPortMax: 10100 });
     expect(accountConfig({ id: 'n', rtpPortMin: '10001', rtpPortMax: '10003' }, {})).toMatchObject({ rtpPortMin: 10001, rtpPortMax: 10003 });
+  });
+
+  test('rows other modes hide are neither checked nor used: the expiry and server of a P2P account', () => {
+    expect(accountConfig({ id: 'n', mode: 'p2p', expires: '10', server: 'pbx', authUser: 'x' }, {})).toMatchObject({ expires: 600, server: undefined, authUser: undefined });
   });
 
   test('registrar panels: "user [CIDR]" lines with user:password credentials; a panel without a password is refused', () => {

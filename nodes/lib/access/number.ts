@@ -95,22 +95,26 @@ export function normalizeNumber(raw: unknown, plan: NumberPlan = DEFAULT_PLAN): 
   return { ok: true, number: f.prepend + c.digits.slice(f.strip), extension: f.extension };
 }
 
+/** A prefix of the plan: up to four digits, empty to switch it off; absent means `dflt`. */
+export function planDigits(v: unknown, field: string, dflt: string): string {
+  if (v === undefined || v === null) return dflt;
+  const t = String(v).trim();
+  if (!/^\d{0,4}$/.test(t)) throw new IntercomError('access.planDigits', { field, value: t.slice(0, 20) });
+  return t;
+}
+
+export const NATIONAL_DIGITS = { field: 'nationalDigits', default: DEFAULT_PLAN.nationalDigits, min: 0, max: 14, integer: true };
+
 /**
  * The plan as the whitelist dialog stores it. The prefixes are up to four digits, empty to
  * switch one off; absent means the default. Anything else is an error naming the field.
  */
 export function planFrom(cfg: { countryCode?: unknown; trunkPrefix?: unknown; internationalPrefix?: unknown; nationalDigits?: unknown }): NumberPlan {
-  const digits = (v: unknown, field: string, dflt: string): string => {
-    if (v === undefined || v === null) return dflt;
-    const t = String(v).trim();
-    if (!/^\d{0,4}$/.test(t)) throw new IntercomError('access.planDigits', { field, value: t.slice(0, 20) });
-    return t;
-  };
   return {
-    countryCode: digits(cfg.countryCode, 'countryCode', DEFAULT_PLAN.countryCode),
-    trunkPrefix: digits(cfg.trunkPrefix, 'trunkPrefix', DEFAULT_PLAN.trunkPrefix),
-    internationalPrefix: digits(cfg.internationalPrefix, 'internationalPrefix', DEFAULT_PLAN.internationalPrefix),
-    nationalDigits: numberSetting(cfg.nationalDigits, { field: 'nationalDigits', default: DEFAULT_PLAN.nationalDigits, min: 0, max: 14, integer: true }),
+    countryCode: planDigits(cfg.countryCode, 'countryCode', DEFAULT_PLAN.countryCode),
+    trunkPrefix: planDigits(cfg.trunkPrefix, 'trunkPrefix', DEFAULT_PLAN.trunkPrefix),
+    internationalPrefix: planDigits(cfg.internationalPrefix, 'internationalPrefix', DEFAULT_PLAN.internationalPrefix),
+    nationalDigits: numberSetting(cfg.nationalDigits, NATIONAL_DIGITS),
     maxExtensionDigits: DEFAULT_PLAN.maxExtensionDigits,
   };
 }

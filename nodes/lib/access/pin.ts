@@ -8,38 +8,15 @@
  * redeploying or restarting Node-RED gives a guesser no fresh tries.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { IntercomError } from '../core/errors';
-import { Problems, type Place } from './problems';
 import type { StateFile } from '../auth/state-file';
+import { readPins, type PinPolicy } from './pin-list';
 
 export interface PinUser {
   name: string;
   digest: Buffer;
 }
 
-export interface PinPolicy {
-  /** digits a PIN has (wrong length is refused before any comparison) */
-  length: number;
-  /** wrong tries per caller at a door before a lockout */
-  maxTries: number;
-  /** wrong tries at a door from all callers before the door locks (0 = off) */
-  maxDoorTries: number;
-  /** first lockout, doubled for each further one */
-  lockoutMs: number;
-  /** ceiling for the growing delay */
-  maxLockoutMs: number;
-  /** failures older than this are forgotten (and the doubling starts over) */
-  forgetMs: number;
-}
-
-export const DEFAULT_POLICY: PinPolicy = {
-  length: 4,
-  maxTries: 3,
-  maxDoorTries: 10,
-  lockoutMs: 60_000,
-  maxLockoutMs: 3_600_000,
-  forgetMs: 86_400_000,
-};
+export { DEFAULT_POLICY, type PinPolicy } from './pin-list';
 
 export type PinReason = 'pin-ok' | 'pin-wrong' | 'pin-length' | 'pin-malformed' | 'pin-missing' | 'no-pins' | 'lockout' | 'locked-out';
 
@@ -59,49 +36,9 @@ export interface PinDecision {
 const KEY = randomBytes(32);
 const digest = (pin: string): Buffer => createHmac('sha256', KEY).update(pin, 'utf8').digest();
 
-/**
- * PINs from the credentials field: lines "name:pin" ('#' comments), or JSON
- * {"name": "pin"} / [{"name": ..., "pin": ...}]. Problems name the line and the user,
- * never the PIN (access.pinsInvalid).
- */
+/** The PIN users of the credentials field, digests only (pin-list.ts reads and checks the text). */
 export function parsePins(text: string, length: number): PinUser[] {
-  const t = (text ?? '').trim();
-  if (!t) return [];
-  const pairs: Array<[string, unknown, Place]> = [];
-  if (t.startsWith('{') || t.startsWith('[')) {
-    let j: unknown;
-    try {
-      j = JSON.parse(t);
-    } catch {
-      // Not the parser's message: it may quote the text, and the text holds PINs.
-      throw new IntercomError('access.pins.notJson');
-    }
-    if (Array.isArray(j)) j.forEach((u, i) => pairs.push([String((u as { name?: unknown })?.name ?? ''), (u as { pin?: unknown })?.pin, { entry: i + 1 }]));
-    else if (j && typeof j === 'object') for (const [k, v] of Object.entries(j)) pairs.push([k, v, { key: k }]);
-  } else {
-    t.split('\n').forEach((raw, i) => {
-      const line = raw.replace(/#.*$/, '').trim();
-      if (!line) return;
-      const c = line.lastIndexOf(':');
-      pairs.push(c > 0 ? [line.slice(0, c).trim(), line.slice(c + 1).trim(), { line: i + 1 }] : ['', '', { line: i + 1 }]);
-    });
-  }
-  const problems = new Problems();
-  const users: PinUser[] = [];
-  const names = new Set<string>();
-  for (const [name, pin, at] of pairs) {
-    const p = typeof pin === 'number' ? String(pin) : pin;
-    if (!name) problems.add(at, new IntercomError('access.pin.format'));
-    else if (typeof p !== 'string' || !/^\d+$/.test(p)) problems.add(at, new IntercomError('access.pin.notDigits', { name }));
-    else if (p.length !== length) problems.add(at, new IntercomError('access.pin.length', { name, count: length }));
-    else if (names.has(name)) problems.add(at, new IntercomError('access.pin.twice', { name }));
-    else {
-      names.add(name);
-      users.push({ name, digest: digest(p) });
-    }
-  }
-  problems.check('pins');
-  return users;
+  return readPins(text, length).map(({ name, pin }) => ({ name, digest: digest(pin) }));
 }
 
 /** The digits of an entry from intercom-dtmf: "1234", "1234#", 1234 or {digits: "1234"}. */

@@ -5,7 +5,8 @@
  * caller is listed ends in a denial with a reason: nothing is allowed by default.
  */
 import { errorText, IntercomError } from '../core/errors';
-import { inAny, parseCidr, sourceAddress, type Cidr, type IpAddress } from '../net/cidr';
+import { inAny, parseCidr, parseCidrList, sourceAddress, type Cidr, type IpAddress } from '../net/cidr';
+import { cidrList } from '../net/host';
 import { canonicalForm, compactNumber, normalizeNumber, userPart, type NumberPlan } from './number';
 import { Problems, type Place } from './problems';
 import { parseWeekSpec, scheduleOpen, type Range, type Schedule } from './schedule';
@@ -372,6 +373,9 @@ export function parseRuleSource(source: unknown, plan: NumberPlan): Rule[] {
   throw new IntercomError('access.rules.badShape');
 }
 
+/** The trusted PBX's addresses (the dialog's "Trusted PBX"): every entry an address or block. */
 export function trustedList(text: unknown): Cidr[] {
-  return list(typeof text === 'string' ? text.replace(/\s+/g, ',') : text).map(parseCidr);
+  const t = Array.isArray(text) ? text.join(',') : typeof text === 'string' ? text : '';
+  cidrList(t, 'trustedSources', {});
+  return parseCidrList(t).rules;
 }

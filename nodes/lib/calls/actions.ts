@@ -5,17 +5,17 @@
  * the outcome back into a message.
  */
 import { IntercomError } from '../core/errors';
-import { secondsSetting } from '../core/settings';
+import { numberSetting, secondsSetting } from '../core/settings';
 import type { SipAccount } from '../sip/account';
 import type { Call } from '../sip/call';
 import { bridgeCalls, mediaOf } from './bridge-calls';
 import type { ForwardCallOptions } from './forward-call';
 import type { ForwardMode } from './forward-queue';
+import { CALL_ACTIONS, DIGITS, FORWARD_MODES, REDIRECT_TARGET, REJECT_CODE, RING_TIME, type CallAction } from './call-form';
 import { lookupApartment, normalizeTarget, parseTargets } from './forward-targets';
 import { ParallelCall } from './parallel';
 
-export const CALL_ACTIONS = ['answer', 'ring', 'reject', 'hangup', 'redirect', 'dial', 'cancel', 'play', 'dtmf', 'bridge', 'forward'] as const;
-export type CallAction = (typeof CALL_ACTIONS)[number];
+export { CALL_ACTIONS, type CallAction } from './call-form';
 
 /** The node's settings that actions read (the editor's fields). */
 export interface CallSettings {
@@ -34,7 +34,6 @@ export interface CallSettings {
 /** The parts of a message actions read. */
 export type CallRequest = Record<string, unknown>;
 
-const DIGITS = /^[0-9*#A-Da-d]{1,32}$/;
 
 /** msg.action, else the node's action unless it says "from msg.action". */
 export function chooseAction(msg: CallRequest, node: CallSettings): CallAction {
@@ -48,10 +47,12 @@ export function chooseAction(msg: CallRequest, node: CallSettings): CallAction {
 
 /** The reject status: msg.code, the node's code, else 486 Busy Here; 300-699 only. */
 export function rejectCode(msg: CallRequest, node: CallSettings): number {
-  const raw = msg.code ?? node.code ?? 486;
-  const code = Number(raw);
-  if (!Number.isInteger(code) || code < 300 || code > 699) throw new IntercomError('calls.rejectCode', { code: String(JSON.stringify(raw)).slice(0, 20) });
-  return code;
+  const raw = msg.code ?? node.code ?? REJECT_CODE.default;
+  try {
+    return numberSetting(raw, { field: 'code', ...REJECT_CODE });
+  } catch {
+    throw new IntercomError('calls.rejectCode', { code: String(JSON.stringify(raw)).slice(0, 20) });
+  }
 }
 
 /**
@@ -61,6 +62,7 @@ export function rejectCode(msg: CallRequest, node: CallSettings): number {
 export function redirectTarget(msg: CallRequest, node: CallSettings): string {
   const target = (typeof msg.target === 'string' && msg.target) || (node.target ?? '').trim() || (typeof msg.payload === 'string' ? msg.payload : '');
   if (!target) throw new IntercomError('calls.noRedirectTarget');
+  if (!REDIRECT_TARGET.test(target)) throw new IntercomError('calls.badTarget', { target: target.slice(0, 80) });
   return target;
 }
 
@@ -168,9 +170,10 @@ export function forwardSetup(panel: Call, msg: CallRequest, node: CallSettings, 
   const monitorRaw = typeof msg.monitor === 'string' ? msg.monitor : node.monitor?.trim();
   const monitor = monitorRaw ? normalizeTarget(monitorRaw) : undefined;
   if (!targets.length && !monitor) throw new IntercomError('calls.forwardNoTargets', { dialled: panel.info.to.user.slice(0, 40) });
-  const mode = typeof msg.mode === 'string' ? msg.mode : node.forwardMode || 'sequential';
-  if (mode !== 'all' && mode !== 'sequential') throw new IntercomError('calls.forwardMode', { mode: String(JSON.stringify(mode)).slice(0, 40) });
-  const ring = { default: 20, min: 0.1, max: 600 };
+  const raw = typeof msg.mode === 'string' ? msg.mode : node.forwardMode || 'sequential';
+  if (!(FORWARD_MODES as readonly string[]).includes(raw)) throw new IntercomError('calls.forwardMode', { mode: String(JSON.stringify(raw)).slice(0, 40) });
+  const mode = raw as ForwardMode;
+  const ring = RING_TIME;
   return {
     targets,
     mode,

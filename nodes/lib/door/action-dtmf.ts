@@ -2,6 +2,7 @@
  * The door opens by a digit into the live call (the panel's own relay, "press 9"). The SIP
  * side registers a sender (nodes/shared/providers.ts); the door finds it when it opens.
  */
+import { DTMF_DIGITS } from './door-form';
 import { asOpenError, OpenError } from './open-error';
 import type { ActionRunner, DtmfAction, OpenContext } from './action';
 
@@ -19,7 +20,7 @@ export class DtmfRunner implements ActionRunner {
     private readonly a: DtmfAction,
     private readonly senders: () => DtmfSender[],
   ) {
-    if (!/^[0-9*#A-D]{1,8}$/.test(a.digits)) throw new OpenError('door.dtmfDigits', { digits: a.digits.slice(0, 20) });
+    if (!DTMF_DIGITS.test(a.digits)) throw new OpenError('door.dtmfDigits', { digits: a.digits.slice(0, 20) });
   }
 
   async attempt(ctx: OpenContext): Promise<undefined> {

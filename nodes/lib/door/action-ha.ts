@@ -4,6 +4,7 @@
  * registers itself as a service caller (nodes/shared/providers.ts).
  */
 import { errorText } from '../core/errors';
+import { HA_NAME } from './door-form';
 import { OpenError } from './open-error';
 import type { ActionRunner, HaAction } from './action';
 
@@ -21,7 +22,7 @@ export class HaRunner implements ActionRunner {
     private readonly a: HaAction,
     private readonly callers: () => HaServiceCaller[],
   ) {
-    if (!/^[a-z_]+\.[a-z_]+$/.test(a.service)) throw new OpenError('door.haService', { service: a.service.slice(0, 40) });
+    if (!HA_NAME.test(a.service)) throw new OpenError('door.haService', { service: a.service.slice(0, 40) });
   }
 
   async attempt(): Promise<undefined> {

@@ -1,16 +1,17 @@
 /**
- * A door's settings as the editor stores them (intercom-door), checked and turned into the
- * opener's and the camera's options once, at deploy. Empty means the default; anything
- * else must be valid, or an IntercomError names the field (its label in the door's dialog)
- * and the door refuses to open until it is fixed. Nothing is clamped or quietly replaced.
+ * A door's settings as the editor stores them (intercom-door), checked by the dialog's
+ * rules (door-form.ts, the same the editor flags fields with) and turned into the opener's
+ * and the camera's options once, at deploy. Empty means the default; anything else must be
+ * valid, or an IntercomError names the field (its label in the door's dialog) and the door
+ * refuses to open until it is fixed. Nothing is clamped or quietly replaced.
  */
-import { errorText, IntercomError } from '../core/errors';
+import { checkForm, type Values } from '../core/fields';
 import { choiceSetting, jsonObjectSetting, numberSetting } from '../core/settings';
-import type { AuthMode } from '../http/client';
 import type { SnapshotSource, SnapshotterOptions } from '../camera/snapshotter';
 import type { DoorAction } from './action';
 import type { Confirmation } from './confirm';
-import { checkBrokerUrl, type BrokerAddress } from './mqtt-clients';
+import { AUTH, CAMERA, CAMERA_FORM, CONFIRM, KINDS, METHODS, MQTT_VIA, NUMBERS, OPEN_FORM, viaOf } from './door-form';
+import type { BrokerAddress } from './mqtt-clients';
 import type { OpenerOptions } from './opener';
 import { findPreset } from './presets';
 
@@ -82,11 +83,7 @@ export interface OpenConfig {
   mqtt?: MqttRoute;
 }
 
-const KINDS = ['preset', 'http', 'mqtt', 'dtmf', 'ha'] as const;
-const AUTH: readonly AuthMode[] = ['none', 'basic', 'digest', 'auto'];
-const CONFIRM = ['none', 'poll', 'event'] as const;
-const CAMERA = ['none', 'http', 'rtsp'] as const;
-const MQTT_VIA = ['broker', 'ha', 'url'] as const;
+const text = (v: string | undefined): string => (v ?? '').trim();
 
 /** "Front door" → "front_door": the id topics, entities and the journal use. */
 export function slug(s: string): string {
@@ -101,56 +98,44 @@ export function slug(s: string): string {
   );
 }
 
+/** The door's id as typed (door-form.ts checks it), else made from its name or node id. */
 export function doorIdentity(def: DoorDef): { doorId: string; doorName: string; panel?: string } {
-  return { doorName: def.name || def.doorId || 'Door', doorId: slug(def.doorId || def.name || def.id), panel: def.panel || undefined };
+  const typed = text(def.doorId);
+  return { doorName: def.name || typed || 'Door', doorId: typed || slug(def.name || def.id), panel: def.panel || undefined };
 }
 
-const text = (v: string | undefined): string => (v ?? '').trim();
+const values = (def: DoorDef, creds: DoorCredentials = {}): Values => ({ ...def, ...creds }) as unknown as Values;
 
-function required(v: string | undefined, field: string): string {
-  const s = text(v);
-  if (!s) throw new IntercomError('door.required', { field });
-  return s;
-}
-
-function pattern(v: string, field: string): string {
-  try {
-    new RegExp(v);
-  } catch (err) {
-    throw new IntercomError('door.pattern', { field, detail: errorText(err).slice(0, 80) });
-  }
-  return v;
-}
-
+/** The action, from settings OPEN_FORM has checked. */
 function action(def: DoorDef): DoorAction {
   const kind = choiceSetting(def.openKind, 'openKind', KINDS, 'preset');
   switch (kind) {
     case 'preset':
       return {
         kind,
-        preset: def.preset || '',
+        preset: text(def.preset),
         baseUrl: text(def.host),
-        relay: numberSetting(def.relay, { field: 'relay', default: 1, min: 1, max: 16, integer: true }),
-        pulseSeconds: numberSetting(def.pulse, { field: 'pulseSeconds', default: 2, min: 1, max: 60 }),
+        relay: numberSetting(def.relay, { field: 'relay', ...NUMBERS.relay }),
+        pulseSeconds: numberSetting(def.pulse, { field: 'pulse', ...NUMBERS.pulse }),
         userId: def.userId || undefined,
       };
     case 'http':
       return {
         kind,
-        method: (def.method || 'GET').toUpperCase(),
+        method: choiceSetting(text(def.method).toUpperCase(), 'method', METHODS, 'GET'),
         url: text(def.url),
         headers: jsonObjectSetting(def.headers, 'headers'),
         body: def.body || undefined,
         auth: choiceSetting(def.auth, 'auth', AUTH, 'auto'),
         idempotent: def.idempotent === true,
-        successMatch: def.successMatch ? pattern(def.successMatch, 'successMatch') : undefined,
+        successMatch: def.successMatch || undefined,
       };
     case 'mqtt':
       return {
         kind,
-        topic: text(def.topic),
+        topic: def.topic ?? '',
         payload: def.mqttPayload ?? 'open',
-        qos: numberSetting(def.qos, { field: 'qos', default: 1, min: 0, max: 2, integer: true }) as 0 | 1 | 2,
+        qos: numberSetting(def.qos, { field: 'qos', ...NUMBERS.qos }) as 0 | 1 | 2,
         retain: def.retain === true,
       };
     case 'dtmf':
@@ -163,31 +148,21 @@ function action(def: DoorDef): DoorAction {
 function confirmation(def: DoorDef): Confirmation {
   const kind = choiceSetting(def.confirm, 'confirm', CONFIRM, 'none');
   if (kind === 'none') return { kind };
-  const timeoutMs = numberSetting(def.confirmTimeout, { field: 'confirmTimeout', default: 5000, min: 100, max: 60000 });
+  const timeoutMs = numberSetting(def.confirmTimeout, { field: 'confirmTimeout', ...NUMBERS.confirmTimeout });
   if (kind === 'event') return { kind, timeoutMs };
-  const url = required(def.confirmUrl, 'confirmUrl');
-  required(def.confirmMatch, 'confirmMatch');
-  // a bad pattern fails at deploy, not at the door
-  return { kind, url, match: pattern(def.confirmMatch as string, 'confirmMatch'), timeoutMs };
+  return { kind, url: text(def.confirmUrl), match: def.confirmMatch as string, timeoutMs };
 }
 
-function mqttRoute(def: DoorDef, creds: DoorCredentials, qos: number | undefined): MqttRoute {
-  // Doors saved before the choice existed carry only their URL: they keep it.
-  const dflt = def.mqttBroker ? 'broker' : def.mqttHa ? 'ha' : 'url';
-  const via = choiceSetting(def.mqttVia, 'mqttVia', MQTT_VIA, dflt);
-  if (via === 'broker') return { via, node: required(def.mqttBroker, 'mqttBroker') };
-  if (via === 'ha') {
-    // The Home Assistant connection publishes with QoS 0 or 1 (lib/homeassistant/mqtt-link.ts).
-    if (qos === 2) throw new IntercomError('door.mqttQosHa', { field: 'qos' });
-    return { via, node: required(def.mqttHa, 'mqttHa') };
-  }
-  const url = required(def.broker, 'broker');
-  checkBrokerUrl(url);
-  return { via, address: { url, username: creds.mqttUser, password: creds.mqttPassword, insecureTls: def.insecureTls === true } };
+function mqttRoute(def: DoorDef, creds: DoorCredentials): MqttRoute {
+  const via = choiceSetting(viaOf(values(def)), 'mqttVia', MQTT_VIA, 'url');
+  if (via === 'broker') return { via, node: text(def.mqttBroker) };
+  if (via === 'ha') return { via, node: text(def.mqttHa) };
+  return { via, address: { url: text(def.broker), username: creds.mqttUser, password: creds.mqttPassword, insecureTls: def.insecureTls === true } };
 }
 
 /** How the door opens; throws an IntercomError naming the first bad field. */
 export function openConfig(def: DoorDef, creds: DoorCredentials): OpenConfig {
+  checkForm(OPEN_FORM, values(def, creds));
   const { doorId, doorName } = doorIdentity(def);
   const act = action(def);
   return {
@@ -197,37 +172,33 @@ export function openConfig(def: DoorDef, creds: DoorCredentials): OpenConfig {
       action: act,
       credentials: { user: creds.user, password: creds.password, pin: creds.pin },
       insecureTls: def.insecureTls === true,
-      timeoutMs: numberSetting(def.timeout, { field: 'timeout', default: 5000, min: 200, max: 60000 }),
-      retries: numberSetting(def.retries, { field: 'retries', default: 2, min: 0, max: 5, integer: true }),
-      minIntervalMs: numberSetting(def.minInterval, { field: 'minInterval', default: 1000, min: 0, max: 600000 }),
+      timeoutMs: numberSetting(def.timeout, { field: 'timeout', ...NUMBERS.timeout }),
+      retries: numberSetting(def.retries, { field: 'retries', ...NUMBERS.retries }),
+      minIntervalMs: numberSetting(def.minInterval, { field: 'minInterval', ...NUMBERS.minInterval }),
       confirm: confirmation(def),
     },
-    mqtt: act.kind === 'mqtt' ? mqttRoute(def, creds, act.qos) : undefined,
+    mqtt: act.kind === 'mqtt' ? mqttRoute(def, creds) : undefined,
   };
 }
 
 function cameraSource(def: DoorDef, kind: 'http' | 'rtsp'): SnapshotSource {
-  if (kind === 'rtsp') return { kind, url: required(def.rtspUrl, 'rtspUrl'), ffmpeg: text(def.ffmpegPath) || undefined };
-  let url = text(def.snapshotUrl);
-  // Empty URL: the preset's own snapshot path on the same host.
-  if (!url && (def.openKind || 'preset') === 'preset') {
-    const p = findPreset(def.preset || '');
-    if (p?.snapshot && text(def.host)) url = text(def.host).replace(/\/+$/, '') + p.snapshot;
-  }
-  if (!url) throw new IntercomError('door.required', { field: 'snapshotUrl' });
-  return { kind, url };
+  if (kind === 'rtsp') return { kind, url: text(def.rtspUrl), ffmpeg: text(def.ffmpegPath) || undefined };
+  // Empty URL: the preset's own snapshot path on the same host (CAMERA_FORM made sure there is one).
+  const preset = findPreset(def.preset || '');
+  return { kind, url: text(def.snapshotUrl) || text(def.host).replace(/\/+$/, '') + (preset?.snapshot ?? '') };
 }
 
 /** How the door is seen: undefined without a camera; throws an IntercomError naming the first bad field. */
 export function cameraConfig(def: DoorDef, creds: DoorCredentials): SnapshotterOptions | undefined {
+  checkForm(CAMERA_FORM, values(def, creds));
   const kind = choiceSetting(def.camera, 'camera', CAMERA, 'none');
   if (kind === 'none') return undefined;
   return {
     source: cameraSource(def, kind),
     credentials: creds.user ? { user: creds.user, password: creds.password ?? '' } : undefined,
     insecureTls: def.insecureTls === true,
-    timeoutMs: numberSetting(def.snapshotTimeout, { field: 'snapshotTimeout', default: 5000, min: 500, max: 60000 }),
-    cacheMs: numberSetting(def.snapshotCache, { field: 'snapshotCache', default: 3000, min: 0, max: 60000 }),
-    width: numberSetting(def.snapshotWidth, { field: 'snapshotWidth', default: 0, min: 0, max: 4096, integer: true }) || undefined,
+    timeoutMs: numberSetting(def.snapshotTimeout, { field: 'snapshotTimeout', ...NUMBERS.snapshotTimeout }),
+    cacheMs: numberSetting(def.snapshotCache, { field: 'snapshotCache', ...NUMBERS.snapshotCache }),
+    width: numberSetting(def.snapshotWidth, { field: 'snapshotWidth', ...NUMBERS.snapshotWidth }) || undefined,
   };
 }

@@ -68,18 +68,28 @@ export interface CollectorSettings {
  * settings policy (fields named by their label in intercom-dtmf's locale file).
  */
 export function collectorSettings(def: CollectorSettings): { config: CollectorConfig; scope: 'all' | 'armed' } {
-  const seconds = { min: 0, max: 3600 };
   return {
-    scope: choiceSetting(def.scope, 'scope', ['all', 'armed'] as const, 'all'),
+    scope: choiceSetting(def.scope, 'scope', DTMF_SCOPES, 'all'),
     config: {
-      mode: choiceSetting(def.mode, 'mode', ['digit', 'sequence'] as const, 'digit'),
-      length: numberSetting(def.length, { field: 'length', default: 0, min: 0, max: 32, integer: true }),
+      mode: choiceSetting(def.mode, 'mode', DTMF_MODES, 'digit'),
+      length: numberSetting(def.length, { field: 'length', ...DTMF_NUMBERS.length }),
       terminator: (def.terminator ?? '').trim().toUpperCase() || undefined,
-      interDigitTimeoutMs: secondsSetting(def.interDigitTimeout, { field: 'interDigitTimeout', default: 5, ...seconds }),
-      totalTimeoutMs: secondsSetting(def.totalTimeout, { field: 'totalTimeout', default: 0, ...seconds }),
+      interDigitTimeoutMs: secondsSetting(def.interDigitTimeout, { field: 'interDigitTimeout', ...DTMF_NUMBERS.interDigitTimeout }),
+      totalTimeoutMs: secondsSetting(def.totalTimeout, { field: 'totalTimeout', ...DTMF_NUMBERS.totalTimeout }),
     },
   };
 }
+
+/** The dialog's choices and numbers (seconds), for collectorSettings and dtmf-form.ts. */
+export const DTMF_MODES = ['digit', 'sequence'] as const;
+export const DTMF_SCOPES = ['all', 'armed'] as const;
+export const DTMF_NUMBERS = {
+  length: { default: 0, min: 0, max: 32, integer: true },
+  interDigitTimeout: { default: 5, min: 0, max: 3600 },
+  totalTimeout: { default: 0, min: 0, max: 3600 },
+};
+/** One DTMF key, as a sequence's end key */
+export const DTMF_KEY = /^[0-9*#A-Da-d]$/;
 
 export class DtmfCollector<C = unknown> {
   private readonly pending = new Map<string, Pending<C>>();

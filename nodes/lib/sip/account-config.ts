@@ -1,13 +1,16 @@
 /**
- * The account settings as the editor stores them, checked and turned into an AccountConfig
- * once by the one settings policy (core/settings.ts): empty is the default, anything else
- * valid or an error naming the field by its label (label.<field> of intercom-sip-account).
+ * The account settings as the editor stores them, checked by the dialog's rules
+ * (account-form.ts, the same the editor flags fields with) and turned into an
+ * AccountConfig once: empty is the default, anything else valid or an error naming the
+ * field by its label (label.<field> of intercom-sip-account).
  */
 import { IntercomError } from '../core/errors';
+import { checkForm } from '../core/fields';
 import { choiceSetting, numberSetting, secondsSetting } from '../core/settings';
 import type { AccountConfig } from './account';
-import type { EndpointMode } from './endpoint';
-import type { Protocol } from './transport';
+import { ACCOUNT_FORM, acceptUsers, DTMF_SEND, MODES, NUMBERS, readPanelPasswords, readPanels, rtpPortRange, TRANSPORTS } from './account-form';
+
+export { acceptUsers, rtpPortRange } from './account-form';
 
 export interface AccountDef {
   id: string;
@@ -47,79 +50,48 @@ export interface AccountDef {
   acceptUsers?: string;
 }
 
-const MODES: readonly EndpointMode[] = ['client', 'registrar', 'p2p', 'listen'];
-const PROTOCOLS: readonly Protocol[] = ['udp', 'tcp'];
-const DTMF_SEND = ['rfc4733', 'info'] as const;
-
 /** "user [cidr,cidr]" per line + credentials "user:password, ..." → registrar accounts. */
 export function registrarAccounts(users: string, passwords: string): Array<{ user: string; password: string; allowedSources?: string }> {
-  const pw = new Map<string, string>();
-  for (const part of passwords.split(/[,\n]/)) {
-    const i = part.indexOf(':');
-    if (i > 0) pw.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
-  }
-  const out: Array<{ user: string; password: string; allowedSources?: string }> = [];
-  for (const line of users.split('\n').map((l) => l.trim()).filter(Boolean)) {
-    const [user, ...rest] = line.split(/\s+/);
+  const pw = readPanelPasswords(passwords);
+  return readPanels(users).map(({ user, sources }) => {
     const password = pw.get(user);
     if (!password) throw new IntercomError('sip.registrarNoPassword', { user: user.slice(0, 64) });
-    out.push({ user, password, allowedSources: rest.join(',') });
-  }
-  return out;
-}
-
-/** RFC 3261 §25.1 user: unreserved, escaped and user-unreserved characters. */
-const SIP_USER = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$/;
-
-/** The request-URI users an account answers: "door, 1 100" → ['door', '1', '100']. */
-export function acceptUsers(text: string | undefined): string[] {
-  const users = (text ?? '').split(/[\s,]+/).filter(Boolean);
-  for (const u of users) if (!SIP_USER.test(u)) throw new IntercomError('sip.badAcceptUser', { user: u.slice(0, 64) });
-  return users;
-}
-
-/**
- * The RTP port range: each call takes an even port for RTP and the odd one above for RTCP
- * (RFC 3550 §11), so the range must hold at least one such pair, above the privileged ports.
- */
-export function rtpPortRange(def: Pick<AccountDef, 'rtpPortMin' | 'rtpPortMax'>): { rtpPortMin: number; rtpPortMax: number } {
-  const rtpPortMin = numberSetting(def.rtpPortMin, { field: 'rtpPortMin', default: 16384, min: 1024, max: 65534, integer: true });
-  const rtpPortMax = numberSetting(def.rtpPortMax, { field: 'rtpPortMax', default: 32766, min: 1025, max: 65535, integer: true });
-  const firstEven = rtpPortMin + (rtpPortMin % 2);
-  if (firstEven + 1 > rtpPortMax) throw new IntercomError('sip.rtpPortRange', { field: 'rtpPortMax', min: rtpPortMin, max: rtpPortMax });
-  return { rtpPortMin, rtpPortMax };
+    return { user, password, allowedSources: sources };
+  });
 }
 
 export function accountConfig(def: AccountDef, creds: { password?: string; registrarPasswords?: string }): AccountConfig {
+  checkForm(ACCOUNT_FORM, def as unknown as Record<string, unknown>, creds);
   const mode = choiceSetting(def.mode, 'mode', MODES, 'p2p');
-  const protocol = choiceSetting(def.transport, 'transport', PROTOCOLS, 'udp');
+  const protocol = choiceSetting(def.transport, 'transport', TRANSPORTS, 'udp');
+  const client = mode === 'client';
   return {
     name: def.name || def.user || def.id,
     mode,
     protocol,
     bindAddress: (def.bindAddress ?? '').trim() || '0.0.0.0',
-    bindPort: numberSetting(def.bindPort, { field: 'bindPort', default: 5060, min: 0, max: 65535, integer: true }),
-    server: def.server?.trim() || undefined,
+    bindPort: numberSetting(def.bindPort, { field: 'bindPort', ...NUMBERS.bindPort }),
+    // the rows the other modes hide are not used by them
+    server: client ? def.server?.trim() || undefined : undefined,
     domain: def.domain?.trim() || undefined,
     user: (def.user ?? '').trim() || 'door',
-    authUser: def.authUser?.trim() || undefined,
+    authUser: client ? def.authUser?.trim() || undefined : undefined,
     // Only client mode sends a password (REGISTER, and INVITE through the PBX).
-    password: mode === 'client' ? creds.password || undefined : undefined,
+    password: client ? creds.password || undefined : undefined,
     displayName: def.displayName?.trim() || undefined,
-    expires: numberSetting(def.expires, { field: 'expires', default: 600, min: 30, max: 86400, integer: true }),
-    keepaliveMs: secondsSetting(def.keepalive, { field: 'keepalive', default: 1, min: 0, max: 3600, integer: true }),
+    expires: client ? numberSetting(def.expires, { field: 'expires', ...NUMBERS.expires }) : NUMBERS.expires.default,
+    keepaliveMs: client ? secondsSetting(def.keepalive, { field: 'keepalive', ...NUMBERS.keepalive }) : 0,
     allowedSources: def.allowedSources ?? '',
     registrarAccounts: mode === 'registrar' ? registrarAccounts(def.registrarUsers ?? '', creds.registrarPasswords ?? '') : undefined,
-    ringTimeoutMs: secondsSetting(def.ringTimeout, { field: 'ringTimeout', default: 120, min: 0, max: 3600 }),
-    noAnswerTimeoutMs: secondsSetting(def.noAnswerTimeout, { field: 'noAnswerTimeout', default: 60, min: 1, max: 3600 }),
+    ringTimeoutMs: secondsSetting(def.ringTimeout, { field: 'ringTimeout', ...NUMBERS.ringTimeout }),
+    noAnswerTimeoutMs: secondsSetting(def.noAnswerTimeout, { field: 'noAnswerTimeout', ...NUMBERS.noAnswerTimeout }),
     dtmfSend: choiceSetting(def.dtmfSend, 'dtmfSend', DTMF_SEND, 'rfc4733'),
-    rtpTimeoutMs: secondsSetting(def.rtpTimeout, { field: 'rtpTimeout', default: 30, min: 0, max: 3600 }),
+    rtpTimeoutMs: secondsSetting(def.rtpTimeout, { field: 'rtpTimeout', ...NUMBERS.rtpTimeout }),
     ...rtpPortRange(def),
     publicAddress: def.publicAddress?.trim() || undefined,
-    maxInboundCalls: numberSetting(def.maxCalls, { field: 'maxCalls', default: 16, min: 1, max: 1000, integer: true }),
-    perSourceCalls: numberSetting(def.sourceCalls, { field: 'sourceCalls', default: 4, min: 1, max: 1000, integer: true }),
-    perSourceRate: numberSetting(def.sourceRate, { field: 'sourceRate', default: 60, min: 1, max: 60000, integer: true }),
+    maxInboundCalls: numberSetting(def.maxCalls, { field: 'maxCalls', ...NUMBERS.maxCalls }),
+    perSourceCalls: numberSetting(def.sourceCalls, { field: 'sourceCalls', ...NUMBERS.sourceCalls }),
+    perSourceRate: numberSetting(def.sourceRate, { field: 'sourceRate', ...NUMBERS.sourceRate }),
     acceptUsers: acceptUsers(def.acceptUsers),
   };
 }
-

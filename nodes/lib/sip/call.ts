@@ -16,6 +16,7 @@ import type { Credentials } from '../auth/digest';
 import { type Dialog, dialogKey, dialogRequest } from './dialog';
 import { header, type NameAddr, randomToken, type SipRequest } from './message';
 import type { RequestSpec, ServerTransaction, TransactionLayer } from './transactions';
+import { CALL_TOPICS as TOPICS } from './topics';
 
 export interface Party {
   user: string;
@@ -64,7 +65,7 @@ export interface CallEvents {
 }
 
 export type CallTopic = Exclude<keyof CallEvents, 'failover' | 'error'>;
-export const CALL_TOPICS: readonly CallTopic[] = ['ring', 'progress', 'answered', 'cancelled', 'ended', 'dtmf', 'reinvite', 'redirected'];
+export const CALL_TOPICS: readonly CallTopic[] = TOPICS;
 
 /** Listen to every flow topic of a call in one handler; returns the way to stop listening. */
 export function onCallTopics(call: Call, fn: (topic: CallTopic, payload: unknown) => void): () => void {
