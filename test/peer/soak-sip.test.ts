@@ -14,9 +14,7 @@ import { describeWithPeers } from '../helpers/peers';
 import { delay } from '../helpers/wait';
 
 // the benchmarks' own helpers: the same UAS process and sipp runner
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startOurUas, runSipp } = require('../../bench/_lib.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { writePcmuPcap } = require('../../bench/_pcap.js');
 
 jest.setTimeout(240_000);

@@ -40,8 +40,9 @@ describe('SIP transport and endpoint under hostile input (UDP)', () => {
     port = await freeSipPort();
     transport = new SipTransport({ protocol: 'udp', host: '127.0.0.1', port });
     await transport.start();
-    // One client port plays every caller here: its per-source limits are lifted so the cap is what is tested.
-    ep = new SipEndpoint({ transport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'door', allowedSources: parseCidrList('127.0.0.0/8').rules, limits: { perSourceCalls: 100, perSourceBurst: 100, perSourceRate: 6000 } });
+    // One client port plays every caller here: its per-source limits (and muting a source that
+    // is refused often) are lifted so the cap and the parser are what is tested.
+    ep = new SipEndpoint({ transport, mediaFactory: silentMediaFactory(), mode: 'p2p', user: 'door', allowedSources: parseCidrList('127.0.0.0/8').rules, limits: { perSourceCalls: 100, perSourceBurst: 100, perSourceRate: 6000, muteAfter: 1_000_000 } });
     ep.on('call', () => calls++);
     client = dgram.createSocket('udp4');
     await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));

@@ -47,8 +47,13 @@ export interface TransportStats {
 }
 
 export const MAX_MESSAGE_BYTES = 65535;
-/** SO_RCVBUF asked for the SIP UDP socket (bytes). */
-export const UDP_RECEIVE_BUFFER = 512 * 1024;
+/**
+ * SO_RCVBUF asked for the SIP UDP socket (bytes; the kernel caps it at net.core.rmem_max).
+ * The default ~208 KB holds ~300 INVITEs, so a burst while the event loop was busy dropped a
+ * panel's INVITE with the junk; a flooding source is dropped unread (muted) so this much
+ * queue drains fast instead of holding seconds of junk ahead of the panel.
+ */
+export const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 export class SipTransport extends EventEmitter {
   readonly protocol: Protocol;
@@ -74,7 +79,7 @@ export class SipTransport extends EventEmitter {
     this.host = opts.host;
     this.port = opts.port;
     this.max = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-    this.recvBufferBytes = opts.recvBufferBytes ?? 4 * 1024 * 1024;
+    this.recvBufferBytes = opts.recvBufferBytes ?? UDP_RECEIVE_BUFFER;
     this.log = opts.logger ?? silentLogger;
     this.trace = opts.trace;
   }
@@ -98,17 +103,6 @@ export class SipTransport extends EventEmitter {
       const s = dgram.createSocket({ type: net.isIPv6(this.host) ? 'udp6' : 'udp4', recvBufferSize: this.recvBufferBytes });
       this.udp = s;
       await opened(s, (ready) => s.bind(this.port, this.host, ready));
-      // The default buffer (~200 KB) drops ACKs and BYEs of a busy port while the event loop
-      // is away (GC, a CPU shared with other work), and the call then waits for a
-      // retransmission. Much more than this hurts under a flood we cannot drain: 2 MB held
-      // ~0.9 s of junk in front of a visitor's INVITE (`npm run bench sip-flood`), 512 kB
-      // holds ~80 ms of a 5,000 packets/s flood and ~0.7 s of a 200 calls/s load. The kernel
-      // caps it at net.core.rmem_max.
-      try {
-        s.setRecvBufferSize(UDP_RECEIVE_BUFFER);
-      } catch {
-        /* a platform that refuses keeps its default */
-      }
       s.on('error', (err) => this.log.warn('sip.udpSocketError', { detail: err.message }));
       s.on('message', (buf, rinfo) => {
         if (this.muted.size && this.isMutedInvite(buf, rinfo)) {
