@@ -3,7 +3,8 @@
  * registrar — for the flow nodes that use it, the way core mqtt-broker owns a connection.
  * Flow nodes register with it to get status updates; close frees the SIP port first.
  */
-import { SipAccount, type AccountConfig, type AccountStatus, type StatusDetail } from './lib/sip/account';
+import * as https from 'node:https';
+import { SipAccount, type AccountConfig, type AccountStatus, type HttpServerHost, type StatusDetail } from './lib/sip/account';
 import { type AccountDef, accountConfig } from './lib/sip/account-config';
 import { createRtpMediaFactory } from './lib/media/call-media';
 import { registerProvider } from './shared/providers';
@@ -24,6 +25,13 @@ const LOOK: Record<AccountStatus, [NodeStatusFill, 'ring' | 'dot']> = {
 
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-sip-account');
+  // SIP over WebSocket under httpNodeRoot on Node-RED's own server (so WSS comes with its
+  // https settings), guarded like Node-RED's websocket nodes: webSocketNodeVerifyClient.
+  const root = RED.settings.httpNodeRoot;
+  const httpServer: HttpServerHost | undefined =
+    RED.server && root !== false
+      ? { server: RED.server, root: typeof root === 'string' ? root : '/', secure: RED.server instanceof https.Server, verifyClient: RED.settings.webSocketNodeVerifyClient as HttpServerHost['verifyClient'] }
+      : undefined;
   function IntercomSipAccountNode(this: SipAccountNode, def: AccountDef & NodeDef): void {
     RED.nodes.createNode(this, def);
     const users = new Set<Node>();
@@ -39,6 +47,7 @@ export = function (RED: RED): void {
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: T.logger(this),
       mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs }),
+      httpServer,
     });
     account.trace.enabled = def.trace === true;
     this.account = account;

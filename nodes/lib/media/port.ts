@@ -36,6 +36,10 @@ export interface CallMediaContext {
   localAddress: string;
   /** account-level DTMF send method */
   dtmfSend?: 'rfc4733' | 'info';
+  /** how the peer's signalling reaches us: 'ws'/'wss' is a browser (SIP over WebSocket) */
+  transport?: 'udp' | 'tcp' | 'ws' | 'wss';
+  /** the SDP offer an inbound call came with, if any (a WebRTC offer asks for WebRTC media) */
+  remoteOffer?: string;
 }
 
 /** The events of one call's media. */

@@ -5,7 +5,7 @@
  */
 import { IntercomError } from '../core/errors';
 import { choiceSetting, numberSetting, secondsSetting } from '../core/settings';
-import type { AccountConfig } from './account';
+import type { AccountConfig, WebSocketConfig } from './account';
 import type { EndpointMode } from './endpoint';
 import type { Protocol } from './transport';
 
@@ -32,11 +32,44 @@ export interface AccountDef {
   rtpTimeout?: string | number;
   trace?: boolean;
   publicAddress?: string;
+  /** SIP over WebSocket for browsers: '' (off), 'node-red' (Node-RED's server) or 'port' */
+  wsOn?: string;
+  wsPath?: string;
+  wsPort?: string | number;
+  /** browser origins allowed besides the page's own, comma separated */
+  wsOrigins?: string;
 }
 
 const MODES: readonly EndpointMode[] = ['client', 'registrar', 'p2p', 'listen'];
 const PROTOCOLS: readonly Protocol[] = ['udp', 'tcp'];
 const DTMF_SEND = ['rfc4733', 'info'] as const;
+const WS_ON = ['off', 'node-red', 'port'] as const;
+
+/** The WebSocket transport's settings: off unless chosen; a path and origins that are URLs. */
+export function webSocketConfig(def: AccountDef): WebSocketConfig | undefined {
+  const on = choiceSetting(def.wsOn, 'wsOn', WS_ON, 'off');
+  if (on === 'off') return undefined;
+  const path = (def.wsPath ?? '').trim() || '/sip';
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(path)) throw new IntercomError('sip.badWsPath', { field: 'wsPath', value: path.slice(0, 80) });
+  const origins = (def.wsOrigins ?? '').split(/[\s,]+/).filter(Boolean);
+  for (const o of origins) {
+    if (o === '*') continue;
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && (u.pathname === '/' || u.pathname === '') && !u.search;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new IntercomError('sip.badWsOrigin', { field: 'wsOrigins', value: o.slice(0, 80) });
+  }
+  return {
+    on,
+    path,
+    port: on === 'port' ? numberSetting(def.wsPort, { field: 'wsPort', default: 5066, min: 0, max: 65535, integer: true }) : undefined,
+    origins,
+  };
+}
 
 /** "user [cidr,cidr]" per line + credentials "user:password, ..." → registrar accounts. */
 export function registrarAccounts(users: string, passwords: string): Array<{ user: string; password: string; allowedSources?: string }> {
@@ -78,6 +111,7 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     dtmfSend: choiceSetting(def.dtmfSend, 'dtmfSend', DTMF_SEND, 'rfc4733'),
     rtpTimeoutMs: secondsSetting(def.rtpTimeout, { field: 'rtpTimeout', default: 30, min: 0, max: 3600 }),
     publicAddress: def.publicAddress?.trim() || undefined,
+    websocket: webSocketConfig(def),
   };
 }
 

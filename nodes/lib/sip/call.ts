@@ -16,6 +16,7 @@ import type { Credentials } from '../auth/digest';
 import { type Dialog, dialogKey, dialogRequest } from './dialog';
 import { header, type NameAddr, randomToken, type SipRequest } from './message';
 import type { RequestSpec, ServerTransaction, TransactionLayer } from './transactions';
+import type { Remote } from './transport';
 
 export interface Party {
   user: string;
@@ -124,7 +125,11 @@ export abstract class Call extends EventEmitter<CallEvents> {
     readonly direction: 'inbound' | 'outbound',
     info: Omit<CallInfo, 'id' | 'state' | 'direction' | 'account'>,
     readonly callId: string,
+    /** where the other party is reached (a WebSocket peer is a browser: WebRTC media) */
+    readonly peer: Remote,
     readonly listenOnly = false,
+    /** the SDP offer the call came with (inbound), so the media factory can pick the media kind */
+    private readonly remoteOffer?: string,
   ) {
     super();
     this.state = direction === 'inbound' ? 'ringing' : 'calling';
@@ -156,7 +161,7 @@ export abstract class Call extends EventEmitter<CallEvents> {
   /** The call's media, created on first need (creating binds nothing; offer/answer does). */
   protected ensureMedia(): CallMedia {
     if (this.media) return this.media;
-    const m = this.host.mediaFactory.create({ callId: this.id, direction: this.direction, localAddress: this.host.localAddress, dtmfSend: this.host.dtmfSend });
+    const m = this.host.mediaFactory.create({ callId: this.id, direction: this.direction, localAddress: this.host.localAddress, dtmfSend: this.host.dtmfSend, transport: this.peer.protocol, remoteOffer: this.remoteOffer });
     this.media = m;
     m.on('dtmf', (ev) => this.emit('dtmf', ev));
     m.on('error', (err) => this.host.log.warn('sip.mediaError', { call: this.id, detail: err.message }));

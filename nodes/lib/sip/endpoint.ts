@@ -21,7 +21,8 @@ import { type DialOptions, OutboundCall } from './invite-client';
 import { type HeaderList, header, randomToken, type SipRequest, type SipResponse } from './message';
 import { type DialTarget, resolveTarget } from './targets';
 import { type RequestSpec, type ServerTransaction, TransactionLayer } from './transactions';
-import type { Remote, SipTransport } from './transport';
+import type { Remote } from './transport';
+import type { EndpointTransport } from './transports';
 
 export type EndpointMode = 'client' | 'registrar' | 'p2p' | 'listen';
 
@@ -31,7 +32,7 @@ export interface RequestHandler {
 }
 
 export interface EndpointOptions {
-  transport: SipTransport;
+  transport: EndpointTransport;
   mediaFactory: MediaFactory;
   mode: EndpointMode;
   account?: string;
@@ -112,7 +113,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; error: [err:
     this.on('error', () => undefined);
   }
 
-  get transport(): SipTransport {
+  get transport(): EndpointTransport {
     return this.opts.transport;
   }
   get mode(): EndpointMode {

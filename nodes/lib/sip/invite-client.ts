@@ -42,6 +42,7 @@ export class OutboundCall extends Call {
       'outbound',
       { from: { user: opts.fromUser, display: opts.displayName ?? '', uri: `sip:${opts.fromUser}@${opts.fromHost}` }, to: party(parseNameAddr(`<${target}>`)), source: `${remote.address}:${remote.port}`, headers: {} },
       callId,
+      remote,
     );
     this.viaProxy = opts.viaProxy ?? false;
     this.challenge = new ChallengeAnswerer(host.credentials);

@@ -24,7 +24,7 @@ export class InboundCall extends Call {
     }
     const from = party(parseNameAddr(header(invite, 'from') ?? ''));
     const to = party(parseNameAddr(header(invite, 'to') ?? ''));
-    super(host, 'inbound', { from, to, source: `${remote.address}:${remote.port}`, headers: hs }, invite.callId, listenOnly);
+    super(host, 'inbound', { from, to, source: `${remote.address}:${remote.port}`, headers: hs }, invite.callId, remote, listenOnly, invite.body);
   }
 
   static accept(host: CallHost, req: SipRequest, tx: ServerTransaction, remote: Remote, listenOnly: boolean): InboundCall {
