@@ -6,7 +6,7 @@
 import * as https from 'node:https';
 import { SipAccount, type AccountConfig, type AccountStatus, type HttpServerHost, type StatusDetail } from './lib/sip/account';
 import { type AccountDef, accountConfig } from './lib/sip/account-config';
-import { createRtpMediaFactory } from './lib/media/call-media';
+import { createCallMediaFactory } from './lib/media/media-factory';
 import { registerProvider } from './shared/providers';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { statusDetailText } from './intercom-sip-in.helpers';
@@ -42,11 +42,11 @@ export = function (RED: RED): void {
     } catch (err) {
       configError = err;
     }
-    // Real RTP per call, bound to the account's own address (the SDP c= line): the one place
-    // the media factory is chosen.
+    // Real RTP per call, bound to the account's own address (the SDP c= line), or WebRTC
+    // (werift) for a browser's call: the one place the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: T.logger(this),
-      mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs }),
+      mediaFactory: createCallMediaFactory({ rtp: { rtpTimeoutMs: config?.rtpTimeoutMs }, webrtc: { video: true } }),
       httpServer,
     });
     account.trace.enabled = def.trace === true;

@@ -36,12 +36,12 @@ class WsPeer {
       ws.once('error', reject);
     });
   }
-  send(s: string): void {
+  send(s: string | Buffer): void {
     this.ws.send(s);
   }
   async response(callId: string, cseq: number, method: string, status?: number): Promise<string> {
-    return waitFor(
-      () => this.inbox.find((m) => m.startsWith('SIP/2.0 ') && m.includes(`Call-ID: ${callId}\r\n`) && m.includes(`CSeq: ${cseq} ${method}\r\n`) && (!status || m.startsWith(`SIP/2.0 ${status} `)) && !m.startsWith('SIP/2.0 100')),
+    return waitFor<string>(
+      () => this.inbox.find((m) => m.startsWith('SIP/2.0 ') && m.includes(`Call-ID: ${callId}\r\n`) && m.includes(`CSeq: ${cseq} ${method}\r\n`) && (!status || m.startsWith(`SIP/2.0 ${status} `)) && !m.startsWith('SIP/2.0 100')) ?? '',
       `${method} ${cseq} response${status ? ' ' + status : ''}`,
       3000,
     );
@@ -148,7 +148,7 @@ describe('SIP over WebSocket on an account of its own port', () => {
     const page = await open();
     await page.registerWithPassword('hall', 'hall-secret');
     const call: Call = account.dial('hall');
-    const invite = await waitFor(() => page.inbox.find((m) => m.startsWith('INVITE ')), 'INVITE on the WebSocket', 3000);
+    const invite = await waitFor(() => page.inbox.find((m) => m.startsWith('INVITE ')) ?? '', 'INVITE on the WebSocket', 3000);
     expect(invite.split('\r\n')[0]).toBe(`INVITE ${page.contact} SIP/2.0`);
     expect(invite).toMatch(/^Via: SIP\/2\.0\/WS 127\.0\.0\.1:\d+;branch=/m);
     expect(call.peer.protocol).toBe('ws');

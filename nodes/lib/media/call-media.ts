@@ -34,6 +34,8 @@ export interface MediaOptions {
   dtmfEndTimeoutMs?: number;
   /** emit 'rtp-timeout' once when no RTP arrived for this long while we expect it (0 = off) */
   rtpTimeoutMs?: number;
+  /** bridged audio of the same law and packet size leaves at once, untouched (default true) */
+  directRelay?: boolean;
   now?: () => number;
 }
 
@@ -67,7 +69,7 @@ export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallM
       },
     );
     this.transmitter = new MediaTransmitter(
-      { sendSilence: opts.sendSilence, dtmfDurationMs: opts.dtmfDurationMs, dtmfGapMs: opts.dtmfGapMs, now: this.now },
+      { sendSilence: opts.sendSilence, dtmfDurationMs: opts.dtmfDurationMs, dtmfGapMs: opts.dtmfGapMs, directRelay: opts.directRelay ?? true, now: this.now },
       {
         audio,
         tick: () => {

@@ -42,6 +42,15 @@ export interface CallMediaContext {
   remoteOffer?: string;
 }
 
+/** One video RTP packet as a bridge relays it: payload untouched, header fields as received. */
+export interface VideoPacket {
+  payloadType: number;
+  marker: boolean;
+  sequence: number;
+  timestamp: number;
+  payload: Buffer;
+}
+
 /** The events of one call's media. */
 export interface CallMediaEvents {
   /** one per key press, whichever way it came (RFC 4733, SIP INFO, in-band) */
@@ -53,6 +62,10 @@ export interface CallMediaEvents {
   audio: [payload: Buffer, law: Law];
   error: [err: Error];
   closed: [];
+  /** received video (H.264) packets, for a bridge to relay (media that carries video only) */
+  video: [pkt: VideoPacket];
+  /** the viewer asked for a keyframe (RTCP PLI/FIR): a bridge asks the sender's side */
+  'keyframe-request': [];
 }
 
 export interface CallMedia extends EventEmitter<CallMediaEvents> {
@@ -84,6 +97,12 @@ export interface CallMedia extends EventEmitter<CallMediaEvents> {
   /** Our side on hold (RFC 3264 §8.4): the next offer/answer is at most sendonly. */
   setHold(on: boolean): void;
   close(): Promise<void>;
+  /** Video, for media that carries it: send a packet received on another call as it came. */
+  relayVideo?(pkt: VideoPacket): void;
+  /** Video: ask the sender for a keyframe (RTCP PLI, or what the peer wants). */
+  requestKeyframe?(): void;
+  /** Video flows on this call (both ends agreed on it). */
+  readonly hasVideo?: boolean;
 }
 
 export interface MediaFactory {
