@@ -271,12 +271,33 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
     this.audio = { codec: { name, pt: codec.payloadType }, telephoneEvent: te?.payloadType, remoteAddress: '', remotePort: 0, remoteRtcpPort: 0, ptime: 20, direction };
     this.receiver.negotiated(this.audio);
     if (first) this.transmitter.negotiated(new WeriftAudioSink(tx.sender, te, this.now, () => this.stats.audioOut++), this.audio, undefined);
-    if (this.videoTx) {
-      // The viewer asks for a keyframe (PLI/FIR): the bridge passes it on to the panel.
-      this.videoTx.sender.onPictureLossIndication.subscribe(() => {
-        this.stats.keyframeRequests++;
-        this.emit('keyframe-request');
-      });
+    if (this.videoTx && first) this.watchKeyframeRequests(this.videoTx);
+  }
+
+  /**
+   * The viewer asks for a keyframe (PLI, RFC 4585 §6.3.1; FIR, RFC 5104 §4.3.1): the bridge
+   * passes it on to the panel. werift routes a PLI by its *sender* SSRC first, which is often
+   * the browser's audio stream, so its own onPictureLossIndication never fires: every RTCP
+   * packet of the connection is looked at for feedback about our video SSRC.
+   */
+  private watchKeyframeRequests(video: RTCRtpTransceiver): void {
+    const pc = this.pc;
+    if (!pc) return;
+    const ours = video.sender.ssrc;
+    let last = 0;
+    const look = (p: { type: number; feedback?: { count?: number; mediaSsrc?: number; senderSsrc?: number } }): void => {
+      if (p.type !== 206 || !p.feedback || (p.feedback.count !== 1 && p.feedback.count !== 4)) return;
+      if (p.feedback.count === 1 && p.feedback.mediaSsrc !== ours) return;
+      // A browser repeats PLI every few hundred ms until it decodes: one request per 500 ms is plenty.
+      const now = this.now();
+      if (now - last < 500) return;
+      last = now;
+      this.stats.keyframeRequests++;
+      this.emit('keyframe-request');
+    };
+    for (const tx of pc.getTransceivers()) {
+      tx.receiver.onRtcp.subscribe((p) => look(p as never));
+      tx.sender.onRtcp.subscribe((p) => look(p as never));
     }
   }
 
