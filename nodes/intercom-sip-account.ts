@@ -46,7 +46,7 @@ export = function (RED: RED): void {
     // (werift) for a browser's call: the one place the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: T.logger(this),
-      mediaFactory: createCallMediaFactory({ rtp: { rtpTimeoutMs: config?.rtpTimeoutMs }, webrtc: { video: true } }),
+      mediaFactory: createCallMediaFactory({ rtp: { rtpTimeoutMs: config?.rtpTimeoutMs, video: true }, webrtc: { video: true } }),
       httpServer,
     });
     account.trace.enabled = def.trace === true;

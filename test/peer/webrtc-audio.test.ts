@@ -129,4 +129,24 @@ describeWebRtc(['baresip', 'sox', 'ss'], 'a browser answers the door over WebRTC
     await waitState(phone, 'the page call ended', (s) => s.ended > before);
     await waitFor(() => calls.every((c) => c.isEnded), 'both legs ended', 5000);
   });
+
+  test('a page that vanishes mid-call (tab closed): its leg ends, the panel is hung up, the account lives on', async () => {
+    calls.length = 0;
+    forwards.length = 0;
+    panel.events.length = 0;
+    const tab = await openPhone(browser, server, '/sip');
+    await tab.register('hall', 'hall-secret');
+    await waitState(tab, 'registered', (s) => s.registered);
+    panel.command('dial', `sip:door@127.0.0.1:${port}`);
+    await waitState(tab, 'the newest page rings', (s) => s.rings === 1);
+    await tab.answer();
+    await waitFor(() => forwards[0]?.bridge, 'bridged', 10000);
+    await tab.page.close(); // no BYE: the WebSocket and the peer connection just go away
+    await waitFor(() => calls.every((c) => c.isEnded), 'both legs ended', 10000);
+    expect(calls.find((c) => c.direction === 'outbound')!.info.reason).toBe('ws-closed');
+    await waitFor(() => panel.events.some((e) => e.type === 'CALL_CLOSED'), 'the panel got BYE', 5000);
+    // its binding is gone; the first page is still registered and rings next time
+    expect(account.registrar!.lookup('hall')).toHaveLength(1);
+    expect(account.status).toBe('bound');
+  });
 });

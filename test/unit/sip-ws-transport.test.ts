@@ -16,6 +16,7 @@ import { authorize, parseChallenge } from '../../nodes/lib/auth/digest';
 import { originAllowed } from '../../nodes/lib/sip/ws-transport';
 import { freeSipPort, freeTcpPort } from '../helpers/ports';
 import { silentMediaFactory } from '../helpers/silent-media';
+import { createCallMediaFactory } from '../../nodes/lib/media/media-factory';
 import { delay, waitFor } from '../helpers/wait';
 
 /** A browser's SIP stack over one WebSocket: what it sends and what comes back. */
@@ -180,6 +181,46 @@ describe('SIP over WebSocket on an account of its own port', () => {
     expect(account.ws!.stats.oversize).toBeGreaterThanOrEqual(1);
     const next = await open();
     expect(await next.registerWithPassword('hall', 'hall-secret')).toMatch(/^SIP\/2\.0 200 /);
+  });
+});
+
+describe('a page that calls the door (P2P over WebSocket) with an SDP WebRTC cannot take', () => {
+  test('no DTLS fingerprint: the answer is 488, the call ends, nothing else happens', async () => {
+    const port = await freeSipPort();
+    const wsPort = await freeTcpPort();
+    const account = new SipAccount({ ...base(port, wsPort), mode: 'p2p', allowedSources: '127.0.0.1', registrarAccounts: undefined }, { mediaFactory: createCallMediaFactory() });
+    await account.start();
+    const answered: Call[] = [];
+    account.on('call', (c: Call) => {
+      answered.push(c);
+      c.answer().catch(() => undefined); // the flow answers; the media refuses the SDP
+    });
+    const page = await WsPeer.open(`ws://127.0.0.1:${wsPort}/sip`);
+    try {
+      const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 0', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd', 'a=ice-pwd:0123456789abcdef012345', 'a=candidate:1 1 udp 1 127.0.0.1 9 typ host', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+      page.send(
+        [
+          `INVITE sip:door@127.0.0.1:${port} SIP/2.0`,
+          `Via: SIP/2.0/WS x.invalid;branch=z9hG4bK${randomBytes(6).toString('hex')}`,
+          'Max-Forwards: 70',
+          `From: <sip:hall@127.0.0.1>;tag=${randomBytes(4).toString('hex')}`,
+          '<sip:door@127.0.0.1>'.replace(/^/, 'To: '),
+          'Call-ID: nofp',
+          'CSeq: 1 INVITE',
+          `Contact: <${page.contact}>`,
+          'Content-Type: application/sdp',
+          `Content-Length: ${Buffer.byteLength(sdp)}`,
+          '',
+          sdp,
+        ].join('\r\n'),
+      );
+      expect(await page.response('nofp', 1, 'INVITE', 488)).toMatch(/^SIP\/2\.0 488 /);
+      await waitFor(() => answered[0]?.isEnded, 'the call ended', 3000);
+      expect(answered[0].info.status).toBe(488);
+    } finally {
+      page.close();
+      await account.close();
+    }
   });
 });
 

@@ -50,8 +50,9 @@ export function trimWebRtcSdp(text: string, opts: { video: boolean }): WebRtcSdp
   }
   if (!session[0]?.startsWith('v=0')) throw new NotAcceptableHere('media.sdpNoVersion');
   if (sections.length > 8) throw new NotAcceptableHere('media.sdpTooManyMedia', { max: 8 });
-  const sessionFp = session.some((l) => l.startsWith('a=fingerprint:'));
-  const sessionUfrag = session.some((l) => l.startsWith('a=ice-ufrag:'));
+  // A bundled section (RFC 8843) may leave ICE and DTLS attributes to the others.
+  const sessionFp = lines.some((l) => l.startsWith('a=fingerprint:'));
+  const sessionUfrag = lines.some((l) => l.startsWith('a=ice-ufrag:')) && lines.some((l) => l.startsWith('a=ice-pwd:'));
   let audio = false;
   let video = false;
   const out: string[] = [...session];
