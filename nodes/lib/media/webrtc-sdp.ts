@@ -98,6 +98,8 @@ export function trimWebRtcSdp(text: string, opts: { video: boolean }): WebRtcSdp
     for (const l of sec.slice(1)) {
       const pt = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+|\*)/.exec(l)?.[1];
       if (pt !== undefined && pt !== '*' && !keep.includes(pt)) continue;
+      // werift's parser throws on RFC 3605 `a=rtcp:<port>` without an address; WebRTC muxes RTCP anyway.
+      if (l.startsWith('a=rtcp:')) continue;
       const cand = /^a=candidate:\S+ \d+ (\S+) \d+ (\S+) (\d+) typ/i.exec(l);
       if (cand && (!/^udp$/i.test(cand[1]) || !candidateAddressUsable(cand[2]))) continue; // werift speaks UDP ICE
       out.push(l);
