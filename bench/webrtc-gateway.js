@@ -13,7 +13,7 @@ const dgram = require('node:dgram');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn, fork, execFileSync, spawnSync } = require('node:child_process');
+const { spawn, fork, spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 
 if (Object.keys(os.networkInterfaces()).some((n) => n !== 'lo')) {
@@ -21,7 +21,7 @@ if (Object.keys(os.networkInterfaces()).some((n) => n !== 'lo')) {
     console.log('webrtc-gateway: needs a loopback-only network (run as root, or under unshare -n)');
     process.exit(0);
   }
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, __filename], { stdio: 'inherit', env: process.env });
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, path.join(__dirname, 'webrtc-gateway.js')], { stdio: 'inherit', env: process.env });
   process.exit(r.status ?? 1);
 }
 
