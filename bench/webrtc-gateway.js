@@ -138,7 +138,7 @@ async function browserAnswer(offerSdp, onAudio) {
   return pc;
 }
 
-function connected(pc, ms = 10000) {
+function connected(pc, ms = 20000) {
   return new Promise((resolve, reject) => {
     if (pc.connectionState === 'connected') return resolve();
     const t = setTimeout(() => reject(new Error('ICE/DTLS did not connect')), ms);
@@ -253,7 +253,7 @@ async function runGateway(name, gw, video) {
 
 // ---- ours: the package's media in a child process ---------------------------------------
 async function ours() {
-  const child = fork(path.join(__dirname, '_webrtc-gateway-child.js'), { stdio: 'inherit' });
+  const child = fork(path.join(__dirname, '_webrtc-gateway-child.js'), { stdio: 'inherit', execArgv: process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF}`] : [] });
   const waiters = new Map();
   child.on('message', (m) => {
     if (m.ready) return waiters.get('ready')?.(m);
