@@ -7,6 +7,9 @@ const { bridge } = require('../dist/nodes/lib/media/bridge');
 
 const factory = createCallMediaFactory({ rtp: { video: true, rtpTimeoutMs: 0 }, webrtc: { video: true, rtpTimeoutMs: 0 } });
 const calls = new Map();
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const lag = monitorEventLoopDelay({ resolution: 5 });
+lag.enable();
 process.on('message', async (m) => {
   try {
     if (m.cmd === 'open') {
@@ -21,6 +24,9 @@ process.on('message', async (m) => {
       await c.browser.setRemoteAnswer(m.sdp);
       c.bridge = bridge(c.panel, c.browser);
       process.send({ id: m.id, ok: true });
+    } else if (m.cmd === 'lag') {
+      process.send({ id: m.id, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 });
+      lag.reset();
     } else if (m.cmd === 'close') {
       await Promise.all([...calls.values()].flatMap((c) => [c.panel.close(), c.browser.close()]));
       process.send({ id: m.id, ok: true });

@@ -235,10 +235,18 @@ async function runGateway(name, gw, video) {
   await sleep(2000); // warm-up (DTLS done, JIT)
   lat.length = 0;
   videoIn = 0;
+  await gw.lag?.();
+  const here = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 5 });
+  here.enable();
   const c0 = cpuTicks(gw.pid);
   const t0 = Date.now();
   await sleep(SECONDS * 1000);
   const cpu = ((cpuTicks(gw.pid) - c0) / TICKS / ((Date.now() - t0) / 1000)) * 100;
+  const loop = (await gw.lag?.()) ?? undefined;
+  if (loop) debug(name, 'gateway event-loop delay p99', loop.p99.toFixed(1), 'ms, max', loop.max.toFixed(1), 'ms');
+  here.disable();
+  const browserLag = { p99: here.percentile(99) / 1e6, max: here.max / 1e6 };
+  debug(name, 'browser (this process) event-loop delay p99', browserLag.p99.toFixed(1), 'ms, max', browserLag.max.toFixed(1), 'ms');
   clearInterval(audioTimer);
   clearInterval(videoTimer);
   const sorted = [...lat].sort((x, y) => x - y);
@@ -248,7 +256,7 @@ async function runGateway(name, gw, video) {
     await c.pc.close();
   }
   await gw.close();
-  return { name, packets: sorted.length, videoIn, p50: pct(sorted, 50), p99: pct(sorted, 99), cpuPerCall: cpu / CALLS };
+  return { name, browserLag, gatewayLag: loop, packets: sorted.length, videoIn, p50: pct(sorted, 50), p99: pct(sorted, 99), cpuPerCall: cpu / CALLS };
 }
 
 // ---- ours: the package's media in a child process ---------------------------------------
@@ -277,6 +285,7 @@ async function ours() {
       await ask({ cmd: 'answer', id: String(i), sdp });
       return panelAnswers.get(i);
     },
+    lag: () => ask({ cmd: 'lag', id: 'lag' }),
     close: async () => {
       await ask({ cmd: 'close', id: 'close' }).catch(() => undefined);
     },
@@ -346,8 +355,9 @@ async function rtpengine() {
   else console.log('rtpengine not installed: peer skipped (apt-get install rtpengine-daemon)');
   const f = (x) => (x === undefined ? '-' : x.toFixed(2));
   console.log(`\nWebRTC gateway, ${CALLS} calls, ${SECONDS} s, audio PCMU 20 ms both ways${VIDEO ? ' + H.264 1280x720 25 fps from the panel' : ''}`);
-  console.log('gateway            audio pkts  video pkts   p50 ms   p99 ms   CPU/call %');
-  for (const r of results) console.log(`${r.name.padEnd(18)} ${String(r.packets).padStart(10)} ${String(r.videoIn).padStart(11)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${f(r.cpuPerCall).padStart(12)}`);
+  console.log('gateway            audio pkts  video pkts   p50 ms   p99 ms   CPU/call %   loop delay p99 ms: gateway / browser side');
+  for (const r of results) console.log(`${r.name.padEnd(18)} ${String(r.packets).padStart(10)} ${String(r.videoIn).padStart(11)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${f(r.cpuPerCall).padStart(12)}   ${r.gatewayLag ? f(r.gatewayLag.p99) : 'n/a (C)'} / ${f(r.browserLag.p99)}`);
+  console.log(`(load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores: a busy machine makes every p99 here grow)`);
   if (results[1]) {
     const [a, b] = results;
     console.log(`ratio ours/peer: p50 ${(a.p50 / b.p50).toFixed(2)}, p99 ${(a.p99 / b.p99).toFixed(2)}, CPU/call ${(a.cpuPerCall / b.cpuPerCall).toFixed(2)}`);
