@@ -48,6 +48,7 @@ export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallM
   private videoSession?: RtpSession;
   private videoOpening?: Promise<RtpSession>;
   private firSeq = 0;
+  private lastFastUpdate = 0;
   private closed = false;
   private readonly now: () => number;
   private readonly negotiation: Negotiation;
@@ -214,6 +215,12 @@ export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallM
     if (!s || media === undefined) return;
     s.sendRtcp(buildPli(s.ssrc, media));
     s.sendRtcp(buildFir(s.ssrc, media, this.firSeq++));
+    // The SIP INFO form at most every 2 s: a viewer repeats its request until it decodes.
+    const now = this.now();
+    if (now - this.lastFastUpdate >= 2000) {
+      this.lastFastUpdate = now;
+      this.emit('picture-fast-update');
+    }
   }
 
   private apply(session: RtpSession, prev: NegotiatedAudio | undefined): void {

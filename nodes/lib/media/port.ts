@@ -66,6 +66,11 @@ export interface CallMediaEvents {
   video: [pkt: VideoPacket];
   /** the viewer asked for a keyframe (RTCP PLI/FIR): a bridge asks the sender's side */
   'keyframe-request': [];
+  /**
+   * A keyframe was asked of our peer: signalling also sends SIP INFO picture_fast_update
+   * (RFC 5168), for panels that read that and not RTCP.
+   */
+  'picture-fast-update': [];
 }
 
 export interface CallMedia extends EventEmitter<CallMediaEvents> {
