@@ -4,10 +4,11 @@
  * Flow nodes register with it to get status updates; close frees the SIP port first.
  */
 import * as path from 'node:path';
+import * as https from 'node:https';
 import { rm } from 'node:fs/promises';
-import { SipAccount, type AccountConfig, type AccountStatus, type StatusDetail } from './lib/sip/account';
+import { SipAccount, type AccountConfig, type AccountStatus, type HttpServerHost, type StatusDetail } from './lib/sip/account';
 import { type AccountDef, accountConfig } from './lib/sip/account-config';
-import { createRtpMediaFactory } from './lib/media/call-media';
+import { createCallMediaFactory } from './lib/media/media-factory';
 import { registerProvider } from './shared/providers';
 import type { SipAccountNode } from './intercom-sip-account.types';
 import { statusDetailText } from './intercom-sip-in.helpers';
@@ -26,6 +27,13 @@ const LOOK: Record<AccountStatus, [NodeStatusFill, 'ring' | 'dot']> = {
 
 export = function (RED: RED): void {
   const T = texts(RED, 'intercom-sip-account');
+  // SIP over WebSocket under httpNodeRoot on Node-RED's own server (so WSS comes with its
+  // https settings), guarded like Node-RED's websocket nodes: webSocketNodeVerifyClient.
+  const root = RED.settings.httpNodeRoot;
+  const httpServer: HttpServerHost | undefined =
+    RED.server && root !== false
+      ? { server: RED.server, root: typeof root === 'string' ? root : '/', secure: RED.server instanceof https.Server, verifyClient: RED.settings.webSocketNodeVerifyClient as HttpServerHost['verifyClient'] }
+      : undefined;
   function IntercomSipAccountNode(this: SipAccountNode, def: AccountDef & NodeDef): void {
     RED.nodes.createNode(this, def);
     const users = new Set<Node>();
@@ -42,12 +50,13 @@ export = function (RED: RED): void {
     // dir (a runtime without one, a test harness, keeps them in memory).
     const userDir = RED.settings.userDir;
     const guardFile = userDir ? path.join(userDir, 'intercom-sip', `guard-${def.id.replace(/[^\w.-]/g, '_')}.json`) : undefined;
-    // Real RTP per call, bound to the account's own address (the SDP c= line): the one place
-    // the media factory is chosen.
+    // Real RTP per call, bound to the account's own address (the SDP c= line), or WebRTC
+    // (werift) for a browser's call: the one place the media factory is chosen.
     const account = new SipAccount(config ?? ({ name: def.id } as AccountConfig), {
       logger: T.logger(this),
-      mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: config?.rtpTimeoutMs, portMin: config?.rtpPortMin, portMax: config?.rtpPortMax }),
+      mediaFactory: createCallMediaFactory({ rtp: { rtpTimeoutMs: config?.rtpTimeoutMs, portMin: config?.rtpPortMin, portMax: config?.rtpPortMax, video: true }, webrtc: { video: true, portMin: config?.rtpPortMin, portMax: config?.rtpPortMax } }),
       guardFile,
+      httpServer,
     });
     account.trace.enabled = def.trace === true;
     this.account = account;

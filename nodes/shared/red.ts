@@ -3,6 +3,7 @@
  * speaks to Node-RED the same way. Nothing under nodes/lib/ may import this file.
  */
 import type { EventEmitter } from 'node:events';
+import type * as http from 'node:http';
 
 export interface NodeMessage {
   _msgid?: string;
@@ -72,6 +73,8 @@ export interface RED {
     post(path: string, ...handlers: Array<(req: HttpRequest, res: HttpResponse, next?: () => void) => void>): void;
   };
   httpNode?: RED['httpAdmin'];
+  /** the HTTP(S) server Node-RED serves the editor and httpNode routes on */
+  server?: http.Server;
   auth?: { needsPermission(perm: string): (req: HttpRequest, res: HttpResponse, next: () => void) => void };
   util: {
     getMessageProperty(msg: NodeMessage, prop: string): unknown;

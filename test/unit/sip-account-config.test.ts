@@ -88,3 +88,23 @@ describe('account settings', () => {
     expect(accountConfig({ id: 'n', mode: 'registrar', registrarUsers: 'p' }, { registrarPasswords: 'p:x' }).registrarAccounts).toEqual([{ user: 'p', password: 'x', allowedSources: '' }]);
   });
 });
+
+describe('SIP over WebSocket settings (browsers)', () => {
+  test('off unless chosen; Node-RED server with the default path; own port with its default port', () => {
+    expect(accountConfig({ id: 'n' }, {}).websocket).toBeUndefined();
+    expect(accountConfig({ id: 'n', wsOn: 'off', wsPath: '/x' }, {}).websocket).toBeUndefined();
+    expect(accountConfig({ id: 'n', wsOn: 'node-red', wsPath: '' }, {}).websocket).toEqual({ on: 'node-red', path: '/sip', port: undefined, origins: [] });
+    expect(accountConfig({ id: 'n', wsOn: 'port', wsPort: '', wsOrigins: 'https://ha.local:8123, *' }, {}).websocket).toEqual({ on: 'port', path: '/sip', port: 5066, origins: ['https://ha.local:8123', '*'] });
+  });
+
+  test.each([
+    [{ wsOn: 'sometimes' }, 'setting.choice', 'wsOn'],
+    [{ wsOn: 'node-red', wsPath: 'sip' }, 'sip.badWsPath', 'wsPath'],
+    [{ wsOn: 'node-red', wsPath: '/a b' }, 'sip.badWsPath', 'wsPath'],
+    [{ wsOn: 'port', wsPort: '70000' }, 'setting.integer', 'wsPort'],
+    [{ wsOn: 'node-red', wsOrigins: 'ha.local:8123' }, 'sip.badWsOrigin', 'wsOrigins'],
+    [{ wsOn: 'node-red', wsOrigins: 'https://ha.local/path' }, 'sip.badWsOrigin', 'wsOrigins'],
+  ])('%j is refused naming its field', (def, code, field) => {
+    expect(() => accountConfig({ id: 'n', ...def }, {})).toThrow(expect.objectContaining({ code, params: expect.objectContaining({ field }) }));
+  });
+});

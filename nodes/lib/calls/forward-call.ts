@@ -7,7 +7,9 @@
 import { EventEmitter } from 'node:events';
 import { IntercomError } from '../core/errors';
 import type { Bridge } from '../media/bridge';
-import type { CallMedia } from '../media/port';
+import type { CallMedia, VideoPacket } from '../media/port';
+import type { VideoSource } from '../media/rtsp-video';
+import { errorText } from '../core/errors';
 import type { SipAccount } from '../sip/account';
 import type { Call } from '../sip/call';
 import { type Clock, systemClock } from '../sip/clock';
@@ -18,6 +20,11 @@ export interface ForwardCallOptions extends ForwardOptions {
   /** prompt looped to the panel while the legs ring; false for silence (default ringback-eu) */
   ringback?: string | false;
   clock?: Clock;
+  /**
+   * The door's camera as the call's video when the panel sends none and the person who
+   * answered can show it (a page, a video phone): started on answer, stopped on hang-up.
+   */
+  camera?: () => Promise<VideoSource>;
 }
 
 export interface ForwardCallEvents {
@@ -33,6 +40,8 @@ export interface ForwardCallEvents {
 export class ForwardCall extends EventEmitter<ForwardCallEvents> {
   readonly queue: ForwardQueue<Call>;
   bridge?: Bridge;
+  /** the camera giving the answered leg its video, while it does */
+  camera?: VideoSource;
   private ringing = false;
 
   constructor(private readonly account: SipAccount, readonly panel: Call, targets: string[], private readonly opts: ForwardCallOptions) {
@@ -100,6 +109,34 @@ export class ForwardCall extends EventEmitter<ForwardCallEvents> {
       return;
     }
     this.emit('answered', leg, target);
+    // The leg's answer may still be applying (its 'answered' comes first): whether it takes
+    // video is looked at once the camera is up.
+    if (this.opts.camera && !this.panel.media?.hasVideo && leg.media?.relayVideo) void this.showCamera(leg);
+  }
+
+  private async showCamera(leg: Call): Promise<void> {
+    // Up to 3 s for the leg's answer to settle: a leg without video gets no camera.
+    for (let i = 0; i < 60 && !leg.isEnded && !leg.media?.hasVideo; i++) await new Promise((r) => setTimeout(r, 50));
+    if (leg.isEnded || this.panel.isEnded || !leg.media?.hasVideo) return;
+    let source: VideoSource;
+    try {
+      source = await (this.opts.camera as () => Promise<VideoSource>)();
+    } catch (err) {
+      leg.emit('error', err as Error);
+      this.account.endpoint?.log.warn('calls.cameraFailed', { call: leg.id, detail: errorText(err) });
+      return;
+    }
+    if (leg.isEnded || this.panel.isEnded || !leg.media?.hasVideo) return void source.close();
+    this.camera = source;
+    const relay = (pkt: VideoPacket): void => leg.media?.relayVideo?.(pkt);
+    source.on('video', relay);
+    const stop = (): void => {
+      source.off('video', relay);
+      if (this.camera === source) this.camera = undefined;
+      void source.close();
+    };
+    leg.once('ended', stop);
+    this.panel.once('ended', stop);
   }
 
   stop(): void {

@@ -10,7 +10,7 @@
  * audio. Each leg still reports its own 'dtmf' events to the flow.
  */
 import { IntercomError } from '../core/errors';
-import type { CallMedia, DtmfEvent, Law } from './port';
+import type { CallMedia, DtmfEvent, Law, VideoPacket } from './port';
 
 export interface Bridge {
   /** packets relayed a→b and b→a, and key presses relayed */
@@ -49,6 +49,19 @@ export function bridge(a: CallMedia, b: CallMedia, opts: BridgeOptions = {}): Br
   };
   a.on('audio', fromA);
   b.on('audio', fromB);
+  // Video (H.264) as it came, when both legs carry it; a viewer's keyframe request goes
+  // to the other leg, whose sender makes the keyframe (RTCP PLI/FIR, RFC 4585/5104).
+  const videoFromA = (pkt: VideoPacket): void => b.relayVideo?.(pkt);
+  const videoFromB = (pkt: VideoPacket): void => a.relayVideo?.(pkt);
+  const keyframeForA = (): void => b.requestKeyframe?.();
+  const keyframeForB = (): void => a.requestKeyframe?.();
+  a.on('video', videoFromA);
+  b.on('video', videoFromB);
+  a.on('keyframe-request', keyframeForA);
+  b.on('keyframe-request', keyframeForB);
+  // Ask at once: the viewer that just joined needs a keyframe to show anything.
+  a.requestKeyframe?.();
+  b.requestKeyframe?.();
   let done = false;
   const unbridge = (): void => {
     if (done) return;
@@ -57,6 +70,10 @@ export function bridge(a: CallMedia, b: CallMedia, opts: BridgeOptions = {}): Br
     b.off('audio', fromB);
     a.off('dtmf', dtmfFromA);
     b.off('dtmf', dtmfFromB);
+    a.off('video', videoFromA);
+    b.off('video', videoFromB);
+    a.off('keyframe-request', keyframeForA);
+    b.off('keyframe-request', keyframeForB);
     a.off('closed', unbridge);
     b.off('closed', unbridge);
   };

@@ -10,12 +10,13 @@ import { buildInfoDtmf } from './dtmf-info';
 import type { Law } from './g711';
 import { checkOffer, Negotiation } from './negotiation';
 import type { CodecName, NegotiatedAudio } from './offer-answer';
-import type { CallMedia, CallMediaContext, CallMediaEvents, MediaFactory } from './port';
+import type { CallMedia, CallMediaContext, CallMediaEvents, MediaFactory, VideoPacket } from './port';
 import { loadAudio } from './prompts';
 import { MediaReceiver } from './receiver';
 import type { RtpPacket } from './rtp';
 import { RtpSession, type ReceivedInfo } from './rtp-session';
 import { MediaTransmitter } from './transmitter';
+import { buildFir, buildPli, type NegotiatedVideo, offeredVideo } from './video-negotiation';
 
 export interface MediaOptions {
   portMin?: number;
@@ -34,12 +35,20 @@ export interface MediaOptions {
   dtmfEndTimeoutMs?: number;
   /** emit 'rtp-timeout' once when no RTP arrived for this long while we expect it (0 = off) */
   rtpTimeoutMs?: number;
+  /** bridged audio of the same law and packet size leaves at once, untouched (default true) */
+  directRelay?: boolean;
+  /** accept (and offer) H.264 video on its own RTP port, relayed by a bridge (default false) */
+  video?: boolean;
   now?: () => number;
 }
 
 export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallMedia {
   private session?: RtpSession;
   private opening?: Promise<RtpSession>;
+  private videoSession?: RtpSession;
+  private videoOpening?: Promise<RtpSession>;
+  private firSeq = 0;
+  private lastFastUpdate = 0;
   private closed = false;
   private readonly now: () => number;
   private readonly negotiation: Negotiation;
@@ -67,7 +76,7 @@ export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallM
       },
     );
     this.transmitter = new MediaTransmitter(
-      { sendSilence: opts.sendSilence, dtmfDurationMs: opts.dtmfDurationMs, dtmfGapMs: opts.dtmfGapMs, now: this.now },
+      { sendSilence: opts.sendSilence, dtmfDurationMs: opts.dtmfDurationMs, dtmfGapMs: opts.dtmfGapMs, directRelay: opts.directRelay ?? true, now: this.now },
       {
         audio,
         tick: () => {
@@ -123,22 +132,95 @@ export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallM
     // Read the offer before binding ports: SDP we cannot take costs no socket.
     const offer = this.negotiation.readOffer(remoteSdp);
     const session = await this.ensureSession();
+    const video = this.opts.video && offeredVideo(offer) ? await this.ensureVideoSession() : undefined;
     const prev = this.negotiation.audio;
-    const sdp = this.negotiation.answer(offer, session.localPort);
+    const prevVideo = this.negotiation.video;
+    const sdp = this.negotiation.answer(offer, session.localPort, video?.localPort);
     this.apply(session, prev);
+    this.applyVideo(prevVideo);
     return sdp;
   }
 
   async offer(): Promise<string> {
     const session = await this.ensureSession();
-    return this.negotiation.offer(session.localPort);
+    const video = this.opts.video ? await this.ensureVideoSession() : undefined;
+    return this.negotiation.offer(session.localPort, video?.localPort);
   }
 
   async setRemoteAnswer(remoteSdp: string): Promise<void> {
     const session = await this.ensureSession();
     const prev = this.negotiation.audio;
+    const prevVideo = this.negotiation.video;
     this.negotiation.acceptAnswer(remoteSdp);
     this.apply(session, prev);
+    this.applyVideo(prevVideo);
+  }
+
+  /** The video session's counters (undefined without video). */
+  get videoStats(): RtpSession['stats'] | undefined {
+    return this.videoSession?.stats;
+  }
+
+  /** The H.264 stream agreed on, if any. */
+  get video(): NegotiatedVideo | undefined {
+    return this.negotiation.video;
+  }
+
+  get hasVideo(): boolean {
+    const d = this.negotiation.video?.direction;
+    return !!this.videoSession && !!d && d !== 'inactive';
+  }
+
+  /** A second RTP session for video: packets in go to a bridge as they came, never decoded. */
+  private async ensureVideoSession(): Promise<RtpSession> {
+    if (this.closed) throw new IntercomError('media.closed');
+    this.videoOpening ??= RtpSession.open({ localAddress: this.ctx.localAddress, portMin: this.opts.portMin, portMax: this.opts.portMax, now: this.now, rtcpIntervalMs: this.opts.rtcpIntervalMs }).then((s) => {
+      this.videoSession = s;
+      s.on('rtp', (pkt: RtpPacket) => {
+        const v = this.negotiation.video;
+        if (!v || pkt.payloadType !== v.pt || this.listenerCount('video') === 0) return;
+        this.emit('video', { payloadType: pkt.payloadType, marker: pkt.marker, sequence: pkt.sequence, timestamp: pkt.timestamp, payload: pkt.payload });
+      });
+      // A video phone asks for a keyframe with PLI (RFC 4585) or FIR (RFC 5104): pass it on.
+      s.on('rtcp', (packets: Array<{ type: string; packetType?: number; fmt?: number }>) => {
+        if (packets.some((p) => p.type === 'other' && p.packetType === 206 && (p.fmt === 1 || p.fmt === 4))) this.emit('keyframe-request');
+      });
+      s.on('error', (err: Error) => this.emitError(err));
+      return s;
+    });
+    const s = await this.videoOpening;
+    if (this.closed) throw new IntercomError('media.closed');
+    return s;
+  }
+
+  private applyVideo(prev: NegotiatedVideo | undefined): void {
+    const v = this.negotiation.video;
+    const s = this.videoSession;
+    if (!v || !s) return;
+    if (!prev || prev.remoteAddress !== v.remoteAddress || prev.remotePort !== v.remotePort) s.setRemote({ address: v.remoteAddress, port: v.remotePort }, { address: v.remoteAddress, port: v.remoteRtcpPort });
+  }
+
+  /** Video from the other leg, as it came (payload, marker and timestamp untouched). */
+  relayVideo(pkt: VideoPacket): void {
+    const v = this.negotiation.video;
+    const s = this.videoSession;
+    if (!v || !s || (v.direction !== 'sendrecv' && v.direction !== 'sendonly')) return;
+    s.send(v.pt, pkt.payload, pkt.timestamp, pkt.marker);
+  }
+
+  /** Ask the peer for a keyframe: PLI, and FIR for senders that only honour that. */
+  requestKeyframe(): void {
+    const s = this.videoSession;
+    const media = s?.peerSsrc;
+    if (!s || media === undefined) return;
+    s.sendRtcp(buildPli(s.ssrc, media));
+    s.sendRtcp(buildFir(s.ssrc, media, this.firSeq++));
+    // The SIP INFO form at most every 2 s: a viewer repeats its request until it decodes.
+    const now = this.now();
+    if (now - this.lastFastUpdate >= 2000) {
+      this.lastFastUpdate = now;
+      this.emit('picture-fast-update');
+    }
   }
 
   private apply(session: RtpSession, prev: NegotiatedAudio | undefined): void {
@@ -205,7 +287,8 @@ export class RtpCallMedia extends EventEmitter<CallMediaEvents> implements CallM
     this.receiver.close();
     this.transmitter.close();
     const session = this.session ?? (this.opening ? await this.opening.catch(() => undefined) : undefined);
-    await session?.close();
+    const video = this.videoSession ?? (this.videoOpening ? await this.videoOpening.catch(() => undefined) : undefined);
+    await Promise.all([session?.close(), video?.close()]);
     this.emit('closed');
   }
 }

@@ -9,6 +9,7 @@ import { IntercomError } from '../core/errors';
 import { acceptAnswer, answerOffer, createOffer, type CodecName, type LocalMediaParams, type NegotiatedAudio } from './offer-answer';
 import { NotAcceptableHere } from './port';
 import { buildSdp, parseSdp, SdpError, type SessionDescription } from './sdp';
+import { acceptVideoAnswer, answerVideo, type NegotiatedVideo, offerVideo } from './video-negotiation';
 
 export class Negotiation {
   private localOffer?: SessionDescription;
@@ -19,6 +20,8 @@ export class Negotiation {
   audio?: NegotiatedAudio;
   /** the peer's last offer put the call on hold */
   remoteHold = false;
+  /** the H.264 stream both ends agreed on, if any (video-negotiation.ts) */
+  video?: NegotiatedVideo;
 
   constructor(private readonly localAddress: string, private readonly codecs?: CodecName[]) {}
 
@@ -30,21 +33,25 @@ export class Negotiation {
   }
 
   /** The peer's offer → our answer, for an RTP port of ours. */
-  answer(offer: SessionDescription, rtpPort: number): string {
+  answer(offer: SessionDescription, rtpPort: number, videoPort?: number): string {
     const { answer, audio } = answerOffer(offer, this.local(rtpPort));
     this.audio = audio;
+    this.video = videoPort !== undefined ? answerVideo(offer, answer, videoPort, this.hold) : undefined;
     return buildSdp(answer);
   }
 
-  offer(rtpPort: number): string {
+  offer(rtpPort: number, videoPort?: number): string {
     this.localOffer = createOffer(this.local(rtpPort));
+    if (videoPort !== undefined) offerVideo(this.localOffer, videoPort, this.hold);
     return buildSdp(this.localOffer);
   }
 
   /** The peer's answer to our last offer. */
   acceptAnswer(remoteSdp: string): NegotiatedAudio {
     if (!this.localOffer) throw new IntercomError('media.answerWithoutOffer');
-    this.audio = acceptAnswer(this.localOffer, parse(remoteSdp));
+    const answer = parse(remoteSdp);
+    this.audio = acceptAnswer(this.localOffer, answer);
+    this.video = acceptVideoAnswer(this.localOffer, answer);
     return this.audio;
   }
 

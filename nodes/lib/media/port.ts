@@ -36,6 +36,19 @@ export interface CallMediaContext {
   localAddress: string;
   /** account-level DTMF send method */
   dtmfSend?: 'rfc4733' | 'info';
+  /** how the peer's signalling reaches us: 'ws'/'wss' is a browser (SIP over WebSocket) */
+  transport?: 'udp' | 'tcp' | 'ws' | 'wss';
+  /** the SDP offer an inbound call came with, if any (a WebRTC offer asks for WebRTC media) */
+  remoteOffer?: string;
+}
+
+/** One video RTP packet as a bridge relays it: payload untouched, header fields as received. */
+export interface VideoPacket {
+  payloadType: number;
+  marker: boolean;
+  sequence: number;
+  timestamp: number;
+  payload: Buffer;
 }
 
 /** The events of one call's media. */
@@ -49,6 +62,15 @@ export interface CallMediaEvents {
   audio: [payload: Buffer, law: Law];
   error: [err: Error];
   closed: [];
+  /** received video (H.264) packets, for a bridge to relay (media that carries video only) */
+  video: [pkt: VideoPacket];
+  /** the viewer asked for a keyframe (RTCP PLI/FIR): a bridge asks the sender's side */
+  'keyframe-request': [];
+  /**
+   * A keyframe was asked of our peer: signalling also sends SIP INFO picture_fast_update
+   * (RFC 5168), for panels that read that and not RTCP.
+   */
+  'picture-fast-update': [];
 }
 
 export interface CallMedia extends EventEmitter<CallMediaEvents> {
@@ -80,6 +102,12 @@ export interface CallMedia extends EventEmitter<CallMediaEvents> {
   /** Our side on hold (RFC 3264 §8.4): the next offer/answer is at most sendonly. */
   setHold(on: boolean): void;
   close(): Promise<void>;
+  /** Video, for media that carries it: send a packet received on another call as it came. */
+  relayVideo?(pkt: VideoPacket): void;
+  /** Video: ask the sender for a keyframe (RTCP PLI, or what the peer wants). */
+  requestKeyframe?(): void;
+  /** Video flows on this call (both ends agreed on it). */
+  readonly hasVideo?: boolean;
 }
 
 export interface MediaFactory {

@@ -294,6 +294,23 @@ export class RtpSession extends EventEmitter {
     });
   }
 
+  /** The SSRC the peer sends with (after its first packet). */
+  get peerSsrc(): number | undefined {
+    return this.remoteSsrc;
+  }
+
+  /** Send one RTCP packet (feedback such as PLI/FIR) to the peer's RTCP port. */
+  sendRtcp(packet: Buffer): void {
+    const to = this.remoteRtcp;
+    if (this.closed || !to || to.port === 0 || to.address === '0.0.0.0') return;
+    const target = this.latched ? { address: this.latched.address, port: this.latched.port + 1 } : to;
+    try {
+      this.rtcp.send(packet, target.port, target.address, () => undefined);
+    } catch {
+      // best effort, like the reports
+    }
+  }
+
   /** Send RTCP BYE and release both ports. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= this.release();

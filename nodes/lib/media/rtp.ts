@@ -75,7 +75,7 @@ export type RtcpPacket =
   | { type: 'SR'; ssrc: number; ntpSec: number; ntpFrac: number; rtpTimestamp: number; packets: number; octets: number }
   | { type: 'RR'; ssrc: number }
   | { type: 'BYE'; ssrcs: number[] }
-  | { type: 'other'; packetType: number };
+  | { type: 'other'; packetType: number; fmt: number };
 
 /** Parse a compound RTCP packet (§6.1); null when any part of it is malformed. */
 export function parseRtcp(buf: Buffer): RtcpPacket[] | null {
@@ -109,7 +109,7 @@ export function parseRtcp(buf: Buffer): RtcpPacket[] | null {
       for (let i = 0; i < count; i++) ssrcs.push(buf.readUInt32BE(off + 4 + i * 4));
       out.push({ type: 'BYE', ssrcs });
     } else if (pt >= 192 && pt <= 223) {
-      out.push({ type: 'other', packetType: pt });
+      out.push({ type: 'other', packetType: pt, fmt: count });
     } else {
       return null;
     }

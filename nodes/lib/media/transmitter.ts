@@ -9,8 +9,14 @@ import { IntercomError } from '../core/errors';
 import { encode, SILENCE, transcode, type Law } from './g711';
 import type { NegotiatedAudio } from './offer-answer';
 import { eventPackets } from './rfc4733';
-import type { RtpSession } from './rtp-session';
 import { dtmfTone } from './tones';
+
+/** Where packets go: an RTP session (rtp-session.ts) or a WebRTC sender (webrtc/). */
+export interface MediaSink {
+  send(payloadType: number, payload: Uint8Array, timestamp: number, marker?: boolean): unknown;
+  /** the media clock now, in 8 kHz units */
+  mediaTimestamp(): number;
+}
 
 const MAX_RELAY_BYTES = 8 * 200; // 200 ms of bridged audio, then the oldest is dropped
 
@@ -35,6 +41,13 @@ export interface TransmitterOptions {
   /** default press length for sendDtmf (ms) and the gap between digits */
   dtmfDurationMs?: number;
   dtmfGapMs?: number;
+  /**
+   * Bridged audio in this leg's law and packet size leaves at once instead of on the next
+   * tick, its payload untouched: a bridge then adds no packet time of delay (a WebRTC leg
+   * and the panel's leg relay G.711 straight through). Prompts and key presses still go on
+   * the clock, and while they play the relayed audio waits behind them as before.
+   */
+  directRelay?: boolean;
   now: () => number;
 }
 
@@ -47,7 +60,7 @@ export interface TransmitterHooks {
 }
 
 export class MediaTransmitter {
-  private session?: RtpSession;
+  private session?: MediaSink;
   private timer?: NodeJS.Timeout;
   private tick = 0;
   /** when the clock (re)started counting ticks */
@@ -59,12 +72,15 @@ export class MediaTransmitter {
   private relay: Buffer[] = [];
   private relayBytes = 0; // unread bytes in `relay`
   private relayOffset = 0;
+  /** direct relay: the timestamp after the last relayed packet, and until when it counts as live */
+  private directEnd?: number;
+  private directUntil = 0;
   private closed = false;
 
   constructor(private readonly opts: TransmitterOptions, private readonly hooks: TransmitterHooks) {}
 
   /** Start the clock on the first agreement; keep it continuous across a new ptime. */
-  negotiated(session: RtpSession, audio: NegotiatedAudio, prev: NegotiatedAudio | undefined): void {
+  negotiated(session: MediaSink, audio: NegotiatedAudio, prev: NegotiatedAudio | undefined): void {
     if (prev && prev.ptime !== audio.ptime && this.timer) {
       // New packetisation (re-INVITE): restart the tick count from the timestamp reached,
       // so timestamps stay continuous and the next packet is not scheduled in the past/future.
@@ -115,9 +131,13 @@ export class MediaTransmitter {
     const audio = this.hooks.audio();
     if (!session || !audio) return;
     const samples = this.ptime * 8;
-    const ts = (this.tsBase + this.tick * samples) >>> 0;
+    let ts = (this.tsBase + this.tick * samples) >>> 0;
+    // After relayed packets went out directly, never step back into their timestamps.
+    if (this.directEnd !== undefined && ((ts - this.directEnd) | 0) < 0) ts = this.directEnd;
     const send = this.canSend();
     const item = this.txQueue.shift();
+    // Relayed audio is flowing straight through: the clock has nothing to add.
+    if (!item && !this.prompt && this.relayBytes === 0 && this.opts.now() < this.directUntil) return;
     if (item?.kind === 'event') {
       // RFC 4733 §2.5.1.1: every packet of a press carries the press's start timestamp.
       if (item.first) this.eventTs = ts;
@@ -198,8 +218,20 @@ export class MediaTransmitter {
 
   /** Queue audio from the other leg of a bridge (already in `law`); it is re-packetised here. */
   relayAudio(payload: Buffer, law: Law): void {
-    const mine = this.hooks.audio()?.codec.name;
+    const audio = this.hooks.audio();
+    const mine = audio?.codec.name;
     if (!mine || this.closed) return;
+    if (this.opts.directRelay && law === mine && this.session && audio && payload.length === audio.ptime * 8 && !this.prompt && this.txQueue.length === 0 && this.relayBytes === 0) {
+      if (!this.canSend()) return;
+      const now = this.opts.now();
+      // The media clock now, but never overlapping the packet before (a burst keeps them back to back).
+      let ts = (this.tsBase + Math.round((now - this.clockStart) * 8)) >>> 0;
+      if (this.directEnd !== undefined && ((ts - this.directEnd) | 0) < 0) ts = this.directEnd;
+      this.session.send(audio.codec.pt, payload, ts);
+      this.directEnd = (ts + payload.length) >>> 0;
+      this.directUntil = now + 3 * audio.ptime;
+      return;
+    }
     const bytes = law === mine ? payload : transcode(law, mine, payload);
     this.relay.push(bytes);
     this.relayBytes += bytes.length;

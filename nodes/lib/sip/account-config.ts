@@ -7,8 +7,8 @@
 import { IntercomError } from '../core/errors';
 import { checkForm } from '../core/fields';
 import { choiceSetting, numberSetting, secondsSetting } from '../core/settings';
-import type { AccountConfig } from './account';
-import { ACCOUNT_FORM, acceptUsers, DTMF_SEND, MODES, NUMBERS, readPanelPasswords, readPanels, rtpPortRange, TRANSPORTS } from './account-form';
+import type { AccountConfig, WebSocketConfig } from './account';
+import { ACCOUNT_FORM, acceptUsers, DTMF_SEND, MODES, NUMBERS, readPanelPasswords, readPanels, rtpPortRange, TRANSPORTS, WS_ON, wsOrigins, wsPath } from './account-form';
 
 export { acceptUsers, rtpPortRange } from './account-form';
 
@@ -48,6 +48,24 @@ export interface AccountDef {
   sourceRate?: string | number;
   /** request-URI users answered, comma or space separated; empty = any */
   acceptUsers?: string;
+  /** SIP over WebSocket for browsers: '' (off), 'node-red' (Node-RED's server) or 'port' */
+  wsOn?: string;
+  wsPath?: string;
+  wsPort?: string | number;
+  /** browser origins allowed besides the page's own, comma separated */
+  wsOrigins?: string;
+}
+
+/** The WebSocket transport's settings: off unless chosen; a path and origins that are URLs. */
+export function webSocketConfig(def: AccountDef): WebSocketConfig | undefined {
+  const on = choiceSetting(def.wsOn, 'wsOn', WS_ON, 'off');
+  if (on === 'off') return undefined;
+  return {
+    on,
+    path: wsPath(def.wsPath),
+    port: on === 'port' ? numberSetting(def.wsPort, { field: 'wsPort', ...NUMBERS.wsPort }) : undefined,
+    origins: wsOrigins(def.wsOrigins),
+  };
 }
 
 /** "user [cidr,cidr]" per line + credentials "user:password, ..." → registrar accounts. */
@@ -93,5 +111,6 @@ export function accountConfig(def: AccountDef, creds: { password?: string; regis
     perSourceCalls: numberSetting(def.sourceCalls, { field: 'sourceCalls', ...NUMBERS.sourceCalls }),
     perSourceRate: numberSetting(def.sourceRate, { field: 'sourceRate', ...NUMBERS.sourceRate }),
     acceptUsers: acceptUsers(def.acceptUsers),
+    websocket: webSocketConfig(def),
   };
 }

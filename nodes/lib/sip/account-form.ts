@@ -11,6 +11,7 @@ import { parseCidrList } from '../net/cidr';
 export const MODES = ['client', 'registrar', 'p2p', 'listen'] as const;
 export const TRANSPORTS = ['udp', 'tcp'] as const;
 export const DTMF_SEND = ['rfc4733', 'info'] as const;
+export const WS_ON = ['off', 'node-red', 'port'] as const;
 
 type Rule = Omit<NumberRule, 'field'>;
 export const NUMBERS = {
@@ -25,6 +26,7 @@ export const NUMBERS = {
   sourceRate: { default: 60, min: 1, max: 60000, integer: true },
   rtpPortMin: { default: 16384, min: 1024, max: 65534, integer: true },
   rtpPortMax: { default: 32766, min: 1025, max: 65535, integer: true },
+  wsPort: { default: 5066, min: 0, max: 65535, integer: true },
 } satisfies Record<string, Rule>;
 
 const modeOf = (all: Values): string => textOf(all.mode) || 'p2p';
@@ -82,6 +84,32 @@ export function rtpPortRange(def: { rtpPortMin?: unknown; rtpPortMax?: unknown }
   return { rtpPortMin, rtpPortMax };
 }
 
+/** The WebSocket's URL path ('/sip' when empty): an absolute path of URL characters. */
+export function wsPath(v: unknown): string {
+  const path = textOf(v) || '/sip';
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(path)) throw new IntercomError('sip.badWsPath', { field: 'wsPath', value: path.slice(0, 80) });
+  return path;
+}
+
+/** Browser origins besides the page's own: `*` or http(s)://host[:port], comma or space separated. */
+export function wsOrigins(v: unknown): string[] {
+  const origins = textOf(v).split(/[\s,]+/).filter(Boolean);
+  for (const o of origins) {
+    if (o === '*') continue;
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && (u.pathname === '/' || u.pathname === '') && !u.search;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new IntercomError('sip.badWsOrigin', { field: 'wsOrigins', value: o.slice(0, 80) });
+  }
+  return origins;
+}
+
+const wsOnOf = (all: Values): string => textOf(all.wsOn) || 'off';
+
 const panels: Check = (v, field) => {
   for (const p of readPanels(textOf(v))) {
     if (!SIP_USER.test(p.user)) throw new IntercomError('setting.sipUser', { field, value: p.user.slice(0, 60) });
@@ -133,6 +161,10 @@ export const ACCOUNT_FORM: Form = {
     // the pair rule names the upper field, the one to change
     rtpPortMax: (_v, _field, all) => void rtpPortRange(all),
     trace: anything,
+    wsOn: choice(WS_ON),
+    wsPath: when((all) => wsOnOf(all) !== 'off', (v) => void wsPath(v)),
+    wsPort: when((all) => wsOnOf(all) === 'port', number(NUMBERS.wsPort)),
+    wsOrigins: when((all) => wsOnOf(all) !== 'off', (v) => void wsOrigins(v)),
   },
   credentials: {
     password: anything,

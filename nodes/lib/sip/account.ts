@@ -27,6 +27,9 @@ import { SipTrace } from './trace';
 import type { SecurityEvent } from './security';
 import type { SummaryOptions } from '../net/summary';
 import { type Protocol, type Remote, SipTransport } from './transport';
+import { TransportSet } from './transports';
+import { SipWsTransport, type VerifyClient } from './ws-transport';
+import type * as http from 'node:http';
 
 export type AccountStatus = 'starting' | 'bound' | 'registering' | 'registered' | 'failed' | 'closed';
 
@@ -82,6 +85,29 @@ export interface AccountConfig {
   acceptUsers?: string[];
   /** address to put in Contact/SDP when binding to 0.0.0.0 */
   publicAddress?: string;
+  /** SIP over WebSocket for browsers (RFC 7118), beside the UDP/TCP transport */
+  websocket?: WebSocketConfig;
+}
+
+export interface WebSocketConfig {
+  /** on Node-RED's own HTTP(S) server (under httpNodeRoot), or on a port of its own */
+  on: 'node-red' | 'port';
+  /** the URL path, `/sip` (on Node-RED: below httpNodeRoot) */
+  path: string;
+  /** own port only: where it listens (the bind address is the account's) */
+  port?: number;
+  /** browser origins besides the page's own (`https://ha.local:8123`, `*`) */
+  origins: string[];
+}
+
+/** The HTTP(S) server Node-RED serves on, for SIP over WebSocket under a path of it. */
+export interface HttpServerHost {
+  server: http.Server;
+  /** httpNodeRoot, `/` by default */
+  root: string;
+  secure: boolean;
+  /** Node-RED's `webSocketNodeVerifyClient` setting, honoured like its own websocket nodes do */
+  verifyClient?: VerifyClient;
 }
 
 export interface AccountDeps {
@@ -99,6 +125,17 @@ export interface AccountDeps {
   guardFile?: string;
   /** registrar mode: the guard's delays and limits (tests shorten them) */
   guardPolicy?: Partial<GuardPolicy>;
+  /** Node-RED's server, for `websocket.on = 'node-red'` */
+  httpServer?: HttpServerHost;
+}
+
+/** Paths taken on a shared server: two accounts on one path would steal each other's pages. */
+const wsPaths = new WeakMap<http.Server, Set<string>>();
+
+/** httpNodeRoot + path, the way Node-RED's own websocket nodes join them. */
+export function joinPath(root: string, path: string): string {
+  const r = root.endsWith('/') ? root : root + '/';
+  return r + (path.startsWith('/') ? path.slice(1) : path);
 }
 
 /** Parse `host[:port]`; a bad value is a configuration error, not a crash later. */
@@ -138,6 +175,9 @@ export class SipAccount extends EventEmitter<AccountEvents> {
   private watch?: RegistrarWatch;
   registrar?: Registrar;
   private transport?: SipTransport;
+  /** SIP over WebSocket, when the account serves browsers */
+  ws?: SipWsTransport;
+  private wsPath?: { server: http.Server; path: string };
   private readonly log: Logger;
 
   constructor(readonly config: AccountConfig, private deps: AccountDeps) {
@@ -179,10 +219,11 @@ export class SipAccount extends EventEmitter<AccountEvents> {
     const transport = new SipTransport({ protocol: c.protocol, host: c.bindAddress, port: c.bindPort, logger: this.log, trace: (d, data, r) => this.trace.record(d, data, r) });
     await transport.start();
     this.transport = transport;
+    const ws = c.websocket ? await this.startWebSocket(c.websocket, c) : undefined;
     const credentials = c.password ? { user: c.authUser || c.user, password: c.password } : undefined;
     const localAddress = await advertisedAddress({ bindAddress: c.bindAddress, publicAddress: c.publicAddress, server: server?.address, allowedSources: c.allowedSources });
     const ep = new SipEndpoint({
-      transport,
+      transport: new TransportSet(transport, ws),
       mediaFactory: this.deps.mediaFactory,
       mode: c.mode,
       account: c.name,
@@ -242,7 +283,58 @@ export class SipAccount extends EventEmitter<AccountEvents> {
       });
       reg.start();
     }
-    this.setStatus('bound', { listen: `${c.protocol}:${c.bindAddress}:${transport.port}` });
+    if (ws) {
+      // A page that closed its WebSocket is gone: its bindings cannot be reached, its calls are over.
+      ws.on('disconnect', (remote: Remote) => {
+        registrar?.dropSource(remote);
+        for (const call of ep.activeCalls) {
+          const p = call.peer;
+          if (p.protocol === remote.protocol && p.address === remote.address && p.port === remote.port) {
+            // Nothing reaches a closed WebSocket (no BYE, no CANCEL to wait 32 s for): end it here.
+            void call.terminate('ws-closed');
+          }
+        }
+      });
+    }
+    this.setStatus('bound', { listen: `${c.protocol}:${c.bindAddress}:${transport.port}${ws ? ' ' + ws.url : ''}` });
+  }
+
+  private async startWebSocket(w: WebSocketConfig, c: AccountConfig): Promise<SipWsTransport> {
+    const host = this.deps.httpServer;
+    if (w.on === 'node-red' && !host) throw new IntercomError('sip.wsNoServer');
+    const path = w.on === 'node-red' && host ? joinPath(host.root, w.path) : w.path;
+    if (w.on === 'node-red' && host) {
+      const taken = wsPaths.get(host.server) ?? new Set<string>();
+      if (taken.has(path)) throw new IntercomError('sip.wsPathInUse', { path });
+      taken.add(path);
+      wsPaths.set(host.server, taken);
+      this.wsPath = { server: host.server, path };
+    }
+    const addr = host?.server.address();
+    const ws = new SipWsTransport({
+      server: w.on === 'node-red' ? host?.server : undefined,
+      secure: w.on === 'node-red' ? host?.secure : false,
+      host: w.on === 'node-red' ? (c.publicAddress || (c.bindAddress === '0.0.0.0' ? '127.0.0.1' : c.bindAddress)) : c.bindAddress,
+      port: w.on === 'node-red' ? (addr && typeof addr === 'object' ? addr.port : 0) : (w.port ?? 5066),
+      path,
+      origins: w.origins,
+      verifyClient: host?.verifyClient,
+      logger: this.log,
+      trace: (d, data, r) => this.trace.record(d, data, r),
+    });
+    try {
+      await ws.start();
+    } catch (err) {
+      this.releaseWsPath();
+      throw err;
+    }
+    this.ws = ws;
+    return ws;
+  }
+
+  private releaseWsPath(): void {
+    if (this.wsPath) wsPaths.get(this.wsPath.server)?.delete(this.wsPath.path);
+    this.wsPath = undefined;
   }
 
   get port(): number | undefined {
@@ -296,8 +388,11 @@ export class SipAccount extends EventEmitter<AccountEvents> {
     await this.registration?.stop().catch(() => undefined);
     await this.registrar?.close();
     await this.endpoint?.close();
+    await this.ws?.close();
+    this.releaseWsPath();
     await this.transport?.close();
     this.endpoint = undefined;
     this.transport = undefined;
+    this.ws = undefined;
   }
 }

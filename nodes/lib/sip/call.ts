@@ -17,6 +17,7 @@ import { type Dialog, dialogKey, dialogRequest } from './dialog';
 import { header, type NameAddr, randomToken, type SipRequest } from './message';
 import type { RequestSpec, ServerTransaction, TransactionLayer } from './transactions';
 import { CALL_TOPICS as TOPICS } from './topics';
+import type { Remote } from './transport';
 
 export interface Party {
   user: string;
@@ -127,7 +128,11 @@ export abstract class Call extends EventEmitter<CallEvents> {
     readonly direction: 'inbound' | 'outbound',
     info: Omit<CallInfo, 'id' | 'state' | 'direction' | 'account'>,
     readonly callId: string,
+    /** where the other party is reached (a WebSocket peer is a browser: WebRTC media) */
+    readonly peer: Remote,
     readonly listenOnly = false,
+    /** the SDP offer the call came with (inbound), so the media factory can pick the media kind */
+    private readonly remoteOffer?: string,
   ) {
     super();
     this.state = direction === 'inbound' ? 'ringing' : 'calling';
@@ -159,9 +164,10 @@ export abstract class Call extends EventEmitter<CallEvents> {
   /** The call's media, created on first need (creating binds nothing; offer/answer does). */
   protected ensureMedia(): CallMedia {
     if (this.media) return this.media;
-    const m = this.host.mediaFactory.create({ callId: this.id, direction: this.direction, localAddress: this.host.localAddress, dtmfSend: this.host.dtmfSend });
+    const m = this.host.mediaFactory.create({ callId: this.id, direction: this.direction, localAddress: this.host.localAddress, dtmfSend: this.host.dtmfSend, transport: this.peer.protocol, remoteOffer: this.remoteOffer });
     this.media = m;
     m.on('dtmf', (ev) => this.emit('dtmf', ev));
+    m.on('picture-fast-update', () => this.sendPictureFastUpdate());
     m.on('error', (err) => this.host.log.warn('sip.mediaError', { call: this.id, detail: err.message }));
     // A panel that lost power sends no BYE; its silence is the only sign (RFC 3550 §6.3.5 spirit).
     m.on('rtp-timeout', (ev) => {
@@ -235,6 +241,15 @@ export abstract class Call extends EventEmitter<CallEvents> {
     const spec = this.inDialog('INFO');
     spec.headers.push(['Content-Type', info.contentType]);
     spec.body = info.body;
+    this.host.layer.sendRequest(spec, { onResponse: () => undefined, onTimeout: () => undefined });
+  }
+
+  /** RFC 5168: ask the peer's video encoder for a keyframe by SIP INFO (XML media control). */
+  sendPictureFastUpdate(): void {
+    if (this.state !== 'answered' || !this.dialog) return;
+    const spec = this.inDialog('INFO');
+    spec.headers.push(['Content-Type', 'application/media_control+xml']);
+    spec.body = '<?xml version="1.0" encoding="utf-8" ?>\r\n<media_control><vc_primitive><to_encoder><picture_fast_update/></to_encoder></vc_primitive></media_control>\r\n';
     this.host.layer.sendRequest(spec, { onResponse: () => undefined, onTimeout: () => undefined });
   }
 

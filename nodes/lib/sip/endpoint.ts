@@ -23,7 +23,8 @@ import { LogSummary, type SummaryOptions } from '../net/summary';
 import { type SecurityEvent, SecurityReports } from './security';
 import { type DialTarget, resolveTarget } from './targets';
 import { type RequestSpec, type ServerTransaction, TransactionLayer } from './transactions';
-import type { Remote, SipTransport } from './transport';
+import type { Remote } from './transport';
+import type { EndpointTransport } from './transports';
 
 export type EndpointMode = 'client' | 'registrar' | 'p2p' | 'listen';
 
@@ -33,7 +34,7 @@ export interface RequestHandler {
 }
 
 export interface EndpointOptions {
-  transport: SipTransport;
+  transport: EndpointTransport;
   mediaFactory: MediaFactory;
   mode: EndpointMode;
   account?: string;
@@ -140,7 +141,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [e
     this.on('error', () => undefined);
   }
 
-  get transport(): SipTransport {
+  get transport(): EndpointTransport {
     return this.opts.transport;
   }
   get mode(): EndpointMode {

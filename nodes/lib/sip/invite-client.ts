@@ -48,6 +48,7 @@ export class OutboundCall extends Call {
       'outbound',
       { from: { user: opts.fromUser, display: opts.displayName ?? '', uri: `sip:${opts.fromUser}@${opts.fromHost}` }, to: party(parseNameAddr(`<${opts.to ?? target}>`)), source: `${remote.address}:${remote.port}`, headers: {} },
       callId,
+      remote,
     );
     this.viaProxy = opts.viaProxy ?? false;
     this.challenge = new ChallengeAnswerer(host.credentials);

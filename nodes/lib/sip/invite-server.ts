@@ -32,7 +32,7 @@ export class InboundCall extends Call implements Slot {
     }
     const from = party(parseNameAddr(header(invite, 'from') ?? ''));
     const to = party(parseNameAddr(header(invite, 'to') ?? ''));
-    super(host, 'inbound', { from, to, source: `${remote.address}:${remote.port}`, headers: hs }, invite.callId, listenOnly);
+    super(host, 'inbound', { from, to, source: `${remote.address}:${remote.port}`, headers: hs }, invite.callId, remote, listenOnly, invite.body);
     this.sourceKey = sourceKey(remote);
   }
 

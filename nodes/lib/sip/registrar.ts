@@ -205,6 +205,20 @@ export class Registrar extends EventEmitter<{ binding: [user: string, contact: s
     return true;
   }
 
+  /**
+   * A connection-oriented peer went away (a page closed its SIP WebSocket, RFC 7118 §5):
+   * its bindings can never be reached again, so they go now rather than at expiry.
+   */
+  dropSource(source: Remote): void {
+    for (const [user, list] of this.bindings) {
+      const keep = list.filter((b) => !(b.source.protocol === source.protocol && b.source.address === source.address && b.source.port === source.port));
+      if (keep.length === list.length) continue;
+      for (const b of list) if (!keep.includes(b)) this.emit('binding', user, b.contact, 0);
+      if (keep.length) this.bindings.set(user, keep);
+      else this.bindings.delete(user);
+    }
+  }
+
   /** Live bindings of an account, newest last. */
   lookup(user: string): Binding[] {
     const now = this.opts.clock.now();

@@ -11,7 +11,10 @@ import type { Remote } from './transport';
 
 export interface TransportLike {
   readonly reliable: boolean;
-  via(branch: string): string;
+  /** the Via for a request to `remote` (an account with SIP over WebSocket has two transports) */
+  via(branch: string, remote?: Remote): string;
+  /** whether the way to `remote` is reliable (no retransmissions, §17.1.1.2); default `reliable` */
+  reliableTo?(remote: Remote): boolean;
   send(data: string, remote: Remote): void;
   respond(req: SipRequest, from: Remote, data: string): void;
 }
@@ -46,7 +49,7 @@ export class ClientTransaction {
   constructor(private layer: TransactionLayer, readonly spec: RequestSpec, private handlers: ClientHandlers) {
     this.branch = spec.branch ?? newBranch();
     this.state = spec.method === 'INVITE' ? 'calling' : 'trying';
-    this.data = serializeRequest(spec.method, spec.uri, [['Via', layer.transport.via(this.branch)], ...spec.headers], spec.body);
+    this.data = serializeRequest(spec.method, spec.uri, [['Via', layer.transport.via(this.branch, spec.remote)], ...spec.headers], spec.body);
     this.interval = layer.timers.T1;
   }
 
@@ -57,7 +60,7 @@ export class ClientTransaction {
   start(): void {
     const { clock, timers, transport } = this.layer;
     transport.send(this.data, this.spec.remote);
-    if (!transport.reliable) this.armRetransmit();
+    if (!this.layer.reliable(this.spec.remote)) this.armRetransmit();
     this.timerTimeout = clock.setTimeout(() => {
       if (this.state === 'calling' || this.state === 'trying' || (!this.isInvite && this.state === 'proceeding')) {
         this.terminate();
@@ -104,14 +107,14 @@ export class ClientTransaction {
     this.state = 'completed';
     this.handlers.onResponse(res);
     // Timer D (32 s, INVITE) / Timer K (T4, non-INVITE) absorb retransmissions; zero on reliable.
-    const linger = transport.reliable ? 0 : this.isInvite ? Math.max(32000, 64 * timers.T1) : timers.T4;
+    const linger = this.layer.reliable(this.spec.remote) ? 0 : this.isInvite ? Math.max(32000, 64 * timers.T1) : timers.T4;
     this.timerLinger = clock.setTimeout(() => this.terminate(), linger);
   }
 
   /** ACK for a non-2xx final response: same branch, To from the response (§17.1.1.3). */
   private ackFor(res: SipResponse): string {
     const hs: HeaderList = [
-      ['Via', this.layer.transport.via(this.branch)],
+      ['Via', this.layer.transport.via(this.branch, this.spec.remote)],
       ...headersNamed(this.spec.headers, 'route'),
       ['Max-Forwards', '70'],
       ['From', headerOf(this.spec.headers, 'from')],
@@ -205,14 +208,14 @@ export class ServerTransaction {
       this.state = 'completed';
       this.slim();
       // Timer J: absorb request retransmissions for 64*T1 on UDP (§17.2.2).
-      this.timerEnd = clock.setTimeout(() => this.terminate(), transport.reliable ? 0 : 64 * timers.T1);
+      this.timerEnd = clock.setTimeout(() => this.terminate(), this.layer.reliable(this.remote) ? 0 : 64 * timers.T1);
       return;
     }
     this.state = status < 300 ? 'accepted' : 'completed';
     if (status < 300) this.layer.accepted.set(acceptedKey(this.request), this);
     // Timer G: resend the final response at T1, 2T1, ... capped at T2 until an ACK arrives.
     // For a 2xx the UAS core does this end to end even on TCP (§13.3.1.4).
-    if (!transport.reliable || status < 300) this.armG();
+    if (!this.layer.reliable(this.remote) || status < 300) this.armG();
     // Timer H: give up waiting for the ACK after 64*T1.
     this.timerH = clock.setTimeout(() => {
       clock.clearTimeout(this.timerG);
@@ -249,7 +252,7 @@ export class ServerTransaction {
   }
 
   ack(ack: SipRequest): void {
-    const { clock, timers, transport } = this.layer;
+    const { clock, timers } = this.layer;
     if (this.state !== 'completed' && this.state !== 'accepted') return;
     clock.clearTimeout(this.timerG);
     clock.clearTimeout(this.timerH);
@@ -257,7 +260,7 @@ export class ServerTransaction {
     this.state = 'confirmed';
     if (wasAccepted) this.onAck?.(ack);
     // Timer I: absorb ACK retransmissions for T4 on UDP.
-    this.timerEnd = clock.setTimeout(() => this.terminate(), transport.reliable ? 0 : timers.T4);
+    this.timerEnd = clock.setTimeout(() => this.terminate(), this.layer.reliable(this.remote) ? 0 : timers.T4);
   }
 
   terminate(): void {
@@ -295,6 +298,11 @@ export class TransactionLayer {
     this.timers = { ...defaultTimers, ...timers };
   }
 
+  /** Reliable transports skip the retransmission timers (§17.1.1.2, §17.2.1). */
+  reliable(remote: Remote): boolean {
+    return this.transport.reliableTo ? this.transport.reliableTo(remote) : this.transport.reliable;
+  }
+
   sendRequest(spec: RequestSpec, handlers: ClientHandlers): ClientTransaction {
     const tx = new ClientTransaction(this, spec, handlers);
     this.clients.set(`${tx.branch}|${spec.method}`, tx);
@@ -305,7 +313,7 @@ export class TransactionLayer {
   /** Send an ACK for a 2xx or any request outside a transaction (§13.2.2.4: ACK has none). */
   sendStateless(spec: RequestSpec): void {
     const branch = spec.branch ?? newBranch();
-    this.transport.send(serializeRequest(spec.method, spec.uri, [['Via', this.transport.via(branch)], ...spec.headers], spec.body), spec.remote);
+    this.transport.send(serializeRequest(spec.method, spec.uri, [['Via', this.transport.via(branch, spec.remote)], ...spec.headers], spec.body), spec.remote);
   }
 
   /** Responses go to their client transaction; returns false for strays (e.g. 2xx retransmits). */

@@ -12,10 +12,12 @@ import { type Logger, silentLogger } from '../core/log';
 import { parseMessage, serializeResponse, type SipRequest, type SipResponse, type Via } from './message';
 
 export type Protocol = 'udp' | 'tcp';
+/** how a peer is reached: our UDP/TCP transport, or its WebSocket (ws-transport.ts) */
+export type RemoteProtocol = Protocol | 'ws' | 'wss';
 export interface Remote {
   address: string;
   port: number;
-  protocol: Protocol;
+  protocol: RemoteProtocol;
 }
 export type TraceFn = (direction: 'in' | 'out', data: string, remote: Remote) => void;
 

@@ -1,0 +1,39 @@
+'use strict';
+// The gateway under test, alone in its process so its CPU can be read from /proc: per call
+// an RTP leg (the panel's) and a WebRTC leg (the browser's) bridged by the package's own
+// bridge(), exactly what a forwarded panel call runs. The parent drives the SDP over IPC.
+const { createCallMediaFactory } = require('../dist/nodes/lib/media/media-factory');
+const { bridge } = require('../dist/nodes/lib/media/bridge');
+
+const factory = createCallMediaFactory({ rtp: { video: true, rtpTimeoutMs: 0 }, webrtc: { video: true, rtpTimeoutMs: 0 } });
+const calls = new Map();
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const lag = monitorEventLoopDelay({ resolution: 5 });
+lag.enable();
+process.on('message', async (m) => {
+  try {
+    if (m.cmd === 'open') {
+      const panel = factory.create({ callId: m.id + 'p', direction: 'inbound', localAddress: '127.0.0.1', transport: 'udp' });
+      const browser = factory.create({ callId: m.id + 'b', direction: 'outbound', localAddress: '127.0.0.1', transport: 'ws' });
+      const answer = await panel.answer(m.panelOffer);
+      const offer = await browser.offer();
+      calls.set(m.id, { panel, browser });
+      process.send({ id: m.id, answer, offer });
+    } else if (m.cmd === 'answer') {
+      const c = calls.get(m.id);
+      await c.browser.setRemoteAnswer(m.sdp);
+      c.bridge = bridge(c.panel, c.browser);
+      process.send({ id: m.id, ok: true });
+    } else if (m.cmd === 'lag') {
+      process.send({ id: m.id, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 });
+      lag.reset();
+    } else if (m.cmd === 'close') {
+      await Promise.all([...calls.values()].flatMap((c) => [c.panel.close(), c.browser.close()]));
+      process.send({ id: m.id, ok: true });
+      process.exit(0);
+    }
+  } catch (err) {
+    process.send({ id: m.id, error: String(err && err.stack) });
+  }
+});
+process.send({ ready: true });
