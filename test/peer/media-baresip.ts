@@ -14,8 +14,11 @@ export interface Baresip {
   stop(): Promise<void>;
 }
 
-/** `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up). */
-export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto'): Promise<Baresip> {
+/**
+ * `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up).
+ * `account`: the accounts line (`<sip:panel@127.0.0.1:5060>;auth_pass=…` to register), else a P2P phone.
+ */
+export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto', account?: string): Promise<Baresip> {
   const sipPort = await freeSipPort();
   const ctrlPort = await freeTcpPort();
   let voice = source;
@@ -45,7 +48,7 @@ export async function startBaresip(dir: string, source?: string, extraConfig: st
       '',
     ].join('\n'),
   );
-  writeFileSync(path.join(dir, 'accounts'), `<sip:phone@127.0.0.1:${sipPort}>;regint=0;answermode=${answerMode}\n`);
+  writeFileSync(path.join(dir, 'accounts'), `${account ?? `<sip:phone@127.0.0.1:${sipPort}>;regint=0`};answermode=${answerMode}\n`);
   const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -194,4 +194,9 @@ export class Registrar extends EventEmitter implements RequestHandler {
   get users(): string[] {
     return [...this.accounts.keys()];
   }
+
+  /** The digest realm REGISTER is challenged with (a page stores its HA1 for it). */
+  get realm(): string {
+    return this.opts.realm;
+  }
 }
