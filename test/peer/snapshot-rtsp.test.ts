@@ -3,56 +3,10 @@
  * JPEG of the stream's size, shared between consumers of one ring, and a clean failure
  * (no ffmpeg left running) when the server is gone.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
 import { Snapshotter } from '../../nodes/lib/camera/snapshotter';
 import { describeWithPeers } from '../helpers/peers';
-import { freeTcpPort } from '../helpers/ports';
 import { rejection, says } from '../helpers/says';
-
-const PY = '/usr/bin/python3';
-const script = path.join(__dirname, 'snapshot-rtsp-server.py');
-
-function gstAvailable(): boolean {
-  try {
-    execFileSync(PY, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startRtsp(codec: 'h264' | 'mjpeg', width = 640, height = 480): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freeTcpPort();
-  const child: ChildProcess = spawn(PY, [script, String(port), codec, String(width), String(height)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('RTSP server did not start')), 10000);
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('READY')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`RTSP server exited ${code}`)));
-  });
-  return {
-    url: `rtsp://127.0.0.1:${port}/door`,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
-    },
-  };
-}
-
-function ffmpegChildrenOf(pid: number): number {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-}
+import { ffmpegChildrenOf, gstAvailable, startRtsp } from './rtsp-server';
 
 const peers = gstAvailable() ? ['ffmpeg'] : ['ffmpeg', 'gst-rtsp-server (python3-gi)'];
 describeWithPeers(peers, 'RTSP snapshot through ffmpeg', () => {
