@@ -61,7 +61,8 @@ export function eventFromMessage(msg: NodeMessage, note?: string) {
     callId: str(call.id),
     result,
     reason: str(access.reason),
-    user: str(access.user),
+    // who: a PIN's owner (intercom-whitelist), else the door page's user who pressed Open
+    user: str(access.user) ?? str(obj(msg.page).user),
     note: str(msg.note) ?? (note || undefined),
   };
 }
