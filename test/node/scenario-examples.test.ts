@@ -24,11 +24,13 @@ import sipCallNode = require('../../nodes/intercom-sip-call');
 import haNode = require('../../nodes/intercom-home-assistant');
 import haDoorNode = require('../../nodes/intercom-ha-door');
 import notifyNode = require('../../nodes/intercom-notify');
+import doorPageNode = require('../../nodes/intercom-door-page');
 
 const core = [
   'common/20-inject.js',
   'common/21-debug.js',
   'common/25-catch.js',
+  'common/60-link.js',
   'common/90-comment.js',
   'function/10-function.js',
   'function/10-switch.js',
@@ -37,7 +39,7 @@ const core = [
   'network/21-httpin.js',
   'network/10-mqtt.js',
 ].map((f) => require(`@node-red/nodes/core/${f}`));
-const intercom = [journalNode, doorNode, doorOpenNode, snapshotNode, whitelistNode, timeWindowNode, dtmfNode, accountNode, sipInNode, sipCallNode, haNode, haDoorNode, notifyNode];
+const intercom = [journalNode, doorNode, doorOpenNode, snapshotNode, whitelistNode, timeWindowNode, dtmfNode, accountNode, sipInNode, sipCallNode, haNode, haDoorNode, notifyNode, doorPageNode];
 
 jest.setTimeout(20000);
 const root = path.join(__dirname, '..', '..', 'examples');
@@ -87,9 +89,15 @@ describe('every example deploys with the real intercom nodes', () => {
     const flow = load(file);
     const closed = await freeTcpPort();
     let journals = 0;
+    // Passwords are credentials, never in an example: fill the ones a comment tells the user to set.
+    const credentials: Record<string, Record<string, string>> = {};
     for (const n of flow) {
       switch (n.type) {
         case 'intercom-sip-account':
+          if (n.mode === 'registrar') {
+            const users = String(n.registrarUsers ?? '').split('\n').map((l: string) => l.trim().split(/\s+/)[0]).filter(Boolean);
+            credentials[n.id] = { registrarPasswords: users.map((u: string) => `${u}:test-${u}`).join(', ') };
+          }
           Object.assign(n, { bindAddress: '127.0.0.1', bindPort: await freeSipPort(), allowedSources: '127.0.0.1', publicAddress: '' });
           if (n.server) n.server = `127.0.0.1:${closed}`;
           if (n.domain) n.domain = '127.0.0.1';
@@ -114,7 +122,7 @@ describe('every example deploys with the real intercom nodes', () => {
       flow.unshift({ id: 'scenario-test-tab', type: 'tab', label: file });
       for (const n of flow) if (Array.isArray(n.wires) || n.type === 'comment') n.z ??= 'scenario-test-tab';
     }
-    await helper.load([...intercom, ...core], flow);
+    await helper.load([...intercom, ...core], flow, credentials);
     await delay(300);
     const ours = flow.filter((n) => String(n.type).startsWith('intercom-'));
     expect(ours.length).toBeGreaterThan(0);
