@@ -4,8 +4,9 @@
  * Assistant dashboard: it registers as one of its users on a SIP account that serves
  * browsers, rings when the flow rings that user, shows who rings with the ring's picture,
  * then the camera live; Answer, Mute, keypad, Hang up, Look, and Open. Open comes out of
- * this node as a message for the flow to decide; the flow's answer, sent back into the
- * node, goes back to the page. What the page does is nodes/lib/page.
+ * the first output as a message for the flow to decide (the second says who looked); the
+ * flow's answer, sent back into the node, goes back to the page. What the page does is
+ * nodes/lib/page.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -102,12 +103,13 @@ export = function (RED: RED): void {
           if (info) msg.door = { ...info };
           if (call) msg.call = callMessage(call.info);
           if (leg) msg.leg = callMessage(leg.info);
-          this.send(msg);
+          this.send([msg, null]);
         },
         look: ({ user, address }) => {
           last = T.t('last.look', { user });
           showOnline(page?.online() ?? []);
-          this.send({ topic: 'look', payload: 'look', page: { user, address, name: cfg.name, path: cfg.path }, ...(info ? { door: { ...info } } : {}) });
+          // The second output: a Look is never an Open, whatever is wired to the first.
+          this.send([null, { topic: 'look', payload: 'look', page: { user, address, name: cfg.name, path: cfg.path }, ...(info ? { door: { ...info } } : {}) }]);
         },
       });
       pages.set(cfg.path, page);

@@ -52,8 +52,9 @@ describe('intercom-door-page', () => {
     return [
       { id: 'acc', type: 'intercom-sip-account', name: 'door line', mode: 'registrar', transport: 'udp', bindAddress: '127.0.0.1', bindPort: sipPort, user: 'door', registrarUsers: 'panel\nhall\nkitchen', wsOn: 'node-red', wsPath: '/sip', ...acc },
       { id: 'door', type: 'intercom-door', name: 'Front door', doorId: 'front_door', openKind: 'http', url: 'http://127.0.0.1:9/x', camera: 'http', snapshotUrl: cameraUrl },
-      { id: 'page', type: 'intercom-door-page', name: 'door page', account: 'acc', door: 'door', path: '/door', users: 'hall, kitchen', openWait: 1, lookSeconds: 5, wires: [['out']], ...pg },
+      { id: 'page', type: 'intercom-door-page', name: 'door page', account: 'acc', door: 'door', path: '/door', users: 'hall, kitchen', openWait: 1, lookSeconds: 5, wires: [['out'], ['looks']], ...pg },
       { id: 'out', type: 'helper' },
+      { id: 'looks', type: 'helper' },
     ];
   }
 
@@ -123,6 +124,7 @@ describe('intercom-door-page', () => {
     await deploy();
     const out: unknown[] = [];
     getNode('out').on('input', (m: unknown) => out.push(m));
+    getNode('looks').on('input', (m: unknown) => out.push(m));
     for (const p of ['ring?call=x', 'snapshot', 'look']) expect((await fetch(`${base}/door/api/${p}`)).status).toBe(401);
     expect((await fetch(`${base}/door/api/open`, { method: 'POST', body: '{"key":"aaaaaaaaaa"}' })).status).toBe(401);
     expect((await fetch(`${base}/door/api/open`, authed('forged-token', { method: 'POST', body: '{"key":"aaaaaaaaaa"}' }))).status).toBe(401);
@@ -203,7 +205,9 @@ describe('intercom-door-page', () => {
     const snap = await fetch(`${base}/door/api/snapshot`, authed(token!));
     expect(snap.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await snap.arrayBuffer())).toEqual(JPEG);
-    const msg = nextMessage(getNode('out'));
+    const msg = nextMessage(getNode('looks'));
+    let opened = false;
+    getNode('out').on('input', () => (opened = true));
     const ctl = new AbortController();
     const r = await fetch(`${base}/door/api/look`, authed(token!, { signal: ctl.signal }));
     expect(r.headers.get('content-type')).toBe('multipart/x-mixed-replace; boundary=frame');
@@ -214,6 +218,7 @@ describe('intercom-door-page', () => {
     expect(got.includes(JPEG)).toBe(true);
     ctl.abort();
     expect(await msg).toMatchObject({ topic: 'look', payload: 'look', page: { user: 'hall' }, door: { id: 'front_door' } });
+    expect(opened).toBe(false); // a Look never comes out where Opens do
   });
 
   test.each([
@@ -230,7 +235,7 @@ describe('intercom-door-page', () => {
   });
 
   test('two pages on one path: the second is refused; a redeploy frees the path', async () => {
-    await deploy({}, {}, [{ id: 'page2', type: 'intercom-door-page', account: 'acc', path: '/door', users: 'hall', wires: [[]] }]);
+    await deploy({}, {}, [{ id: 'page2', type: 'intercom-door-page', account: 'acc', path: '/door', users: 'hall', wires: [[], []] }]);
     const red = await waitFor(() => statuses('page2').find((s) => s?.fill === 'red'), 'the second page red');
     expect(red!.text).toMatch(/another door page already serves \/door/);
     expect((await fetch(`${base}/door/api/config`)).status).toBe(200);

@@ -56,7 +56,9 @@ export async function startDoorNodeRed(opts: NodeRedOptions): Promise<DoorNodeRe
   if (opts.credentials) fs.writeFileSync(path.join(dir, 'flows_cred.json'), JSON.stringify(opts.credentials, null, 2));
   const port = await freeTcpPort();
   const rt = nodeRed4();
-  const nr = await launch(rt.node, [rt.redJs, '-u', dir, '-p', String(port)], { cwd: dir, env: {} }, port, dir, rt);
+  // Guarded by adminAuth or httpNodeAuth, /settings answers 401 once Node-RED is up.
+  const guarded = /\b(adminAuth|httpNodeAuth)\b/.test(opts.settings ?? '');
+  const nr = await launch(rt.node, [rt.redJs, '-u', dir, '-p', String(port)], { cwd: dir, env: {} }, port, dir, rt, 60000, (s) => s === 200 || (guarded && s === 401));
   const stop = nr.stop;
   return {
     ...nr,
@@ -143,8 +145,9 @@ export interface DoorPage {
 }
 
 /** The door page at `url` in a new tab, driven through its own buttons and form. */
-export async function openDoorPage(browser: Browser, url: string, opts: { httpCredentials?: { username: string; password: string } } = {}): Promise<DoorPage> {
+export async function openDoorPage(browser: Browser, url: string, opts: { httpCredentials?: { username: string; password: string }; initScript?: () => void } = {}): Promise<DoorPage> {
   const context = await browser.newContext({ httpCredentials: opts.httpCredentials, permissions: ['microphone'] });
+  if (opts.initScript) await context.addInitScript(opts.initScript);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => window.doorPage && window.doorPage.view !== 'loading', undefined, { timeout: 30000 });

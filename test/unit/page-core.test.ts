@@ -175,6 +175,7 @@ describe('Open as requests to the flow', () => {
     expect(outcomeOf({ payload: 'denied', access: { reason: 'out of hours' } })).toEqual({ result: 'failed', reason: 'out of hours' });
     expect(outcomeOf({ payload: 'denied' })).toEqual({ result: 'failed', reason: 'denied' });
     expect(outcomeOf({ payload: 'failed' })).toEqual({ result: 'failed', reason: undefined });
+    expect(outcomeOf({ payload: 'open' })).toEqual({ result: 'failed', reason: undefined });
     expect(outcomeOf({ payload: { open: true } })).toEqual({ result: 'failed', reason: undefined });
   });
 });

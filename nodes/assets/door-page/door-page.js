@@ -162,7 +162,13 @@ function audio() {
 function mediaStream(constraints) {
   const silent = (why) => {
     page.mic = why;
-    const dst = audio().createMediaStreamDestination();
+    // Real (silent) samples: a track that produces none carries no RFC 4733 keys either.
+    const ctx = audio();
+    const dst = ctx.createMediaStreamDestination();
+    const src = ctx.createConstantSource();
+    src.offset.value = 0;
+    src.connect(dst);
+    src.start();
     return dst.stream;
   };
   if (!constraints.audio) return Promise.resolve(new MediaStream());

@@ -104,12 +104,14 @@ export class OpenRequests {
 /**
  * The flow's answer in a message: `payload` "ok" (door-open's result) or true opened the
  * door; anything else did not, with the reason the flow gave (msg.door.error of door-open,
- * msg.access.reason of a whitelist, or a text payload such as "denied").
+ * msg.access.reason of a whitelist, or a text payload such as "denied"). The request
+ * itself coming back unchanged (payload "open", a denied branch wired back) did not open.
  */
 export function outcomeOf(msg: { payload?: unknown; door?: unknown; access?: unknown }): OpenOutcome {
   if (msg.payload === 'ok' || msg.payload === true) return { result: 'ok' };
   const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 200) : undefined);
   const field = (o: unknown, k: string): unknown => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined);
-  const reason = text(field(msg.door, 'error')) ?? text(field(msg.access, 'reason')) ?? (msg.payload === 'failed' ? undefined : text(msg.payload));
+  // 'failed' is door-open's word; 'open' is the request itself, sent back without opening.
+  const reason = text(field(msg.door, 'error')) ?? text(field(msg.access, 'reason')) ?? (msg.payload === 'failed' || msg.payload === 'open' ? undefined : text(msg.payload));
   return { result: 'failed', reason };
 }
