@@ -31,6 +31,8 @@ export interface NodeRedOptions {
   credentials?: Record<string, Record<string, string>>;
   /** extra settings.js entries, as source text (`httpNodeAuth: {...}`) */
   settings?: string;
+  /** the port to serve on (default: a free one) */
+  port?: number;
 }
 
 /** Node-RED 4 on this Node with a user dir that loads the checkout (as `npm start` does). */
@@ -54,7 +56,7 @@ export async function startDoorNodeRed(opts: NodeRedOptions): Promise<DoorNodeRe
   );
   fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(opts.flows, null, 2));
   if (opts.credentials) fs.writeFileSync(path.join(dir, 'flows_cred.json'), JSON.stringify(opts.credentials, null, 2));
-  const port = await freeTcpPort();
+  const port = opts.port ?? (await freeTcpPort());
   const rt = nodeRed4();
   // Guarded by adminAuth or httpNodeAuth, /settings answers 401 once Node-RED is up.
   const guarded = /\b(adminAuth|httpNodeAuth)\b/.test(opts.settings ?? '');
@@ -164,29 +166,33 @@ export async function openDoorPage(browser: Browser, url: string, opts: { httpCr
       await page.setChecked('#remember', remember);
       await page.click('#login-button');
     },
-    tone: (hz) =>
-      page.evaluate((f) => {
-        // WebAudio on the page's own <audio> element's stream: what the resident hears.
-        const w = window as any;
-        if (!w.__analyser) {
-          const stream = document.getElementById('remote-audio').srcObject;
-          if (!stream || !stream.getAudioTracks().length) return -1;
-          const ctx = new (window as any).AudioContext({ sampleRate: 48000 });
-          const a = ctx.createAnalyser();
-          a.fftSize = 8192;
-          ctx.createMediaStreamSource(stream).connect(a);
-          w.__analyser = a;
-        }
-        const a = w.__analyser;
-        const bins = new Float32Array(a.frequencyBinCount);
-        a.getFloatFrequencyData(bins);
-        const bin = Math.round((f / (a.context.sampleRate / 2)) * bins.length);
-        const peak = Math.max(bins[bin - 1], bins[bin], bins[bin + 1]);
-        const sorted = [...bins].filter(Number.isFinite).sort((x, y) => x - y);
-        return peak - sorted[Math.floor(sorted.length / 2)];
-      }, hz),
+    tone: (hz) => toneIn(page, hz),
   };
   return dp;
+}
+
+/** Power (dB) of `hz` in what a page (or a frame) plays from the door, over the spectrum's median. */
+export function toneIn(target: Pick<Page, 'evaluate'>, hz: number): Promise<number> {
+  return target.evaluate((f) => {
+    // WebAudio on the page's own <audio> element's stream: what the resident hears.
+    const w = window as any;
+    if (!w.__analyser) {
+      const stream = document.getElementById('remote-audio').srcObject;
+      if (!stream || !stream.getAudioTracks().length) return -1;
+      const ctx = new w.AudioContext({ sampleRate: 48000 });
+      const a = ctx.createAnalyser();
+      a.fftSize = 8192;
+      ctx.createMediaStreamSource(stream).connect(a);
+      w.__analyser = a;
+    }
+    const a = w.__analyser;
+    const bins = new Float32Array(a.frequencyBinCount);
+    a.getFloatFrequencyData(bins);
+    const bin = Math.round((f / (a.context.sampleRate / 2)) * bins.length);
+    const peak = Math.max(bins[bin - 1], bins[bin], bins[bin + 1]);
+    const sorted = [...bins].filter(Number.isFinite).sort((x, y) => x - y);
+    return peak - sorted[Math.floor(sorted.length / 2)];
+  }, hz);
 }
 
 export async function waitView(p: DoorPage, view: string, ms = 15000): Promise<void> {
