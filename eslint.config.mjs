@@ -44,6 +44,19 @@ export default tseslint.config(
     languageOptions: { sourceType: 'script', globals: { window: 'readonly', navigator: 'readonly', $: 'readonly', RED: 'readonly', Intl: 'readonly', lib: 'readonly' } },
   },
   {
+    // The door page runs in the browser (plain ES modules, no build step).
+    files: ['nodes/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly', fetch: 'readonly',
+        localStorage: 'readonly', crypto: 'readonly', performance: 'readonly', customElements: 'readonly', HTMLElement: 'readonly',
+        MediaStream: 'readonly', AudioContext: 'readonly', AbortController: 'readonly', Blob: 'readonly', TextDecoder: 'readonly',
+        URLSearchParams: 'readonly', Notification: 'readonly', addEventListener: 'readonly',
+      },
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -7,7 +7,8 @@
  * shown by every flow node using the door.
  */
 import { IntercomError } from './lib/core/errors';
-import { Snapshotter } from './lib/camera/snapshotter';
+import { LiveView } from './lib/camera/live';
+import { Snapshotter, withCredentials } from './lib/camera/snapshotter';
 import { cameraConfig, doorIdentity, openConfig, type DoorCredentials, type DoorDef } from './lib/door/config';
 import { DoorOpener } from './lib/door/opener';
 import type { DoorConfigNode, DoorOpenRequest, DoorOpenResult, DoorSnapshot } from './shared/door';
@@ -55,10 +56,14 @@ export = function (RED: RED): void {
     }
 
     let camera: Snapshotter | undefined;
+    let live: LiveView | undefined;
     try {
       const opts = cameraConfig(def, creds);
       if (opts) {
-        camera = new Snapshotter(opts);
+        const cam = (camera = new Snapshotter(opts));
+        // Live frames for a page's Look: one ffmpeg reading the RTSP stream, or the JPEG URL polled through the cache.
+        const src = opts.source;
+        live = new LiveView({ source: src.kind === 'rtsp' && cam.ffmpeg ? { kind: 'rtsp', ffmpeg: cam.ffmpeg, url: withCredentials(src.url, opts.credentials), width: opts.width } : { kind: 'poll', grab: (maxAgeMs) => cam.get({ maxAgeMs }) } });
         const why = camera.problem();
         if (why) {
           this.cameraProblem = T.describe(why);
@@ -86,9 +91,10 @@ export = function (RED: RED): void {
       return Promise.reject(new IntercomError('camera.none', { door: this.doorName }));
     };
     this.prefetchSnapshot = () => camera?.prefetch();
+    if (live) this.watch = live.watch.bind(live);
 
     onClose(this, T, async (removed) => {
-      await Promise.all([opener?.close(), camera?.close(), lease?.release(removed)]);
+      await Promise.all([opener?.close(), live?.close(), camera?.close(), lease?.release(removed)]);
     });
   }
   RED.nodes.registerType('intercom-door', IntercomDoorNode as unknown as (this: Node, def: NodeDef) => void, {

@@ -16,12 +16,12 @@ const fs = require('node:fs');
 const outDir = path.join(root, 'test-results');
 fs.mkdirSync(outDir, { recursive: true });
 
-// WebRTC tests need a network with nothing but loopback (ICE would pick the LAN address):
+// WebRTC tests (the gateway's and the door page's) need a network with nothing but loopback (ICE would pick the LAN address):
 // as root they run in their own network namespace, `unshare -n` with lo up. Elsewhere they
 // run with the rest and skip with a notice (fail in CI) when the network is not loopback-only.
 const peerSelected = selected.length === 0 || selected.includes('peer');
 const netns = peerSelected && process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0;
-const WEBRTC = '/test/peer/webrtc-';
+const WEBRTC = '/test/peer/(webrtc|door-page)-';
 
 function run(tierArgs, results, wrap) {
   fs.rmSync(results, { force: true });

@@ -3,6 +3,7 @@
  * the opening and the camera. Flow nodes look a door up with RED.nodes.getNode(def.door).
  */
 import type { Snapshot } from '../lib/camera/snapshotter';
+import type { IntercomError } from '../lib/core/errors';
 import type { OpenOutcome } from '../lib/door/open-error';
 import type { Node } from './red';
 
@@ -47,6 +48,11 @@ export interface DoorConfigNode extends Node {
   snapshot?(opts?: { maxAgeMs?: number }): Promise<DoorSnapshot>;
   /** start a grab now (the call rings) so the picture is ready when asked */
   prefetchSnapshot?(): void;
+  /**
+   * The camera live as JPEG frames (a door page's Look), shared by every watcher; returns
+   * how to stop watching. Present when the door has a camera.
+   */
+  watch?(onFrame: (jpeg: Buffer) => void, onError?: (err: IntercomError) => void): () => void;
 }
 
 /** The door config node behind an id, or undefined when it is missing or not a door. */

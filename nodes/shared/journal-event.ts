@@ -65,7 +65,8 @@ export function eventFromMessage(msg: NodeMessage, note?: string) {
     callId: str(call.id),
     result,
     reason: str(access.reason) ?? str(msg.reason),
-    user: str(access.user) ?? str(ha.user) ?? str(ha.user_id),
+    // who: a PIN's owner (intercom-whitelist), the door page's user who pressed Open, or the HA user
+    user: str(access.user) ?? str(obj(msg.page).user) ?? str(ha.user) ?? str(ha.user_id),
     // how a Home Assistant command came: lock, button (the dashboard) or push (the phone)
     via: str(ha.via),
     // the button pressed on a push (open, ignore, a custom key) or asked on the lock (unlock)

@@ -176,8 +176,13 @@ export class HomeAssistant {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<HomeAssistant> {
+  /**
+   * `extra`: more configuration.yaml lines (a `frontend:` for browser tests) and files to put
+   * in the config dir (`ui-lovelace.yaml`).
+   */
+  static async start(extra: { config?: string[]; files?: Record<string, string> } = {}): Promise<HomeAssistant> {
     const ha = new HomeAssistant(await freeTcpPort());
+    for (const [name, text] of Object.entries(extra.files ?? {})) writeFileSync(path.join(ha.dir, name), text);
     writeFileSync(
       path.join(ha.dir, 'configuration.yaml'),
       [
@@ -198,6 +203,7 @@ export class HomeAssistant {
         'mobile_app:',
         'logger:',
         '  default: warning',
+        ...(extra.config ?? []),
         '',
       ].join('\n'),
     );

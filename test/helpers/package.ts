@@ -191,6 +191,8 @@ export async function launch(
   userDir: string,
   runtime: Runtime,
   timeoutMs = 60000,
+  /** the /settings answer that means it is up (200; 401 when adminAuth guards it) */
+  up: (status: number) => boolean = (s) => s === 200,
 ): Promise<NodeRedInstance> {
   const url = `http://127.0.0.1:${port}`;
   let log = '';
@@ -235,7 +237,7 @@ export async function launch(
     if (exited) throw new Error(`${runtime.label} ${exited} before answering:\n${log}`);
     try {
       const r = await get(`${url}/settings`, 'application/json', 1000);
-      if (r.status === 200) break;
+      if (up(r.status)) break;
     } catch {
       /* not listening yet */
     }

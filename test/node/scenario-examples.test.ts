@@ -28,11 +28,13 @@ import sipCallNode = require('../../nodes/intercom-sip-call');
 import haNode = require('../../nodes/intercom-home-assistant');
 import haDoorNode = require('../../nodes/intercom-ha-door');
 import notifyNode = require('../../nodes/intercom-notify');
+import doorPageNode = require('../../nodes/intercom-door-page');
 
 const core = [
   'common/20-inject.js',
   'common/21-debug.js',
   'common/25-catch.js',
+  'common/60-link.js',
   'common/90-comment.js',
   'function/10-function.js',
   'function/10-switch.js',
@@ -41,7 +43,7 @@ const core = [
   'network/21-httpin.js',
   'network/10-mqtt.js',
 ].map((f) => require(`@node-red/nodes/core/${f}`));
-const intercom = [journalNode, doorNode, doorOpenNode, snapshotNode, whitelistNode, timeWindowNode, dtmfNode, accountNode, sipInNode, sipCallNode, haNode, haDoorNode, notifyNode];
+const intercom = [journalNode, doorNode, doorOpenNode, snapshotNode, whitelistNode, timeWindowNode, dtmfNode, accountNode, sipInNode, sipCallNode, haNode, haDoorNode, notifyNode, doorPageNode];
 
 jest.setTimeout(20000);
 const root = path.join(__dirname, '..', '..', 'examples');

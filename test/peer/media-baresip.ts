@@ -17,12 +17,13 @@ export interface Baresip {
 /**
  * `answerMode`: 'auto' (default) answers every call; 'manual' lets it ring (a phone nobody picks up).
  * `who`: the user and display name it calls as (a panel: `{ user: '100', display: 'Guest 101' }`),
- * or the accounts line for its SIP port, for a baresip that registers somewhere
+ * or the accounts line (`<sip:panel@127.0.0.1:5060>;auth_pass=…` to register), as text or made
+ * from its SIP port, for a baresip that registers somewhere
  * (default: `<sip:phone@127.0.0.1:port>`, no registration).
  */
-export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto', whoOrAccount: { user?: string; display?: string } | ((sipPort: number) => string) = {}): Promise<Baresip> {
-  const who = typeof whoOrAccount === 'function' ? {} : whoOrAccount;
-  const account = typeof whoOrAccount === 'function' ? whoOrAccount : undefined;
+export async function startBaresip(dir: string, source?: string, extraConfig: string[] = [], answerMode: 'auto' | 'manual' = 'auto', whoOrAccount: { user?: string; display?: string } | string | ((sipPort: number) => string) = {}): Promise<Baresip> {
+  const who = typeof whoOrAccount === 'object' ? whoOrAccount : {};
+  const account = typeof whoOrAccount === 'function' ? whoOrAccount : typeof whoOrAccount === 'string' ? () => whoOrAccount : undefined;
   const sipPort = await freeSipPort();
   const ctrlPort = await freeTcpPort();
   let voice = source;

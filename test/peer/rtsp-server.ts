@@ -1,4 +1,4 @@
-/** The GStreamer RTSP test server (snapshot-rtsp-server.py) as a child, on a given or free port. */
+/** A GStreamer RTSP test server on loopback (snapshot-rtsp-server.py), and ffmpeg children to count. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { freeTcpPort } from '../helpers/ports';
@@ -47,4 +47,12 @@ export async function startRtsp(codec: 'h264' | 'mjpeg', opts: { width?: number;
       await gone;
     },
   };
+}
+
+export function ffmpegChildrenOf(pid: number): number {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
 }

@@ -3,63 +3,17 @@
  * JPEG of the stream's size, shared between consumers of one ring, and a clean failure
  * (no ffmpeg left running) when the server is gone.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
 import { Snapshotter } from '../../nodes/lib/camera/snapshotter';
 import { describeWithPeers } from '../helpers/peers';
-import { freeTcpPort } from '../helpers/ports';
 import { rejection, says } from '../helpers/says';
-
-const PY = '/usr/bin/python3';
-const script = path.join(__dirname, 'snapshot-rtsp-server.py');
-
-function gstAvailable(): boolean {
-  try {
-    execFileSync(PY, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startRtsp(codec: 'h264' | 'mjpeg', width = 640, height = 480): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freeTcpPort();
-  const child: ChildProcess = spawn(PY, [script, String(port), codec, String(width), String(height)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('RTSP server did not start')), 10000);
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('READY')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`RTSP server exited ${code}`)));
-  });
-  return {
-    url: `rtsp://127.0.0.1:${port}/door`,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
-    },
-  };
-}
-
-function ffmpegChildrenOf(pid: number): number {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-}
+import { ffmpegChildrenOf, gstAvailable, startRtsp } from './rtsp-server';
 
 const peers = gstAvailable() ? ['ffmpeg'] : ['ffmpeg', 'gst-rtsp-server (python3-gi)'];
 describeWithPeers(peers, 'RTSP snapshot through ffmpeg', () => {
   jest.setTimeout(30000);
 
   test.each(['h264', 'mjpeg'] as const)('%s stream: a valid JPEG of the stream size', async (codec) => {
-    const rtsp = await startRtsp(codec, 640, 480);
+    const rtsp = await startRtsp(codec, { width: 640, height: 480 });
     const cam = new Snapshotter({ source: { kind: 'rtsp', url: rtsp.url }, timeoutMs: 8000 });
     try {
       const snap = await cam.get();
@@ -73,7 +27,7 @@ describeWithPeers(peers, 'RTSP snapshot through ffmpeg', () => {
   });
 
   test('prefetch on ring: two consumers share one grab, and a later ask within the cache is instant', async () => {
-    const rtsp = await startRtsp('mjpeg', 320, 240);
+    const rtsp = await startRtsp('mjpeg', { width: 320, height: 240 });
     const cam = new Snapshotter({ source: { kind: 'rtsp', url: rtsp.url }, timeoutMs: 8000, cacheMs: 5000 });
     try {
       cam.prefetch();
@@ -93,7 +47,7 @@ describeWithPeers(peers, 'RTSP snapshot through ffmpeg', () => {
   });
 
   test('server gone: an error within the timeout and no ffmpeg left behind', async () => {
-    const rtsp = await startRtsp('h264');
+    const rtsp = await startRtsp('h264', { width: 640, height: 480 });
     await rtsp.stop();
     const cam = new Snapshotter({ source: { kind: 'rtsp', url: rtsp.url }, timeoutMs: 3000 });
     const t0 = Date.now();

@@ -134,10 +134,10 @@ describe('ForwardQueue', () => {
 });
 
 describe('BAS-IP targets and the apartment table', () => {
-  test.each(['sip:1@192.168.1.65', 'sip:192.168.1.65', 'sip:5588@server', '5588', '192.168.1.65'])('%s is a valid target', (t) => {
+  test.each(['sip:1@192.168.1.65', 'sip:192.168.1.65', 'sip:5588@server', '5588', '192.168.1.65', 'hall', 'front.door_2'])('%s is a valid target', (t) => {
     expect(normalizeTarget(` ${t} `)).toBe(t);
   });
-  test.each(['', 'http://x', 'sip:', 'sip:a b@c', '55 88', '<sip:1@h>'])('%j is refused with a reason', (t) => {
+  test.each(['', 'http://x', 'sip:', 'sip:a b@c', '55 88', '<sip:1@h>', 'hall kitchen', '-hall', 'hall@x'])('%j is refused with a reason', (t) => {
     expect(() => normalizeTarget(t)).toThrow(/^calls\.(targetEmpty|badTarget) /);
   });
   test('lists: text or array, at most 8', () => {

@@ -52,6 +52,7 @@ export class ForwardCall extends EventEmitter<ForwardCallEvents> {
     this.queue = new ForwardQueue<Call>(targets, opts, {
       dial: (target) => {
         const leg = this.account.dial(target, { noAnswerTimeoutMs: legTimeout });
+        leg.origin = this.panel;
         leg.once('answered', () => {
           // Lost the race (its 200 crossed our CANCEL): end it with BYE, §9.1.
           if (!this.queue.legAnswered(leg)) leg.hangup();

@@ -9,7 +9,8 @@ export const MAX_FORWARD_TARGETS = 8;
 
 /**
  * A forward target as BAS-IP panels accept it: `sip:1@192.168.1.65`, `sip:192.168.1.65`,
- * `sip:5588@server`, or a short number (`5588`) dialled on the account's own server.
+ * `sip:5588@server`, a short number (`5588`) dialled on the account's own server, or the
+ * name a phone or door page registered with (`hall`).
  * Returns the target trimmed, or throws with the reason.
  */
 export function normalizeTarget(raw: unknown): string {
@@ -17,6 +18,8 @@ export function normalizeTarget(raw: unknown): string {
   if (!t) throw new IntercomError('calls.targetEmpty', { target: String(JSON.stringify(raw) ?? raw).slice(0, 40) });
   if (/^sips?:([^@\s;<>"]+@)?[A-Za-z0-9.\-[\]:]+(;[^\s<>"]*)?$/i.test(t)) return t;
   if (/^[0-9*#+]{1,32}$/.test(t)) return t; // short number: the account resolves it on its server
+  // A registered name (a door page `hall`, a phone registered as `reception`): its binding, like a number's.
+  if (/^[A-Za-z][A-Za-z0-9._+-]{0,63}$/.test(t)) return t;
   if (/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/.test(t)) return t; // bare IP, as some panels store it
   throw new IntercomError('calls.badTarget', { target: t.slice(0, 80) });
 }

@@ -182,6 +182,9 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
       iceAdditionalHostAddresses: this.opts.hostAddresses?.filter((a) => a && a !== '0.0.0.0' && a !== '::'),
       icePortRange: range,
       iceUseIpv6: false,
+      // One transport for audio and video (browsers all bundle): werift 0.24 never closes the
+      // video transport a bundled answer replaces, so 'balanced' leaked a UDP socket per call.
+      bundlePolicy: 'max-bundle',
     });
     pc.connectionStateChange.subscribe((state) => {
       // DTLS or ICE gave up (the page's network went away): the call is over.

@@ -120,6 +120,8 @@ export abstract class Call extends EventEmitter<CallEvents> {
   dialog?: Dialog;
   /** settles when this call's media has released its sockets */
   mediaClosed: Promise<void> = Promise.resolve();
+  /** the call this one rings for (a forward's panel call): a page shows who is at the door */
+  origin?: Call;
   protected timer?: TimerHandle;
   private ended = false;
 

@@ -249,6 +249,11 @@ export class Registrar extends EventEmitter<{ binding: [user: string, contact: s
   get users(): string[] {
     return [...this.accounts.keys()];
   }
+
+  /** The digest realm REGISTER is challenged with (a page stores its HA1 for it). */
+  get realm(): string {
+    return this.opts.realm;
+  }
 }
 
 /** The name an Authorization answer claims (username, or username* of RFC 7616 §3.4.4), for the guard's counters. */
