@@ -1,5 +1,5 @@
 'use strict';
-/* global window, performance -- used inside page.evaluate callbacks, which run in the browser */
+/* global window, performance, __filename -- the first two inside page.evaluate callbacks, which run in the browser */
 /**
  * Ring → the door page rings, p50/p99, against two peers rung by the same forward in the
  * same run: a bare sip.js page (the gateway tests' minimal phone, no door page around it)
