@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { SipRequest } from './message';
 import type { TransportLike } from './transactions';
-import type { Protocol, Remote, SipTransport } from './transport';
+import type { Protocol, Remote, SipTransport, TransportStats } from './transport';
 import type { SipWsTransport } from './ws-transport';
 
 /** What the endpoint needs of its transport(s). */
@@ -17,6 +17,8 @@ export interface EndpointTransport extends TransportLike, EventEmitter {
   readonly protocol: Protocol;
   readonly host: string;
   readonly port: number;
+  /** the counters of the account's UDP/TCP transport */
+  readonly stats: TransportStats;
   /** drop the new INVITEs of a source far past any caller's pace, unread, for `ms` */
   mute(remote: Remote, ms: number): void;
 }
