@@ -139,9 +139,11 @@ describe('SIP over WebSocket on an account of its own port', () => {
   test('a wrong password binds nothing (403), an unknown user gets the same 403', async () => {
     const page = await open();
     expect(await page.registerWithPassword('hall', 'wrong')).toMatch(/^SIP\/2\.0 403 /);
-    // an unknown user is refused at once, without a challenge that would tell it exists
+    // an unknown user is challenged like a known one (a 403 at once would tell a scanner which
+    // names exist), and its answer gets the same 403 as a wrong password
     page.register('nobody', 1, 'unknown-user');
-    expect(await page.response('unknown-user', 1, 'REGISTER')).toMatch(/^SIP\/2\.0 403 /);
+    expect(await page.response('unknown-user', 1, 'REGISTER')).toMatch(/^SIP\/2\.0 401 /);
+    expect(await page.registerWithPassword('nobody', 'guess')).toMatch(/^SIP\/2\.0 403 /);
     expect(account.registrar!.lookup('hall')).toEqual([]);
   });
 

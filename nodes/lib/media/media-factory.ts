@@ -22,6 +22,11 @@ export function wantsWebRtc(ctx: CallMediaContext): boolean {
 export function createCallMediaFactory(opts: CallMediaFactoryOptions = {}): MediaFactory & { create(ctx: CallMediaContext): RtpCallMedia | WebRtcCallMedia } {
   const rtp = createRtpMediaFactory(opts.rtp);
   return {
+    // A panel's offer with no codec we carry is refused before it rings; a browser's (WebRTC)
+    // offer is checked by its own leg when it is answered.
+    check: (sdp: string) => {
+      if (!isWebRtcSdp(sdp)) rtp.check?.(sdp);
+    },
     create: (ctx) => {
       if (!wantsWebRtc(ctx)) return rtp.create(ctx);
       // The account's own address is a host candidate even when werift would skip it (loopback, a container).
