@@ -81,8 +81,10 @@ function stats() {
   };
 }
 
+// One sipp plays every caller from one address:port, so the per-source limits a panel's
+// account has (a few calls at once, about one new call a second) are lifted to the cap.
 const acc = new SipAccount(
-  { name: 'bench', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: Number(process.env.UAS_PORT || 0), user: 'door', maxInboundCalls: maxCalls },
+  { name: 'bench', mode: 'p2p', protocol: 'udp', bindAddress: '127.0.0.1', bindPort: Number(process.env.UAS_PORT || 0), user: 'door', maxInboundCalls: maxCalls, perSourceCalls: maxCalls, perSourceRate: 6_000_000 },
   { mediaFactory: createRtpMediaFactory({ rtpTimeoutMs: Number(process.env.UAS_RTP_TIMEOUT_MS || 30000) }) },
 );
 acc.on('call', (c) => {

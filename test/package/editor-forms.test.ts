@@ -9,6 +9,7 @@
 import type { Page } from 'playwright-core';
 import { openEditor, screenshot, type Editor } from '../helpers/editor';
 import { describeWithPeers } from '../helpers/peers';
+import { waitFor } from '../helpers/wait';
 import { describeWithRuntime, installIntoUserDir, nodeRed4, nodeRed5, packPackage, rmDir, type Packed, type Runtime } from '../helpers/package';
 
 jest.setTimeout(120000);
@@ -227,6 +228,32 @@ function formsOn(rt: Runtime, locale: { locale: string; timezoneId: string; plan
       'intercom-whitelist.timezone': locale.timezoneId,
       'intercom-time-window.timezone': locale.timezoneId,
     });
+  });
+
+  test('a door with a bad setting is red at deploy on the node using it, with the whole reason', async () => {
+    const page = editor!.page;
+    // deployed through the admin API (the editor would warn first, rightly)
+    const flow = [
+      { id: 'badtab', type: 'tab', label: 'bad door' },
+      { id: 'baddoor', type: 'intercom-door', name: 'Gate', openKind: 'preset', preset: '2n', host: 'htp:/bad url' },
+      { id: 'badopen', type: 'intercom-door-open', z: 'badtab', door: 'baddoor', x: 200, y: 100, wires: [[]] },
+    ];
+    const r = await fetch(`${editor!.nr.url}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flow) });
+    expect(r.status).toBeLessThan(300);
+    // the flows as the editor shows them after a fresh load (leaving the tests' unsaved nodes behind)
+    page.once('dialog', (d) => void d.accept());
+    await page.reload();
+    await page.waitForFunction(() => (globalThis as any).RED?.nodes?.node?.('badopen'), undefined, { timeout: 30000 });
+    await page.evaluate(() => (globalThis as any).RED.workspaces.show('badtab'));
+    const label = page.locator('#red-ui-workspace-chart [id="badopen"] .red-ui-flow-node-status-label');
+    await waitFor(async () => ((await label.textContent()) ?? '').length > 0, 'the status on the canvas', 10000);
+    const said: string = await page.evaluate(() => (globalThis as any).RED.nodes.getType('intercom-door')._('intercom-door.label.host'));
+    const text = ((await label.textContent()) ?? '').trim();
+    // the whole message, with the field's name and the value, not cut mid-word
+    expect(text).toContain(said);
+    expect(text).toMatch(/"htp:\/bad url"$/);
+    const fill = await page.evaluate(() => (globalThis as any).$('#red-ui-workspace-chart [id="badopen"] .red-ui-flow-node-status').attr('class'));
+    expect(fill).toMatch(/red/);
   });
 
   test('the editor logged no error', () => {
