@@ -180,8 +180,10 @@ describeWithPeers(['chromium', 'mosquitto'], 'Home Assistant nodes in the editor
         await page.waitForSelector(field, { state: 'detached', timeout: 10000 });
       }
       for (const type of ['intercom-notify', 'intercom-ha-door', 'intercom-home-assistant']) {
+        // the editor adds a node set's help to the page as its module's HTML arrives
+        await page.waitForFunction((t) => !!(globalThis as any).document.querySelector(`script[data-help-name="${t}"]`), type, { timeout: 10000 }).catch(() => undefined);
         const help = await page.evaluate((t) => (globalThis as any).document.querySelector(`script[data-help-name="${t}"]`)?.textContent ?? '', type);
-        expect(help).toMatch(/Home Assistant/);
+        expect(`${type}: ${help}`).toMatch(/Home Assistant/);
       }
       const cfgHelp = await page.evaluate(() => (globalThis as any).document.querySelector('script[data-help-name="intercom-home-assistant"]')?.textContent ?? '');
       expect(cfgHelp).toMatch(/add-on/);
