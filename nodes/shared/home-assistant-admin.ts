@@ -76,6 +76,9 @@ async function answer(RED: RED, body: PickerRequest): Promise<Choice[]> {
   }
 }
 
+/** What only a wrong request gets (a picker the editor does not have), not HA being away. */
+const BAD_REQUEST = new Set(['ha.pickerKind', 'ha.pickerDomain']);
+
 export function registerHaAdmin(RED: RED, T: Texts): void {
   const check = RED.auth?.needsPermission('intercom-home-assistant.read');
   const perm = check ? [(req: HttpRequest, res: HttpResponse, next?: () => void) => check(req, res, next ?? (() => undefined))] : [];
@@ -83,7 +86,13 @@ export function registerHaAdmin(RED: RED, T: Texts): void {
     const body = (req.body && typeof req.body === 'object' ? req.body : {}) as PickerRequest;
     answer(RED, body).then(
       (choices) => res.json({ choices }),
-      (err: unknown) => res.status(err instanceof IntercomError ? 400 : 500).json({ error: err instanceof IntercomError ? T.describe(err) : errorText(err).slice(0, 200) }),
+      // Home Assistant not reachable, no token, a kind it does not offer: an answer for the
+      // picker's note, not a failed request (the browser would log every one as an error).
+      (err: unknown) => {
+        if (!(err instanceof IntercomError)) res.status(500).json({ error: errorText(err).slice(0, 200) });
+        else if (BAD_REQUEST.has(err.code)) res.status(400).json({ error: T.describe(err) });
+        else res.json({ choices: [], error: T.describe(err) });
+      },
     );
   });
 }

@@ -80,6 +80,7 @@ function flow(dir: string): Record<string, unknown>[] {
     { id: 'sc', type: 'intercom-sip-call', z, x: 400, y: 240, account: 'sip', d: true },
     { id: 'hd', type: 'intercom-ha-door', z, x: 400, y: 300, server: 'ha', door: 'door', d: true },
     { id: 'nt', type: 'intercom-notify', z, x: 650, y: 60, server: 'ha', service: 'mobile_app_x', d: true },
+    { id: 'dp', type: 'intercom-door-page', z, x: 650, y: 120, account: 'sip', door: 'door', d: true, wires: [[], []] },
   ];
 }
 
@@ -244,19 +245,23 @@ function editorIn(rt: Runtime, lang: Lang): void {
       page
         .waitForFunction((i) => (globalThis as any).RED.nodes.node(i)?.status?.text, id, { timeout: 10000 })
         .then((h) => h.jsonValue() as Promise<string>);
-    const problem = lookup(lang, 'intercom-door', 'intercom.errors.door.hostNotHttp', { host: 'htp:///bad%20url' });
+    // a broken config's status is the whole problem: the field as its dialog names it, and what was typed
+    const problem = lookup(lang, 'intercom-door', 'intercom.errors.setting.url', { field: lookup(lang, 'intercom-door', 'intercom-door.label.host'), schemes: 'http://, https://', value: 'htp:/bad url' });
+    const field = lookup(lang, 'intercom-journal', 'intercom-journal.label.maxSizeMB');
+    const sizeProblem = lookup(lang, 'intercom-journal', 'intercom.errors.setting.number', { field, min: 0, max: 1000000, value: 'ten' });
+    const schedule = lookup(lang, 'intercom-time-window', 'intercom.access.at.day', {
+      day: lookup(lang, 'intercom-time-window', 'intercom.access.weekday.mon'),
+      problem: lookup(lang, 'intercom-time-window', 'intercom.errors.access.schedule.badRange', { value: '9-18' }),
+    });
     expect(await status('o0')).toBe(lookup(lang, 'intercom-door-open', 'intercom-door-open.status.noDoor'));
     expect(await status('o1')).toBe(lookup(lang, 'intercom-door-open', 'intercom-door-open.status.doorProblem', { problem }));
-    expect(await status('j1')).toBe(lookup(lang, 'intercom-journal', 'intercom-journal.status.badConfig'));
-    expect(await status('tw')).toBe(lookup(lang, 'intercom-time-window', 'intercom-time-window.status.badSchedule'));
+    expect(await status('j1')).toBe(lookup(lang, 'intercom-journal', 'intercom-journal.status.badConfig', { problem: sizeProblem }));
+    expect(await status('tw')).toBe(lookup(lang, 'intercom-time-window', 'intercom-time-window.status.badSchedule', { problem: schedule }));
     expect(await status('wl')).toBe(lookup(lang, 'intercom-whitelist', 'intercom-whitelist.status.refused', { what: lookup(lang, 'intercom-whitelist', 'intercom-whitelist.refused.editorRejected') }));
     // the same status as drawn on the canvas
     expect(norm(await page.locator('#red-ui-workspace-chart [id="o0"] .red-ui-flow-node-status-label').first().textContent() ?? '')).toBe(await status('o0'));
 
-    const field = lookup(lang, 'intercom-journal', 'intercom-journal.label.maxSizeMB');
-    const journal = lookup(lang, 'intercom-journal', 'intercom-journal.errors.notStarted', {
-      error: lookup(lang, 'intercom-journal', 'intercom.errors.setting.number', { field, min: 0, max: 1000000, value: 'ten' }),
-    });
+    const journal = lookup(lang, 'intercom-journal', 'intercom-journal.errors.notStarted', { error: sizeProblem });
     const door = lookup(lang, 'intercom-door', 'intercom-door.errors.notUsable', { door: 'Gate', problem });
     expect(nr!.log()).toContain(journal);
     expect(nr!.log()).toContain(door);
