@@ -157,11 +157,11 @@ function editorOn(rt: Runtime, shot: string): void {
     }
   });
 
-  test('the palette follows a flow: sip in, sip call, dtmf, whitelist, time window, door open, snapshot, journal, ha door, notify', async () => {
+  test('the palette follows a flow: sip in, sip call, dtmf, whitelist, time window, door open, snapshot, journal, ha door, notify, door page', async () => {
     const order = await page.evaluate(() =>
       Array.from((globalThis as any).document.querySelectorAll('#red-ui-palette-container-intercom .red-ui-palette-node')).map((e: any) => e.getAttribute('data-palette-type')),
     );
-    expect(order).toEqual(['intercom-sip-in', 'intercom-sip-call', 'intercom-dtmf', 'intercom-whitelist', 'intercom-time-window', 'intercom-door-open', 'intercom-snapshot', 'intercom-journal', 'intercom-ha-door', 'intercom-notify']);
+    expect(order).toEqual(['intercom-sip-in', 'intercom-sip-call', 'intercom-dtmf', 'intercom-whitelist', 'intercom-time-window', 'intercom-door-open', 'intercom-snapshot', 'intercom-journal', 'intercom-ha-door', 'intercom-notify', 'intercom-door-page']);
   });
 
   test('each flow node drags onto the workspace, opens its edit dialog and shows its help', async () => {
