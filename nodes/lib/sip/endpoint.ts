@@ -18,7 +18,7 @@ import { type Clock, type SipTimers, systemClock } from './clock';
 import type { Credentials } from '../auth/digest';
 import { InboundCall } from './invite-server';
 import { type DialOptions, OutboundCall } from './invite-client';
-import { type HeaderList, header, parseNameAddr, randomToken, type SipRequest, type SipResponse } from './message';
+import { type HeaderList, header, headers, parseNameAddr, randomToken, type SipRequest, type SipResponse, splitComma } from './message';
 import { LogSummary, type SummaryOptions } from '../net/summary';
 import { type SecurityEvent, SecurityReports } from './security';
 import { type DialTarget, resolveTarget } from './targets';
@@ -278,14 +278,24 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [e
     }
   }
 
-  /** 415 for a body that is not SDP, 488 for SDP without a codec we carry or that cannot be read. */
+  /**
+   * 406 when the caller accepts no SDP (our answer, or our offer on a late-offer INVITE, is
+   * SDP: RFC 3261 §21.4.7, RFC 4475 §3.3.15), 415 for a body that is not SDP, 488 for SDP
+   * without a codec we carry or that cannot be read.
+   */
   private refuseBody(req: SipRequest, tx: ServerTransaction, remote: Remote): boolean {
-    if (!req.body.trim()) return false; // late offer: ours rides on the 200 (RFC 3264 §4)
+    const accept = headers(req, 'accept');
+    const acceptsSdp = accept.length === 0 || accept.flatMap(splitComma).some((a) => /^(?:application\/sdp|application\/\*|\*\/\*)\s*(?:;|$)/i.test(a.trim()));
+    if (acceptsSdp && !req.body.trim()) return false; // late offer: ours rides on the 200 (RFC 3264 §4)
     const type = (header(req, 'content-type') ?? 'application/sdp').split(';')[0].trim().toLowerCase();
-    let status: 415 | 488;
+    let status: 406 | 415 | 488;
     let reason: string;
     let detail = '';
-    if (type !== 'application/sdp') {
+    if (!acceptsSdp) {
+      status = 406;
+      reason = 'not-acceptable';
+      detail = accept.join(', ').slice(0, 60);
+    } else if (type !== 'application/sdp') {
       status = 415;
       reason = 'not-sdp';
       detail = type.slice(0, 60);
@@ -303,11 +313,11 @@ export class SipEndpoint extends EventEmitter<{ call: [call: Call]; security: [e
     this.stats.refusedMedia++;
     this.refusals.warn('sip.inviteRefusedMedia', remote.address, { account: this.account, address: remote.address, port: remote.port, status, detail });
     this.report('refused', reason, status, req, remote);
-    const headers: HeaderList =
-      status === 415
+    const answer: HeaderList =
+      status !== 488
         ? [['Accept', 'application/sdp']]
         : [['Warning', `${reason === 'no-common-codec' ? 305 : 399} ${this.localAddress} "${reason === 'no-common-codec' ? 'Incompatible media format' : 'Session description not understood'}"`]];
-    tx.respondAndForget(status, { toTag: randomToken(), headers });
+    tx.respondAndForget(status, { toTag: randomToken(), headers: answer });
     return true;
   }
 

@@ -64,8 +64,12 @@ export type SipMessage = SipRequest | SipResponse;
 
 export type ParseResult =
   | { ok: true; message: SipMessage }
-  /** `partial` is set for requests whose Via/From/To/Call-ID/CSeq parsed, so a 400 can be sent. */
-  | { ok: false; reason: string; partial?: SipRequest };
+  /**
+   * `partial` is set for requests whose top Via can carry an answer, so one can be sent:
+   * `status` (400 unless named: 505 for another SIP version, 416 for a Request-URI scheme we
+   * do not serve, RFC 3261 §8.2.1, §8.2.2.1).
+   */
+  | { ok: false; reason: string; partial?: SipRequest; status?: 400 | 416 | 505 };
 
 export function header(m: { headers: Map<string, string[]> }, name: string): string | undefined {
   return m.headers.get(name.toLowerCase())?.[0];
@@ -81,9 +85,13 @@ export function parseVia(raw: string): Via | undefined {
   const hp = parseHostPort(m[2]);
   if (!hp) return undefined;
   const via: Via = { protocol: m[1].toUpperCase(), host: hp.host, port: hp.port, raw: raw.trim() };
-  for (const p of m[3].split(';')) {
+  // via-params only: `;;` (an empty parameter) or text that is not a parameter is malformed
+  // (RFC 3261 §20.42, RFC 4475 §3.1.2.1); one trailing `;` is tolerated, devices send it.
+  const params = m[3].replace(/;\s*$/, '');
+  if (params && !params.startsWith(';')) return undefined;
+  for (const p of params.split(';').slice(1)) {
     const [k, v] = p.trim().split('=', 2).map((x) => x?.trim());
-    if (!k) continue;
+    if (!k) return undefined;
     const key = k.toLowerCase();
     if (key === 'branch') via.branch = v;
     else if (key === 'received') via.received = v;
@@ -123,6 +131,23 @@ export function tagOf(value: string): string | undefined {
   return /;\s*tag\s*=\s*([^;\s,]+)/i.exec(v)?.[1];
 }
 
+/**
+ * Where an answer to a malformed request can go: the top Via's transport, host and port,
+ * read leniently (any SIP version, junk after the sent-by ignored). Undefined when not even
+ * that is there: such a request is dropped, as a response is (RFC 3261 §18.1.2).
+ */
+function routableVia(raw: string | undefined): Via | undefined {
+  const first = raw === undefined ? undefined : splitComma(raw)[0];
+  const m = first === undefined ? null : /^\s*SIP\s*\/\s*\d+\.\d+\s*\/\s*([A-Za-z]+)\s+([^;,\s]+)/i.exec(first);
+  const hp = m ? parseHostPort(m[2]) : undefined;
+  if (!m || !hp || !first) return undefined;
+  return { protocol: m[1].toUpperCase(), host: hp.host, port: hp.port, raw: first.trim() };
+}
+
+/** Header fields a request carries at most once (RFC 3261 §7.3.1: not comma lists). */
+const SINGLE = ['call-id', 'from', 'to', 'cseq', 'max-forwards', 'content-length', 'content-type'];
+const CSEQ_MAX = 2 ** 31 - 1; // RFC 3261 §8.1.1.5
+
 /** Parse one complete SIP message (a datagram, or a TCP frame cut by Content-Length). */
 export function parseMessage(data: string): ParseResult {
   let sep = data.indexOf('\r\n\r\n');
@@ -153,50 +178,69 @@ export function parseMessage(data: string): ParseResult {
     if (!last) hmap.set(name, (last = []));
     last.push(value);
   }
-  let body = data.slice(sep + sepLen);
-  const cl = hmap.get('content-length')?.[0];
-  if (cl !== undefined) {
-    if (!/^\d{1,6}$/.test(cl)) return { ok: false, reason: 'bad Content-Length' };
-    // §18.3: bytes beyond Content-Length in a datagram are discarded
-    const n = Number(cl);
-    const bytes = Buffer.from(body, 'utf8');
-    if (bytes.length < n) return { ok: false, reason: 'body shorter than Content-Length' };
-    body = bytes.subarray(0, n).toString('utf8');
-  }
-  const vias: Via[] = [];
-  for (const raw of (hmap.get('via') ?? []).flatMap(splitComma)) {
-    const v = parseVia(raw);
-    if (!v) return { ok: false, reason: 'bad Via' };
-    vias.push(v);
-  }
+  const resp = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/.exec(startLine);
+  // A request line: method SP Request-URI SP SIP-Version, single spaces (§7.1, RFC 4475 §3.1.2.7-10).
+  const reqM = resp ? null : /^([A-Za-z0-9!%'*+.`~_-]+) (\S+) SIP\/(\d+\.\d+)$/.exec(startLine);
+  const looksLikeRequest = !resp && /^[A-Za-z0-9!%'*+.`~_-]+ /.test(startLine);
   const from = hmap.get('from')?.[0];
   const to = hmap.get('to')?.[0];
   const callId = hmap.get('call-id')?.[0];
-  const cseqM = /^(\d{1,10})\s+([A-Za-z!%'*+.`~_-]+)$/.exec(hmap.get('cseq')?.[0] ?? '');
-  if (vias.length === 0 || !from || !to || !callId || !cseqM || !/^[\x21-\x7e]+$/.test(callId)) {
-    return { ok: false, reason: 'missing or bad Via/From/To/Call-ID/CSeq' };
-  }
+  const cseqM = /^(\d{1,10})\s+([A-Za-z0-9!%'*+.`~_-]+)$/.exec(hmap.get('cseq')?.[0] ?? '');
   const base: Base = {
     headers: hmap,
-    body,
-    callId,
-    cseq: Number(cseqM[1]),
-    cseqMethod: cseqM[2].toUpperCase(),
-    fromTag: tagOf(from) ?? '',
-    toTag: tagOf(to),
-    vias,
+    body: '',
+    callId: callId ?? '',
+    cseq: cseqM ? Number(cseqM[1]) : 0,
+    cseqMethod: cseqM ? cseqM[2].toUpperCase() : '',
+    fromTag: (from && tagOf(from)) ?? '',
+    toTag: to ? tagOf(to) : undefined,
+    vias: [],
   };
-  const resp = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/.exec(startLine);
+  // What goes wrong from here on in a request is answered when its top Via can carry it.
+  const reject = (reason: string, status: 400 | 416 | 505 = 400): ParseResult => {
+    if (!looksLikeRequest) return { ok: false, reason };
+    const top = base.vias[0] ?? routableVia(hmap.get('via')?.[0]);
+    if (!top) return { ok: false, reason };
+    const [method = '', uri = ''] = startLine.split(/\s+/, 2);
+    return { ok: false, reason, status, partial: { ...base, vias: base.vias.length ? base.vias : [top], kind: 'request', method: method.toUpperCase(), uri } };
+  };
+  if (!resp && !looksLikeRequest) return { ok: false, reason: 'bad start line' };
+  if (reqM && reqM[3] !== '2.0') return reject('SIP version', 505);
+  for (const raw of (hmap.get('via') ?? []).flatMap(splitComma)) {
+    const v = parseVia(raw);
+    if (!v) return reject('bad Via');
+    base.vias.push(v);
+  }
+  if (!reqM && !resp) return reject('bad start line');
+  if (reqM && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(reqM[2])) return reject('bad Request-URI');
+  if (reqM && !/^(?:sips?|tel):/i.test(reqM[2])) return reject('Request-URI scheme', 416);
+  // §19.1.5: a Request-URI carries no headers (RFC 4475 §3.1.2.11); a `?` in the user part is one
+  // of its characters (§25.1 user-unreserved), the headers start after the host
+  if (reqM && /^sips?:/i.test(reqM[2]) && reqM[2].slice(reqM[2].indexOf('@') + 1).includes('?')) return reject('headers in the Request-URI');
+  if (reqM) for (const h of SINGLE) if ((hmap.get(h)?.length ?? 0) > 1) return reject('more than one ' + h);
+  let body = data.slice(sep + sepLen);
+  const cl = hmap.get('content-length')?.[0];
+  if (cl !== undefined) {
+    if (!/^\d{1,6}$/.test(cl)) return reject('bad Content-Length');
+    // §18.3: bytes beyond Content-Length in a datagram are discarded
+    const n = Number(cl);
+    const bytes = Buffer.from(body, 'utf8');
+    if (bytes.length < n) return reject('body shorter than Content-Length');
+    body = bytes.subarray(0, n).toString('utf8');
+  }
+  base.body = body;
+  if (base.vias.length === 0 || !from || !to || !callId || !cseqM || !/^[\x21-\x7e]+$/.test(callId) || base.cseq > CSEQ_MAX) {
+    return reject('missing or bad Via/From/To/Call-ID/CSeq');
+  }
   if (resp) return { ok: true, message: { ...base, kind: 'response', status: Number(resp[1]), reason: resp[2] ?? '' } };
-  const reqM = /^([A-Za-z!%'*+.`~_-]+) ((?:sips?|tel):[^\s]+) SIP\/2\.0$/i.exec(startLine);
-  if (!reqM) return { ok: false, reason: 'bad start line' };
+  if (!reqM) return reject('bad start line');
   const req: SipRequest = { ...base, kind: 'request', method: reqM[1].toUpperCase(), uri: reqM[2] };
   if (req.method !== req.cseqMethod && !(req.method === 'ACK' && req.cseqMethod === 'INVITE')) {
-    return { ok: false, reason: 'CSeq method does not match the request method', partial: req };
+    return reject('CSeq method does not match the request method');
   }
-  if (!req.fromTag) return { ok: false, reason: 'From has no tag', partial: req };
+  if (!req.fromTag) return reject('From has no tag');
   // Only an INVITE creates state from From/To, so only it pays for the full grammar.
-  if (req.method === 'INVITE' && (!parseNameAddr(from) || !parseNameAddr(to))) return { ok: false, reason: 'bad From/To', partial: req };
+  if (req.method === 'INVITE' && (!parseNameAddr(from) || !parseNameAddr(to))) return reject('bad From/To');
   return { ok: true, message: req };
 }
 
@@ -327,11 +371,11 @@ export const REASONS: Record<number, string> = {
   100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK', 202: 'Accepted',
   302: 'Moved Temporarily', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
   404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',
-  408: 'Request Timeout', 415: 'Unsupported Media Type', 420: 'Bad Extension',
+  406: 'Not Acceptable', 408: 'Request Timeout', 415: 'Unsupported Media Type', 416: 'Unsupported URI Scheme', 420: 'Bad Extension',
   423: 'Interval Too Brief', 480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist',
   482: 'Loop Detected', 483: 'Too Many Hops', 486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here',
   491: 'Request Pending', 500: 'Server Internal Error', 501: 'Not Implemented', 503: 'Service Unavailable',
-  513: 'Message Too Large', 603: 'Decline',
+  505: 'Version Not Supported', 513: 'Message Too Large', 603: 'Decline',
 };
 
 /**
@@ -341,16 +385,27 @@ export const REASONS: Record<number, string> = {
 export function serializeResponse(req: SipRequest, status: number, opts: { toTag?: string; headers?: HeaderList; body?: string; reason?: string } = {}): string {
   const lines = [`SIP/2.0 ${status} ${opts.reason ?? REASONS[status] ?? 'Unknown'}`];
   for (const v of req.vias) lines.push(`Via: ${v.raw}`);
-  lines.push(`From: ${header(req, 'from')}`);
-  let to = header(req, 'to') ?? '';
-  if (!req.toTag && status > 100 && opts.toTag) to += `;tag=${opts.toTag}`;
-  lines.push(`To: ${to}`);
-  lines.push(`Call-ID: ${req.callId}`);
-  lines.push(`CSeq: ${req.cseq} ${req.cseqMethod}`);
+  // A 400 to a request that lacks one of these echoes the rest (RFC 4475 §3.3.1).
+  const from = header(req, 'from');
+  if (from !== undefined) lines.push(`From: ${from}`);
+  let to = header(req, 'to');
+  if (to !== undefined) {
+    if (!req.toTag && status > 100 && opts.toTag) to += `;tag=${opts.toTag}`;
+    lines.push(`To: ${to}`);
+  }
+  if (req.callId) lines.push(`Call-ID: ${req.callId}`);
+  const cseq = req.cseqMethod ? `${req.cseq} ${req.cseqMethod}` : header(req, 'cseq');
+  if (cseq) lines.push(`CSeq: ${cseq}`);
   for (const [k, v] of opts.headers ?? []) lines.push(`${k}: ${v}`);
   const body = opts.body ?? '';
   lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return lines.join('\r\n') + '\r\n\r\n' + body;
+}
+
+/** The answer to a request that did not parse but can be answered (ParseResult.partial). */
+export function serializeRejection(req: SipRequest, r: { reason: string; status?: 400 | 416 | 505 }): string {
+  const status = r.status ?? 400;
+  return serializeResponse(req, status, { reason: status === 400 ? 'Bad Request (' + r.reason + ')' : REASONS[status] });
 }
 
 /** Replace the top Via of a serialised request (used when the transport fills received/rport). */

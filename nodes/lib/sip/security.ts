@@ -14,7 +14,7 @@ export type SecurityKind = 'refused' | 'flood' | 'lockout';
 export interface SecurityEvent {
   kind: SecurityKind;
   /**
-   * refused: 'no-common-codec', 'bad-sdp', 'not-sdp'; flood: 'rate', 'source-busy',
+   * refused: 'no-common-codec', 'bad-sdp', 'not-sdp', 'not-acceptable' (its Accept has no SDP); flood: 'rate', 'source-busy',
    * 'overload', 'unknown-user'; lockout: 'source' (an address), 'user' (an account name)
    */
   reason: string;

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { errorText } from '../core/errors';
 import { type Logger, silentLogger } from '../core/log';
-import { parseMessage, serializeResponse, type SipRequest, type SipResponse, type Via } from './message';
+import { parseMessage, serializeRejection, type SipRequest, type SipResponse, type Via } from './message';
 
 export type Protocol = 'udp' | 'tcp';
 /** how a peer is reached: our UDP/TCP transport, or its WebSocket (ws-transport.ts) */
@@ -264,7 +264,7 @@ export class SipTransport extends EventEmitter {
       if (r.partial && r.partial.method !== 'ACK') {
         this.stats.badRequest++;
         const req = stampVia(r.partial, remote);
-        this.respond(req, remote, serializeResponse(req, 400, { reason: 'Bad Request (' + r.reason + ')' }));
+        this.respond(req, remote, serializeRejection(req, r));
       } else {
         this.stats.garbage++;
       }

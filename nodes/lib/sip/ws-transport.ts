@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { errorText, type MessageParams } from '../core/errors';
 import { type Logger, silentLogger } from '../core/log';
-import { parseMessage, serializeResponse, type SipRequest, type SipResponse } from './message';
+import { parseMessage, serializeRejection, type SipRequest, type SipResponse } from './message';
 import { MAX_MESSAGE_BYTES, type Remote, stampVia, type TraceFn, type TransportStats } from './transport';
 
 export type WsProtocol = 'ws' | 'wss';
@@ -266,7 +266,7 @@ export class SipWsTransport extends EventEmitter {
       if (r.partial && r.partial.method !== 'ACK') {
         this.stats.badRequest++;
         const req = stampVia(r.partial, remote);
-        this.respond(req, remote, serializeResponse(req, 400, { reason: 'Bad Request (' + r.reason + ')' }));
+        this.respond(req, remote, serializeRejection(req, r));
       } else {
         this.stats.garbage++;
       }
