@@ -27,7 +27,7 @@ const STAMPS = 'translated-from-en-US.json';
  */
 const SAME_AS_EN = {
   de: ['Name', 'Home Assistant', 'HA', 'MQTT', 'QoS', 'URL', 'ffmpeg', 'Broker', 'Server', 'Transport', 'Domain', 'Topic', 'Payload', 'Body',
-    'Port', 'sip in', 'sip call', 'dtmf', 'PIN ok', 'PIN ok (__user__)'],
+    'Port', 'sip in', 'sip call', 'dtmf', 'PIN ok', 'PIN ok (__user__)', 's', 'ms'],
   ru: ['Home Assistant', 'HA', 'MQTT', 'QoS', 'URL', 'ffmpeg', 'sip in', 'sip call', 'dtmf'],
 };
 /** Keys whose text is syntax the nodes parse (keywords included), the same in every language. */
