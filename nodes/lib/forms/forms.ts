@@ -12,6 +12,7 @@ import { TIME_WINDOW_FORM, WHITELIST_FORM } from '../access/access-forms';
 import { DOOR_FORM } from '../door/door-form';
 import { DOOR_OPEN_FORM, SNAPSHOT_FORM } from '../camera/snapshot-form';
 import { JOURNAL_FORM } from '../journal/journal-form';
+import { DOOR_PAGE_FORM } from '../page/page-form';
 
 export { anything, fieldProblem, formProblems } from '../core/fields';
 export { describeError } from '../core/describe';
@@ -28,4 +29,5 @@ export const FORMS: Readonly<Record<string, Form>> = {
   'intercom-door-open': DOOR_OPEN_FORM,
   'intercom-snapshot': SNAPSHOT_FORM,
   'intercom-journal': JOURNAL_FORM,
+  'intercom-door-page': DOOR_PAGE_FORM,
 };

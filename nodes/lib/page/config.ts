@@ -38,21 +38,37 @@ const USER = /^[A-Za-z0-9._~+-]{1,64}$/;
 /** Paths of the page itself: a page path may not end in one of them (they would shadow each other). */
 const RESERVED = new Set(['api', 'sipjs']);
 
-export function pageConfig(def: PageDef): PageConfig {
-  const path = (def.path ?? '').trim().replace(/\/+$/, '') || '/door';
+/** The page's numbers as the dialog has them (seconds). */
+export const PAGE_NUMBERS = {
+  lookSeconds: { default: 60, min: 5, max: 3600 },
+  openWait: { default: 10, min: 1, max: 120 },
+} as const;
+
+/** The URL path below httpNodeRoot ('/door' when empty), or an error naming the field. */
+export function pagePath(v: unknown): string {
+  const path = (typeof v === 'string' ? v : '').trim().replace(/\/+$/, '') || '/door';
   if (!PAGE_PATH.test(path) || path.split('/').some((p) => p === '.' || p === '..' || RESERVED.has(p))) {
     throw new IntercomError('page.badPath', { field: 'path', value: path.slice(0, 80) });
   }
-  const users = [...new Set((def.users ?? '').split(/[\s,]+/).filter(Boolean))];
+  return path;
+}
+
+/** The extensions that may use the page: at least one, each a user name. */
+export function pageUsers(v: unknown): string[] {
+  const users = [...new Set((typeof v === 'string' ? v : '').split(/[\s,]+/).filter(Boolean))];
   for (const u of users) if (!USER.test(u)) throw new IntercomError('page.badUser', { field: 'users', value: u.slice(0, 64) });
   if (!users.length) throw new IntercomError('page.noUsers', { field: 'users' });
+  return users;
+}
+
+export function pageConfig(def: PageDef): PageConfig {
   return {
     name: def.name?.trim() || def.id,
-    path,
-    users,
+    path: pagePath(def.path),
+    users: pageUsers(def.users),
     title: def.title?.trim() || undefined,
-    lookMs: secondsSetting(def.lookSeconds, { field: 'lookSeconds', default: 60, min: 5, max: 3600 }),
-    openWaitMs: secondsSetting(def.openWait, { field: 'openWait', default: 10, min: 1, max: 120 }),
+    lookMs: secondsSetting(def.lookSeconds, { field: 'lookSeconds', ...PAGE_NUMBERS.lookSeconds }),
+    openWaitMs: secondsSetting(def.openWait, { field: 'openWait', ...PAGE_NUMBERS.openWait }),
   };
 }
 
