@@ -38,9 +38,18 @@ function run(tierArgs, results, wrap) {
   return { status: r.status ?? 1, j };
 }
 
-const tierArgs = selected.flatMap((t) => ['--selectProjects', t]);
-// (a file pattern may match only WebRTC files: the other run then has none, which is no failure)
-const runs = [run(netns ? [...tierArgs, '--testPathIgnorePatterns', '/node_modules/', WEBRTC, '--passWithNoTests'] : tierArgs, path.join(outDir, 'jest-results.json'), false)];
+const chosen = selected.length ? selected : tiers;
+const projects = (ts) => ts.flatMap((t) => ['--selectProjects', t]);
+// The unit and node tiers (in-process, loopback only, no peer programs) run two files at a
+// time; the peer and package tiers one at a time, since their real programs (baresip,
+// Home Assistant, Chromium, Node-RED children) and their timing want the machine's cores.
+// INTERCOM_TEST_WORKERS sets the first run's workers. (A file pattern may match nothing in
+// one of the runs: that is no failure.)
+const light = chosen.filter((t) => t === 'unit' || t === 'node');
+const heavy = chosen.filter((t) => t === 'peer' || t === 'package');
+const runs = [];
+if (light.length) runs.push(run([...projects(light), `--maxWorkers=${process.env.INTERCOM_TEST_WORKERS || 2}`, '--passWithNoTests'], path.join(outDir, 'jest-results-unit-node.json'), false));
+if (heavy.length) runs.push(run([...projects(heavy), ...(netns ? ['--testPathIgnorePatterns', '/node_modules/', WEBRTC] : []), '--passWithNoTests'], path.join(outDir, 'jest-results.json'), false));
 if (netns) runs.push(run(['--selectProjects', 'peer', '--testPathPattern', WEBRTC, '--passWithNoTests'], path.join(outDir, 'jest-results-webrtc.json'), true));
 // One plain closing line that any CI reader understands.
 let passed = 0;

@@ -138,7 +138,11 @@ async function verdict(page: Page, selector: string): Promise<{ flagged: boolean
   return { flagged, tooltip: tooltip.trim() };
 }
 
-function formsOn(rt: Runtime, locale: { locale: string; timezoneId: string; plan: Record<string, string | number> }): void {
+/**
+ * `everyCase`: type every bad value of CASES; otherwise the first of each dialog (the rule
+ * code is the same script on both runtimes: what differs is how the editor shows a verdict).
+ */
+function formsOn(rt: Runtime, locale: { locale: string; timezoneId: string; plan: Record<string, string | number> }, everyCase: boolean): void {
   let editor: Editor | undefined;
   beforeAll(async () => {
     editor = await openEditor(rt, installed!, { locale: locale.locale, timezoneId: locale.timezoneId });
@@ -148,11 +152,11 @@ function formsOn(rt: Runtime, locale: { locale: string; timezoneId: string; plan
     await editor?.close();
   });
 
-  test.each(Object.keys(CASES))('%s: each bad value flags its field, naming it; a good value clears it', async (type) => {
+  test.each(Object.keys(CASES))(`%s: ${everyCase ? 'each bad value' : 'a bad value'} flags its field, naming it; a good value clears it`, async (type) => {
     const page = editor!.page;
     await openDialog(page, type);
     const wrong: string[] = [];
-    for (const [field, bad, good, selects] of CASES[type]) {
+    for (const [field, bad, good, selects] of everyCase ? CASES[type] : CASES[type].slice(0, 1)) {
       for (const [f, v] of Object.entries(selects ?? {})) await page.selectOption(prefixOf(type) + f, v);
       const sel = prefixOf(type) + field;
       const label: string = await page.evaluate(([t, f]) => (globalThis as any).RED.nodes.getType(t)._(`${t}.label.${f}`), [type, field] as const);
@@ -274,9 +278,9 @@ describeWithPeers(['chromium'], 'the dialogs in the editor', () => {
     rmDir(packed?.dir);
   });
   describeWithRuntime(nodeRed4(), 'dialogs', (rt) =>
-    formsOn(rt, { locale: 'en-US', timezoneId: 'America/New_York', plan: { countryCode: '1', trunkPrefix: '1', internationalPrefix: '011', nationalDigits: 10 } }),
+    formsOn(rt, { locale: 'en-US', timezoneId: 'America/New_York', plan: { countryCode: '1', trunkPrefix: '1', internationalPrefix: '011', nationalDigits: 10 } }, true),
   );
   describeWithRuntime(nodeRed5(), 'dialogs', (rt) =>
-    formsOn(rt, { locale: 'de-DE', timezoneId: 'Europe/Berlin', plan: { countryCode: '49', trunkPrefix: '0', internationalPrefix: '00', nationalDigits: 0 } }),
+    formsOn(rt, { locale: 'de-DE', timezoneId: 'Europe/Berlin', plan: { countryCode: '49', trunkPrefix: '0', internationalPrefix: '00', nationalDigits: 0 } }, false),
   );
 });
