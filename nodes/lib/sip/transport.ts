@@ -257,27 +257,45 @@ export class SipTransport extends EventEmitter {
   }
 
   private ingest(data: string, remote: Remote): void {
-    this.stats.received++;
-    this.trace?.('in', data, remote);
-    const r = parseMessage(data);
-    if (!r.ok) {
-      if (r.partial && r.partial.method !== 'ACK') {
-        this.stats.badRequest++;
-        const req = stampVia(r.partial, remote);
-        this.respond(req, remote, serializeRejection(req, r));
-      } else {
-        this.stats.garbage++;
-      }
-      return;
+    ingestMessage(this, this.log, data, remote);
+  }
+}
+
+/** What a transport is to the one place a received message is read. */
+export interface IngestingTransport {
+  readonly stats: TransportStats;
+  trace?: TraceFn;
+  respond(req: SipRequest, from: Remote, data: string): void;
+  emit(event: 'request' | 'response', message: SipRequest | SipResponse, remote: Remote): boolean;
+}
+
+/**
+ * One received message, for every transport (UDP, TCP, WebSocket): counted and traced;
+ * a request that cannot be read but whose top Via can carry an answer gets the rejection
+ * RFC 4475 advises (400, 505, 416), anything else unreadable is dropped as garbage; a
+ * readable one goes to the endpoint, and a bug in a handler is logged, never thrown into
+ * the socket's event (it would take Node-RED down).
+ */
+export function ingestMessage(t: IngestingTransport, log: Logger, data: string, remote: Remote): void {
+  t.stats.received++;
+  t.trace?.('in', data, remote);
+  const r = parseMessage(data);
+  if (!r.ok) {
+    if (r.partial && r.partial.method !== 'ACK') {
+      t.stats.badRequest++;
+      const req = stampVia(r.partial, remote);
+      t.respond(req, remote, serializeRejection(req, r));
+    } else {
+      t.stats.garbage++;
     }
-    try {
-      if (r.message.kind === 'request') this.emit('request', stampVia(r.message, remote), remote);
-      else this.emit('response', r.message as SipResponse, remote);
-    } catch (err) {
-      // The last line of defence: a bug in a handler must not take down Node-RED.
-      this.stats.handlerErrors++;
-      this.log.warn('sip.handlerError', { detail: (err instanceof Error && err.stack ? err.stack : errorText(err)).slice(0, 800) });
-    }
+    return;
+  }
+  try {
+    if (r.message.kind === 'request') t.emit('request', stampVia(r.message, remote), remote);
+    else t.emit('response', r.message as SipResponse, remote);
+  } catch (err) {
+    t.stats.handlerErrors++;
+    log.warn('sip.handlerError', { detail: (err instanceof Error && err.stack ? err.stack : errorText(err)).slice(0, 800) });
   }
 }
 

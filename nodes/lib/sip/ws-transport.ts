@@ -18,8 +18,8 @@ import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { errorText, type MessageParams } from '../core/errors';
 import { type Logger, silentLogger } from '../core/log';
-import { parseMessage, serializeRejection, type SipRequest, type SipResponse } from './message';
-import { MAX_MESSAGE_BYTES, type Remote, stampVia, type TraceFn, type TransportStats } from './transport';
+import type { SipRequest } from './message';
+import { ingestMessage, MAX_MESSAGE_BYTES, type Remote, type TraceFn, type TransportStats } from './transport';
 
 export type WsProtocol = 'ws' | 'wss';
 
@@ -259,26 +259,7 @@ export class SipWsTransport extends EventEmitter {
   }
 
   private ingest(data: string, remote: Remote): void {
-    this.stats.received++;
-    this.trace?.('in', data, remote);
-    const r = parseMessage(data);
-    if (!r.ok) {
-      if (r.partial && r.partial.method !== 'ACK') {
-        this.stats.badRequest++;
-        const req = stampVia(r.partial, remote);
-        this.respond(req, remote, serializeRejection(req, r));
-      } else {
-        this.stats.garbage++;
-      }
-      return;
-    }
-    try {
-      if (r.message.kind === 'request') this.emit('request', stampVia(r.message, remote), remote);
-      else this.emit('response', r.message as SipResponse, remote);
-    } catch (err) {
-      this.stats.handlerErrors++;
-      this.log.warn('sip.handlerError', { detail: (err instanceof Error && err.stack ? err.stack : errorText(err)).slice(0, 800) });
-    }
+    ingestMessage(this, this.log, data, remote);
   }
 }
 
