@@ -8,6 +8,7 @@
  * redeploying or restarting Node-RED gives a guesser no fresh tries.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type Counter, isCounter, LockoutCounters } from '../auth/lockouts';
 import type { StateFile } from '../auth/state-file';
 import { readPins, type PinPolicy } from './pin-list';
 
@@ -51,12 +52,6 @@ export function pinDigits(v: unknown): string | null | undefined {
   return /^\d+$/.test(s) ? s : null;
 }
 
-interface Counter {
-  fails: number;
-  lockouts: number;
-  lockedUntil: number;
-  last: number;
-}
 
 /** The state file's content: the counters by caller-at-door and door, no PIN. */
 export interface PinState {
@@ -65,8 +60,8 @@ export interface PinState {
 }
 
 export class PinChecker {
-  private readonly counters = new Map<string, Counter>();
-  private readonly maxKeys = 10_000;
+  /** by caller-at-door and by door; bounded under a flood of callers */
+  private readonly counters = new LockoutCounters(() => this.policy, 10_000);
 
   constructor(
     private users: PinUser[],
@@ -102,41 +97,14 @@ export class PinChecker {
     return this.users.length;
   }
 
-  private counter(key: string, t: number): Counter {
-    let c = this.counters.get(key);
-    if (c && t - c.last > this.policy.forgetMs && t >= c.lockedUntil) {
-      this.counters.delete(key);
-      c = undefined;
-    }
-    if (!c) {
-      if (this.counters.size >= this.maxKeys) this.prune(t);
-      c = { fails: 0, lockouts: 0, lockedUntil: 0, last: t };
-      this.counters.set(key, c);
-    }
-    return c;
-  }
 
-  /** Drop what is forgotten, then the oldest unlocked entries, to bound memory under a flood. */
-  private prune(t: number): void {
-    for (const [k, c] of this.counters) if (t - c.last > this.policy.forgetMs && t >= c.lockedUntil) this.counters.delete(k);
-    if (this.counters.size < this.maxKeys) return;
-    const unlocked = [...this.counters].filter(([, c]) => t >= c.lockedUntil).sort((a, b) => a[1].last - b[1].last);
-    for (const [k] of unlocked.slice(0, Math.ceil(this.maxKeys / 10))) this.counters.delete(k);
-  }
 
-  private lock(c: Counter, t: number): number {
-    c.lockouts++;
-    const delay = Math.min(this.policy.lockoutMs * 2 ** (c.lockouts - 1), this.policy.maxLockoutMs);
-    c.lockedUntil = t + delay;
-    c.fails = 0;
-    return c.lockedUntil;
-  }
 
   /** Check one entry; `caller` and `door` key the counters (use '' when unknown). */
   check(entry: unknown, caller: string, door: string): PinDecision {
     const t = this.now();
-    const mine = this.counter(`c\u0000${caller}\u0000${door}`, t);
-    const doorC = this.policy.maxDoorTries > 0 ? this.counter(`d\u0000${door}`, t) : null;
+    const mine = this.counters.counter(`c\u0000${caller}\u0000${door}`, t);
+    const doorC = this.policy.maxDoorTries > 0 ? this.counters.counter(`d\u0000${door}`, t) : null;
     // A locked caller or door is refused before the PIN is even looked at, so a
     // correct guess inside the lockout tells the guesser nothing.
     if (t < mine.lockedUntil) return { allowed: false, reason: 'locked-out', lockedUntil: mine.lockedUntil, scope: 'caller' };
@@ -172,15 +140,11 @@ export class PinChecker {
       doorC.last = t;
     }
     let decision: PinDecision;
-    if (mine.fails >= this.policy.maxTries) decision = { allowed: false, reason: 'lockout', lockedUntil: this.lock(mine, t), scope: 'caller' };
-    else if (doorC && doorC.fails >= this.policy.maxDoorTries) decision = { allowed: false, reason: 'lockout', lockedUntil: this.lock(doorC, t), scope: 'door' };
+    if (mine.fails >= this.policy.maxTries) decision = { allowed: false, reason: 'lockout', lockedUntil: this.counters.lock(mine, t), scope: 'caller' };
+    else if (doorC && doorC.fails >= this.policy.maxDoorTries) decision = { allowed: false, reason: 'lockout', lockedUntil: this.counters.lock(doorC, t), scope: 'door' };
     else decision = { allowed: false, reason, triesLeft: this.policy.maxTries - mine.fails };
     this.save();
     return decision;
   }
 }
 
-function isCounter(c: unknown): c is Counter {
-  const o = c as Counter | null;
-  return !!o && typeof o === 'object' && [o.fails, o.lockouts, o.lockedUntil, o.last].every((n) => typeof n === 'number' && Number.isFinite(n));
-}

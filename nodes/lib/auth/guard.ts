@@ -9,6 +9,7 @@
  * restart lifts it. Names that are no account are counted exactly like real ones: what the
  * guard does never tells a scanner which names exist.
  */
+import { type Counter, isCounter, LockoutCounters } from './lockouts';
 import type { StateFile } from './state-file';
 
 export interface GuardPolicy {
@@ -54,12 +55,6 @@ export interface GuardFailure {
   lockout?: Lockout;
 }
 
-interface Counter {
-  fails: number;
-  lockouts: number;
-  lockedUntil: number;
-  last: number;
-}
 
 /** The state file's content. */
 export interface GuardState {
@@ -80,7 +75,7 @@ const trustKey = (user: string, address: string): string => `${user}\u0000${addr
 
 export class AuthGuard {
   readonly policy: GuardPolicy;
-  private readonly counters = new Map<string, Counter>();
+  private readonly counters = new LockoutCounters(() => this.policy, MAX_COUNTERS);
   private readonly trusted = new Map<string, number>();
 
   constructor(policy: Partial<GuardPolicy> = {}, private readonly now: () => number = Date.now, private readonly file?: StateFile<GuardState>) {
@@ -105,15 +100,15 @@ export class AuthGuard {
   /** A failed login of `user` (a real account or not) from `address`. */
   fail(address: string, user: string): GuardFailure {
     const t = this.now();
-    const s = this.counter(sourceKey(address), t);
-    const u = this.counter(userKey(user), t);
+    const s = this.counters.counter(sourceKey(address), t);
+    const u = this.counters.counter(userKey(user), t);
     s.fails++;
     u.fails++;
     s.last = u.last = t;
     const p = this.policy;
     let lockout: Lockout | undefined;
-    if (s.fails >= p.sourceMaxFailures) lockout = { scope: 'source', key: address, until: this.lock(s, t) };
-    else if (u.fails >= p.userMaxFailures) lockout = { scope: 'user', key: user, until: this.lock(u, t) };
+    if (s.fails >= p.sourceMaxFailures) lockout = { scope: 'source', key: address, until: this.counters.lock(s, t) };
+    else if (u.fails >= p.userMaxFailures) lockout = { scope: 'user', key: user, until: this.counters.lock(u, t) };
     const over = Math.max(s.fails, u.fails) - p.freeFailures;
     const delayMs = lockout || over <= 0 ? 0 : Math.min(p.baseDelayMs * 2 ** (over - 1), p.maxDelayMs);
     this.save(!!lockout);
@@ -155,34 +150,8 @@ export class AuthGuard {
     return at !== undefined && t - at < TRUST_MS;
   }
 
-  private counter(key: string, t: number): Counter {
-    let c = this.counters.get(key);
-    if (c && t - c.last > this.policy.forgetMs && t >= c.lockedUntil) {
-      this.counters.delete(key);
-      c = undefined;
-    }
-    if (!c) {
-      if (this.counters.size >= MAX_COUNTERS) this.prune(t);
-      c = { fails: 0, lockouts: 0, lockedUntil: 0, last: t };
-      this.counters.set(key, c);
-    }
-    return c;
-  }
 
-  /** Forgotten counters first, then the oldest unlocked ones: memory stays bounded under a spoofed flood. */
-  private prune(t: number): void {
-    for (const [k, c] of this.counters) if (t - c.last > this.policy.forgetMs && t >= c.lockedUntil) this.counters.delete(k);
-    if (this.counters.size < MAX_COUNTERS) return;
-    const unlocked = [...this.counters].filter(([, c]) => t >= c.lockedUntil).sort((a, b) => a[1].last - b[1].last);
-    for (const [k] of unlocked.slice(0, Math.ceil(MAX_COUNTERS / 10))) this.counters.delete(k);
-  }
 
-  private lock(c: Counter, t: number): number {
-    c.lockouts++;
-    c.lockedUntil = t + Math.min(this.policy.lockoutMs * 2 ** (c.lockouts - 1), this.policy.maxLockoutMs);
-    c.fails = 0;
-    return c.lockedUntil;
-  }
 
   private save(urgent: boolean): void {
     this.file?.save(() => this.state(), urgent);
@@ -198,7 +167,3 @@ export class AuthGuard {
   }
 }
 
-function isCounter(c: unknown): c is Counter {
-  const o = c as Counter | null;
-  return !!o && typeof o === 'object' && [o.fails, o.lockouts, o.lockedUntil, o.last].every((n) => typeof n === 'number' && Number.isFinite(n));
-}
