@@ -94,7 +94,7 @@ describeWebRtc(['baresip', 'sox', 'ffmpeg'], 'video from the panel to a page and
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the page decodes the panel camera at the size sent; its keyframe requests reach the panel', async () => {
+  test('the page decodes the panel camera at the size sent; a keyframe request it sends reaches the gateway', async () => {
     targets = ['hall'];
     const phone: PhonePage = await openPhone(browser, server, '/sip');
     await phone.register('hall', 'hall-secret');
@@ -116,9 +116,11 @@ describeWebRtc(['baresip', 'sox', 'ffmpeg'], 'video from the panel to a page and
     expect({ width: later.width, height: later.height }).toEqual({ width: 640, height: 480 });
     const leg = calls.find((c) => c.direction === 'outbound')!.media as WebRtcCallMedia;
     expect(leg.stats.videoOut).toBeGreaterThan(20);
-    // the page asked for a keyframe (RTCP PLI) and decoded one: the request reached the panel
-    expect(leg.stats.keyframeRequests).toBeGreaterThanOrEqual(1);
+    // the page decoded a keyframe; each keyframe request it sent (RTCP PLI: Chromium sends one
+    // only when it lacks a picture, so a clean start may need none) reached the gateway's leg,
+    // which passes it to the panel (test/unit/media-video-rtp.test.ts: every form of the request)
     expect(later.keyFramesDecoded).toBeGreaterThanOrEqual(1);
+    if (later.pliCount > 0) await waitFor(() => leg.stats.keyframeRequests >= 1, `the page's ${later.pliCount} PLI at the gateway`, 3000);
     await phone.hangup();
     await phone.page.close();
   });
