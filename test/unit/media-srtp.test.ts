@@ -1,0 +1,152 @@
+/**
+ * The gateway's own SRTP (media/srtp.ts) against the RFC's vectors and against werift's
+ * independent implementation, the one the browser leg's other packets (and the browsers
+ * werift is tested with) use: what one protects the other must open, both profiles, across
+ * a sequence-number wrap; forged, truncated and replayed packets are refused.
+ */
+import { randomBytes } from 'node:crypto';
+import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import { deriveSrtpKeys, rtpPayloadOffset, SrtpContext, srtpProfileOf, type SrtpProfile } from '../../nodes/lib/media/srtp';
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+function rtp(seq: number, ssrc: number, payload: Buffer, opts: { pt?: number; csrcs?: number[]; ext?: Buffer } = {}): Buffer {
+  const csrcs = opts.csrcs ?? [];
+  const head = Buffer.alloc(12 + csrcs.length * 4 + (opts.ext ? 4 + opts.ext.length : 0));
+  head[0] = 0x80 | csrcs.length | (opts.ext ? 0x10 : 0);
+  head[1] = opts.pt ?? 0;
+  head.writeUInt16BE(seq & 0xffff, 2);
+  head.writeUInt32BE((seq * 160) >>> 0, 4);
+  head.writeUInt32BE(ssrc >>> 0, 8);
+  csrcs.forEach((c, i) => head.writeUInt32BE(c, 12 + i * 4));
+  if (opts.ext) {
+    const at = 12 + csrcs.length * 4;
+    head.writeUInt16BE(0xbede, at);
+    head.writeUInt16BE(opts.ext.length / 4, at + 2);
+    opts.ext.copy(head, at + 4);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+const PROFILES: [SrtpProfile, number, number][] = [
+  ['AES_CM_128_HMAC_SHA1_80', 0x0001, 14],
+  ['AEAD_AES_128_GCM', 0x0007, 12],
+];
+
+describe('SRTP key derivation', () => {
+  it('derives RFC 3711 B.3 session keys', () => {
+    const k = deriveSrtpKeys('AES_CM_128_HMAC_SHA1_80', hex('E1F97A0D3E018BE0D64FA32C06DE4139'), hex('0EC675AD498AFEEBB6960B3AABE6'));
+    expect(k.key.toString('hex').toUpperCase()).toBe('C61E7A93744F39EE10734AFE3FF7A087');
+    expect(k.salt.toString('hex').toUpperCase()).toBe('30CBBC08863D8C85D49DB34A9AE1');
+    expect(k.auth.toString('hex').toUpperCase()).toBe('CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4');
+  });
+
+  it('knows the DTLS-SRTP profile numbers werift negotiates and no others', () => {
+    expect(srtpProfileOf(1)).toBe('AES_CM_128_HMAC_SHA1_80');
+    expect(srtpProfileOf(7)).toBe('AEAD_AES_128_GCM');
+    expect(srtpProfileOf(2)).toBeUndefined();
+    expect(() => deriveSrtpKeys('AEAD_AES_128_GCM', Buffer.alloc(15), Buffer.alloc(12))).toThrow(RangeError);
+  });
+
+  it('finds the payload after CSRCs and a header extension, and refuses what is not RTP', () => {
+    expect(rtpPayloadOffset(rtp(1, 1, Buffer.alloc(4)))).toBe(12);
+    expect(rtpPayloadOffset(rtp(1, 1, Buffer.alloc(4), { csrcs: [1, 2] }))).toBe(20);
+    expect(rtpPayloadOffset(rtp(1, 1, Buffer.alloc(4), { ext: Buffer.alloc(8) }))).toBe(24);
+    expect(rtpPayloadOffset(Buffer.alloc(11))).toBe(-1);
+    expect(rtpPayloadOffset(Buffer.from([0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))).toBe(-1);
+    const ext = rtp(1, 1, Buffer.alloc(0), { ext: Buffer.alloc(8) });
+    ext.writeUInt16BE(200, 14); // claims 800 bytes of extension
+    expect(rtpPayloadOffset(ext)).toBe(-1);
+  });
+});
+
+describe.each(PROFILES)('SRTP %s', (profile, id, saltLen) => {
+  const key = randomBytes(16);
+  const salt = randomBytes(saltLen);
+  const werift = (): SrtpSession => new SrtpSession({ keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt }, profile: id as never });
+
+  it('is opened by werift, payload and header intact, across a sequence wrap', () => {
+    const ours = new SrtpContext(profile, key, salt);
+    const theirs = werift();
+    for (let n = 0; n < 40; n++) {
+      const seq = (65520 + n) & 0xffff;
+      const payload = randomBytes(n === 3 ? 0 : 20 + ((n * 37) % 1100));
+      const plain = rtp(seq, 0xdecafbad, payload, { pt: 96, ext: n % 5 === 0 ? Buffer.from([0x10, 0xaa, 0, 0]) : undefined });
+      const sealed = ours.protect(plain);
+      expect(sealed.length).toBe(plain.length + ours.tagLength);
+      expect(sealed.subarray(rtpPayloadOffset(plain), plain.length).equals(payload) && payload.length > 0).toBe(false);
+      expect(theirs.decrypt(sealed).equals(plain)).toBe(true);
+    }
+  });
+
+  it('opens what werift protects, across a sequence wrap', () => {
+    const ours = new SrtpContext(profile, key, salt);
+    const theirs = werift();
+    for (let n = 0; n < 40; n++) {
+      const seq = (65530 + n) & 0xffff;
+      const pkt = new RtpPacket(new RtpHeader({ payloadType: 0, sequenceNumber: seq, timestamp: n * 160, ssrc: 0x1234 }), randomBytes(160));
+      const sealed = theirs.encrypt(pkt.payload, pkt.header);
+      const opened = ours.unprotect(sealed);
+      expect(opened?.equals(pkt.serialize())).toBe(true);
+    }
+  });
+
+  it('continues a stream werift began, with its rollover counter', () => {
+    const theirs = werift();
+    const ours = new SrtpContext(profile, key, salt);
+    let last = 0;
+    for (let n = 0; n < 30; n++) {
+      const seq = (65520 + n) & 0xffff;
+      const pkt = new RtpPacket(new RtpHeader({ payloadType: 0, sequenceNumber: seq, timestamp: n * 160, ssrc: 77 }), randomBytes(160));
+      const sealed = theirs.encrypt(pkt.payload, pkt.header);
+      if (n < 20) {
+        theirs.decrypt(sealed);
+        last = seq;
+        continue;
+      }
+      if (n === 20) ours.adopt(77, 1, last);
+      expect(ours.unprotect(sealed)?.equals(pkt.serialize())).toBe(true);
+    }
+  });
+
+  it('refuses forged, truncated, replayed and stale packets, and keeps working after them', () => {
+    const tx = new SrtpContext(profile, key, salt);
+    const rx = new SrtpContext(profile, key, salt);
+    const sealed = Array.from({ length: 100 }, (_, n) => tx.protect(rtp(1000 + n, 5, randomBytes(160))));
+    expect(rx.unprotect(sealed[80])).toBeDefined();
+    const forged = Buffer.from(sealed[81]);
+    forged[20] ^= 1;
+    expect(rx.unprotect(forged)).toBeUndefined();
+    const badTag = Buffer.from(sealed[81]);
+    badTag[badTag.length - 1] ^= 0x80;
+    expect(rx.unprotect(badTag)).toBeUndefined();
+    expect(rx.unprotect(sealed[81].subarray(0, 20))).toBeUndefined();
+    expect(rx.unprotect(Buffer.alloc(0))).toBeUndefined();
+    expect(rx.unprotect(Buffer.from(sealed[81]).fill(0x80, 0, 1).fill(0xff, 12))).toBeUndefined();
+    expect(rx.unprotect(sealed[81])).toBeDefined();
+    expect(rx.unprotect(sealed[81])).toBeUndefined(); // replay
+    expect(rx.unprotect(sealed[80])).toBeUndefined(); // replay of an older one
+    expect(rx.unprotect(sealed[50])).toBeDefined(); // late but inside the window
+    expect(rx.unprotect(sealed[50])).toBeUndefined();
+    expect(rx.unprotect(sealed[5])).toBeUndefined(); // older than the window
+    expect(rx.unprotect(sealed[99])).toBeDefined();
+    // a packet from another key is not authentic
+    const other = new SrtpContext(profile, randomBytes(16), salt).protect(rtp(1200, 5, randomBytes(160)));
+    expect(rx.unprotect(other)).toBeUndefined();
+  });
+
+  it('keeps a late packet from before the wrap on the old counter', () => {
+    const tx = new SrtpContext(profile, key, salt);
+    const theirs = werift();
+    const a = tx.protect(rtp(65534, 9, randomBytes(50)));
+    const c = tx.protect(rtp(1, 9, randomBytes(50)));
+    const late = rtp(65535, 9, randomBytes(50));
+    const b = tx.protect(late); // sent after 1: still the first cycle
+    expect(theirs.decrypt(a)).toBeDefined();
+    expect(theirs.decrypt(c)).toBeDefined();
+    const rx = new SrtpContext(profile, key, salt);
+    expect(rx.unprotect(a)).toBeDefined();
+    expect(rx.unprotect(c)).toBeDefined();
+    expect(rx.unprotect(b)?.equals(late)).toBe(true);
+  });
+});
