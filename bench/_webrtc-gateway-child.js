@@ -5,7 +5,8 @@
 const { createCallMediaFactory } = require('../dist/nodes/lib/media/media-factory');
 const { bridge } = require('../dist/nodes/lib/media/bridge');
 
-const factory = createCallMediaFactory({ rtp: { video: true, rtpTimeoutMs: 0 }, webrtc: { video: true, rtpTimeoutMs: 0 } });
+// FAST=0: every packet on werift's own path (the gateway before its short path), to compare.
+const factory = createCallMediaFactory({ rtp: { video: true, rtpTimeoutMs: 0 }, webrtc: { video: true, rtpTimeoutMs: 0, fastPath: process.env.FAST !== '0' } });
 const calls = new Map();
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -23,6 +24,12 @@ process.on('message', async (m) => {
       const c = calls.get(m.id);
       await c.browser.setRemoteAnswer(m.sdp);
       c.bridge = bridge(c.panel, c.browser);
+      process.send({ id: m.id, ok: true });
+    } else if (m.cmd === 'hangup') {
+      const c = calls.get(m.id);
+      calls.delete(m.id);
+      c?.bridge?.unbridge();
+      await Promise.all([c?.panel.close(), c?.browser.close()]);
       process.send({ id: m.id, ok: true });
     } else if (m.cmd === 'lag') {
       process.send({ id: m.id, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 });

@@ -101,6 +101,12 @@ describeWebRtc(['baresip', 'sox', 'ss'], 'a browser answers the door over WebRTC
     await delay(1500); // let the panel record the page's microphone
     expect(fwd.bridge!.counts.bToA).toBeGreaterThan(50); // page → panel packets
     expect(fwd.bridge!.counts.aToB).toBeGreaterThan(50);
+    // Chromium's SRTP both ways went over our short path (srtp.ts), not only werift's:
+    // the tone and the microphone above crossed it, and nothing of the page's was refused
+    const short = (leg.media as WebRtcCallMedia).stats.shortPath;
+    expect(short.audioOut).toBeGreaterThan(50);
+    expect(short.audioIn).toBeGreaterThan(50);
+    expect(short.rejected).toBe(0);
     await phone.hangup();
     await waitFor(() => panel.events.some((e) => e.type === 'CALL_CLOSED'), 'the panel got BYE', 5000);
     await waitFor(() => calls.every((c) => c.isEnded), 'both legs ended', 5000);

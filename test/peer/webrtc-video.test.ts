@@ -116,6 +116,8 @@ describeWebRtc(['baresip', 'sox', 'ffmpeg'], 'video from the panel to a page and
     expect({ width: later.width, height: later.height }).toEqual({ width: 640, height: 480 });
     const leg = calls.find((c) => c.direction === 'outbound')!.media as WebRtcCallMedia;
     expect(leg.stats.videoOut).toBeGreaterThan(20);
+    // the frames the page decoded went over our short path (srtp.ts), not werift's sender
+    expect(leg.stats.shortPath.videoOut).toBeGreaterThan(20);
     // the page decoded a keyframe; each keyframe request it sent (RTCP PLI: Chromium sends one
     // only when it lacks a picture, so a clean start may need none) reached the gateway's leg,
     // which passes it to the panel (test/unit/media-video-rtp.test.ts: every form of the request)

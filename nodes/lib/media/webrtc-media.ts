@@ -13,6 +13,9 @@
  * RTP of payload types it was not configured for (telephone-event is configured); its
  * sendRtp forces the sender's codec payload type (RFC 4733 packets swap it for their send);
  * it does not re-packetize (video over ~1200 bytes would exceed the MTU after SRTP).
+ *
+ * Once DTLS is up, the relayed RTP both ways leaves werift's per-packet path for a short
+ * one of ours (webrtc-fast.ts: SRTP on the ICE pair's socket); werift keeps the rest.
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
@@ -25,6 +28,7 @@ import { NotAcceptableHere } from './port';
 import { loadAudio } from './prompts';
 import { MediaReceiver } from './receiver';
 import { MediaTransmitter, type MediaSink } from './transmitter';
+import { FastMediaPath, type FastRtp } from './webrtc-fast';
 import { trimWebRtcSdp } from './webrtc-sdp';
 
 type Werift = typeof import('werift');
@@ -52,6 +56,8 @@ export interface WebRtcMediaOptions {
   dtmfGapMs?: number;
   promptDir?: string;
   now?: () => number;
+  /** relay RTP on our own SRTP path once DTLS is up (default true; false keeps every packet on werift's) */
+  fastPath?: boolean;
 }
 
 export interface WebRtcStats {
@@ -60,6 +66,8 @@ export interface WebRtcStats {
   videoIn: number;
   videoOut: number;
   keyframeRequests: number;
+  /** of those, the packets our short path carried (webrtc-fast.ts), and the SRTP it refused */
+  shortPath: { audioIn: number; audioOut: number; videoOut: number; rejected: number };
 }
 
 /** The media clock and the one sequence of an audio sender, for the transmitter. */
@@ -71,7 +79,8 @@ class WeriftAudioSink implements MediaSink {
     private readonly sender: RTCRtpSender,
     private readonly te: RTCRtpCodecParameters | undefined,
     private readonly now: () => number,
-    private readonly count: () => void,
+    private readonly count: (short: boolean) => void,
+    private readonly fast: () => { send(pt: number, marker: boolean, seq: number, ts: number, payload: Buffer): boolean } | undefined,
   ) {
     this.t0 = now();
   }
@@ -79,10 +88,16 @@ class WeriftAudioSink implements MediaSink {
     return (this.tsBase + Math.round((this.now() - this.t0) * 8)) >>> 0;
   }
   send(payloadType: number, payload: Uint8Array, timestamp: number, marker = false): boolean {
+    const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    if (this.fast()?.send(payloadType, marker, this.seq, timestamp, body)) {
+      this.seq = (this.seq + 1) & 0xffff;
+      this.count(true);
+      return true;
+    }
     const { RtpHeader, RtpPacket } = lib();
     const header = new RtpHeader({ payloadType, sequenceNumber: this.seq, timestamp, marker, ssrc: this.sender.ssrc });
     this.seq = (this.seq + 1) & 0xffff;
-    const pkt = new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    const pkt = new RtpPacket(header, body);
     const audioCodec = this.sender.codec;
     // sendRtp writes the sender's codec PT into the header before its first await: an
     // RFC 4733 packet swaps in telephone-event for that synchronous part, and back.
@@ -92,7 +107,7 @@ class WeriftAudioSink implements MediaSink {
     } finally {
       if (audioCodec) this.sender.codec = audioCodec;
     }
-    this.count();
+    this.count(false);
     return true;
   }
 }
@@ -116,7 +131,7 @@ export type WebRtcMediaEvents = CallMediaEvents;
 
 export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements CallMedia {
   readonly webrtc = true;
-  readonly stats: WebRtcStats = { audioIn: 0, audioOut: 0, videoIn: 0, videoOut: 0, keyframeRequests: 0 };
+  readonly stats: WebRtcStats = { audioIn: 0, audioOut: 0, videoIn: 0, videoOut: 0, keyframeRequests: 0, shortPath: { audioIn: 0, audioOut: 0, videoOut: 0, rejected: 0 } };
   private pc?: RTCPeerConnection;
   private audioTx?: RTCRtpTransceiver;
   private videoTx?: RTCRtpTransceiver;
@@ -129,6 +144,7 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
   private wired = new Set<MediaStreamTrack>();
   private videoSsrc?: number;
   private hold = false;
+  private fast?: FastMediaPath;
 
   constructor(readonly ctx: CallMediaContext, private readonly opts: WebRtcMediaOptions = {}) {
     super();
@@ -273,7 +289,10 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
     const first = !this.audio;
     this.audio = { codec: { name, pt: codec.payloadType }, telephoneEvent: te?.payloadType, remoteAddress: '', remotePort: 0, remoteRtcpPort: 0, ptime: 20, direction };
     this.receiver.negotiated(this.audio);
-    if (first) this.transmitter.negotiated(new WeriftAudioSink(tx.sender, te, this.now, () => this.stats.audioOut++), this.audio, undefined);
+    if (first) this.transmitter.negotiated(new WeriftAudioSink(tx.sender, te, this.now, (short) => {
+          this.stats.audioOut++;
+          if (short) this.stats.shortPath.audioOut++;
+        }, () => this.fastPath()?.sender(tx.sender, false)), this.audio, undefined);
     if (this.videoTx && first) this.watchKeyframeRequests(this.videoTx);
   }
 
@@ -317,9 +336,10 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
             this.emit('video', { payloadType: rtp.header.payloadType, marker: rtp.header.marker, sequence: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, payload: rtp.payload });
             return;
           }
-          this.stats.audioIn++;
           const h = rtp.header;
-          this.receiver.onRtp({ marker: h.marker, payloadType: h.payloadType, sequence: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, csrcs: [], payload: rtp.payload }, { from: { address: '', port: 0 }, late: false, arrival: this.now() });
+          // werift's demux found the browser's audio: its next packets take the short path.
+          if (!h.extensions.length) this.fastPath()?.claimAudio(h.ssrc, tx.receiver);
+          this.audioIn({ marker: h.marker, payloadType: h.payloadType, sequence: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, payload: rtp.payload });
         } catch (err) {
           this.emitError(err as Error);
         }
@@ -330,10 +350,35 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
     tx.onTrack.subscribe((track) => hook(track));
   }
 
+  private audioIn(rtp: FastRtp): void {
+    this.stats.audioIn++;
+    this.receiver.onRtp({ ...rtp, csrcs: [] }, { from: { address: '', port: 0 }, late: false, arrival: this.now() });
+  }
+
+  /** The short path once DTLS is up (undefined before, or when it is turned off). */
+  private fastPath(): FastMediaPath | undefined {
+    if (this.fast || this.closed || this.opts.fastPath === false || !this.pc || this.pc.connectionState !== 'connected') return this.fast;
+    this.fast = FastMediaPath.open(this.pc, (rtp) => {
+      try {
+        if (this.closed) return;
+        this.stats.shortPath.audioIn++;
+        this.audioIn(rtp);
+      } catch (err) {
+        this.emitError(err as Error);
+      }
+    }, () => this.stats.shortPath.rejected++);
+    return this.fast;
+  }
+
   /** Video from the other leg (the panel, the door camera), sent as it came. */
   relayVideo(pkt: VideoPacket): void {
     const tx = this.videoTx;
     if (!tx || this.closed || !tx.sender.codec) return;
+    if (this.fastPath()?.sender(tx.sender, true)?.send(tx.sender.codec.payloadType, pkt.marker, pkt.sequence, pkt.timestamp, pkt.payload)) {
+      this.stats.videoOut++;
+      this.stats.shortPath.videoOut++;
+      return;
+    }
     const { RtpHeader, RtpPacket } = lib();
     const header = new RtpHeader({ payloadType: tx.sender.codec.payloadType, marker: pkt.marker, sequenceNumber: pkt.sequence, timestamp: pkt.timestamp, ssrc: tx.sender.ssrc });
     this.stats.videoOut++;
@@ -385,6 +430,7 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
     this.closed = true;
     this.receiver.close();
     this.transmitter.close();
+    this.fast?.close();
     const pc = this.pc;
     this.pc = undefined;
     // Every ICE socket is released before the call counts as ended (a redeploy finds them free).

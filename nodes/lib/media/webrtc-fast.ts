@@ -1,0 +1,279 @@
+/**
+ * The relayed media of a browser call, once DTLS is up, on a short path of its own: RTP
+ * bytes → SRTP (srtp.ts) → the ICE pair's UDP socket, and back. werift still runs ICE,
+ * DTLS, consent and RTCP (sender and receiver reports, PLI, NACK) and takes every packet
+ * this path does not claim: STUN, DTLS, SRTCP, the first packets of a stream (its demux
+ * learns which stream is the browser's audio), a stream with header extensions.
+ *
+ * What it replaces per packet is werift's RtpHeader/RtpPacket objects, header
+ * re-serialization, a cipher built per packet, STUN parsing of every datagram and its
+ * bandwidth bookkeeping; what it keeps true is what werift's RTCP reports say: a sender's
+ * packet and octet counts and its RTP/NTP timestamp pair, a receiver's stream statistics.
+ *
+ * werift 0.24.4 internals it reads (pinned in package.json, exercised by the Chromium tests):
+ * RTCDtlsTransport.srtp (local/remoteContext: masterKey, masterSalt, srtpSSRCStates),
+ * dtls.srtp.srtpProfile, iceTransport.connection (nominated: protocol.transport.socket,
+ * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCRtpSender counters.
+ */
+import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender } from 'werift';
+import { rtpPayloadOffset, SrtpContext, srtpProfileOf } from './srtp';
+
+interface UdpLike {
+  socket: { send(buf: Buffer, port: number, address: string): void };
+  closed?: boolean;
+  onData: (data: Buffer, addr: [string, number]) => void;
+}
+interface PairLike {
+  protocol: { transport?: UdpLike };
+  remoteAddr: [string, number];
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+}
+interface ConnectionLike {
+  nominated?: PairLike;
+  canSendApplicationData?: () => boolean;
+}
+interface SrtpSessionLike {
+  localContext: { masterKey: Buffer; masterSalt: Buffer };
+  remoteContext: { masterKey: Buffer; masterSalt: Buffer; srtpSSRCStates: Record<number, { rolloverCounter: number; lastSequenceNumber: number } | undefined> };
+}
+interface DtlsLike {
+  state: string;
+  srtp?: SrtpSessionLike;
+  dtls?: { srtp?: { srtpProfile?: number } };
+  iceTransport: { connection: ConnectionLike };
+  bytesSent: number;
+  packetsSent: number;
+}
+interface SenderCounters {
+  ssrc: number;
+  packetCount: number;
+  octetCount: number;
+  ntpTimestamp: bigint;
+  rtpTimestamp: number;
+  headerExtensions: unknown[];
+  runRtcp(): Promise<void>;
+  onGenericNack: { subscribe(f: (nack: { lost: number[] }) => void): { unSubscribe(): void } };
+}
+interface StreamStats {
+  add(packet: { header: { sequenceNumber: number; timestamp: number; serializeSize: number }; payload: { length: number } }): void;
+}
+
+/** One received RTP packet, as the call's receiver reads it. */
+export interface FastRtp {
+  marker: boolean;
+  payloadType: number;
+  sequence: number;
+  timestamp: number;
+  ssrc: number;
+  payload: Buffer;
+}
+
+const NTP_EPOCH_OFFSET_MS = 2208988800000;
+function ntpNow(): bigint {
+  const ms = Date.now() + NTP_EPOCH_OFFSET_MS;
+  const sec = Math.floor(ms / 1000);
+  const frac = Math.floor(((ms % 1000) / 1000) * 0x100000000);
+  return (BigInt(sec) << 32n) | BigInt(frac);
+}
+
+const HISTORY = 512;
+
+/** A sender's side of the path: one SSRC, its RTCP counters kept in werift's sender. */
+class FastSender {
+  private readonly head = Buffer.alloc(12);
+  private readonly history: (Buffer | undefined)[];
+  private readonly historySeq: number[];
+  private started = false;
+  private lastReportAt = 0;
+  private readonly nack?: { unSubscribe(): void };
+
+  constructor(private readonly path: FastMediaPath, private readonly sender: SenderCounters, keepHistory: boolean) {
+    this.history = keepHistory ? new Array<Buffer | undefined>(HISTORY) : [];
+    this.historySeq = keepHistory ? new Array<number>(HISTORY).fill(-1) : [];
+    // A viewer's NACK (RFC 4585 §6.2.1) for video it lost: the packet again, as sent.
+    if (keepHistory) this.nack = sender.onGenericNack.subscribe((n) => n.lost.forEach((seq) => this.resend(seq)));
+  }
+
+  send(payloadType: number, marker: boolean, sequence: number, timestamp: number, payload: Buffer): boolean {
+    const srtp = this.path.local();
+    const pair = this.path.pair();
+    if (!srtp || !pair) return false;
+    const h = this.head;
+    h[0] = 0x80;
+    h[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+    h.writeUInt16BE(sequence & 0xffff, 2);
+    h.writeUInt32BE(timestamp >>> 0, 4);
+    h.writeUInt32BE(this.sender.ssrc >>> 0, 8);
+    const sealed = srtp.protect(Buffer.concat([h, payload], 12 + payload.length));
+    this.path.transmit(pair, sealed);
+    const s = this.sender;
+    s.packetCount = (s.packetCount + 1) >>> 0;
+    s.octetCount += payload.length;
+    const now = Date.now();
+    // The RTP/NTP pair a sender report carries: taken together, a few times a second.
+    if (now - this.lastReportAt >= 200) {
+      this.lastReportAt = now;
+      s.ntpTimestamp = ntpNow();
+      s.rtpTimestamp = timestamp >>> 0;
+    }
+    if (!this.started) {
+      this.started = true;
+      s.runRtcp().catch(() => undefined);
+    }
+    if (this.history.length) {
+      const slot = sequence % HISTORY;
+      this.history[slot] = sealed;
+      this.historySeq[slot] = sequence & 0xffff;
+    }
+    return true;
+  }
+
+  private resend(sequence: number): void {
+    const slot = sequence % HISTORY;
+    const sealed = this.history[slot];
+    const pair = this.path.pair();
+    if (!sealed || this.historySeq[slot] !== sequence || !pair) return;
+    this.path.transmit(pair, sealed);
+  }
+
+  close(): void {
+    this.nack?.unSubscribe();
+  }
+}
+
+export class FastMediaPath {
+  private session?: SrtpSessionLike;
+  private tx?: SrtpContext;
+  private rx?: SrtpContext;
+  private readonly wrapped = new Map<UdpLike, UdpLike['onData']>();
+  private readonly senders = new Map<RTCRtpSender, FastSender>();
+  private audioIn?: { ssrc: number; stats: () => StreamStats | undefined };
+  private closed = false;
+
+  private constructor(
+    private readonly dtls: DtlsLike,
+    private readonly onAudio: (rtp: FastRtp) => void,
+    /** an SRTP packet of the claimed stream that failed authentication or replayed */
+    private readonly onRejected: () => void,
+  ) {}
+
+  /** The path for this peer connection, or undefined while DTLS is not up (or werift changed shape). */
+  static open(pc: RTCPeerConnection, onAudio: (rtp: FastRtp) => void, onRejected: () => void = () => undefined): FastMediaPath | undefined {
+    const dtls = pc.dtlsTransports[0] as unknown as DtlsLike | undefined;
+    if (!dtls || dtls.state !== 'connected' || !dtls.srtp || !dtls.iceTransport?.connection) return undefined;
+    const path = new FastMediaPath(dtls, onAudio, onRejected);
+    return path.local() && path.pair() ? path : undefined;
+  }
+
+  /** the DTLS transport this path belongs to (a renegotiation that replaces it needs a new path) */
+  belongsTo(dtls: RTCDtlsTransport): boolean {
+    return (dtls as unknown as DtlsLike) === this.dtls;
+  }
+
+  /** Our SRTP contexts, rebuilt when werift re-keys (a DTLS renegotiation gives a new session). */
+  local(): SrtpContext | undefined {
+    const session = this.dtls.srtp;
+    if (this.closed || this.dtls.state !== 'connected' || !session) return undefined;
+    if (session !== this.session) {
+      const profile = srtpProfileOf(this.dtls.dtls?.srtp?.srtpProfile ?? -1);
+      if (!profile) return undefined;
+      this.tx = new SrtpContext(profile, session.localContext.masterKey, session.localContext.masterSalt);
+      this.rx = new SrtpContext(profile, session.remoteContext.masterKey, session.remoteContext.masterSalt);
+      this.session = session;
+      if (this.audioIn) this.adopt(this.audioIn.ssrc);
+    }
+    return this.tx;
+  }
+
+  /** The ICE pair in use, with its socket, after consent allows sending (RFC 7675). */
+  pair(): PairLike | undefined {
+    const conn = this.dtls.iceTransport.connection;
+    const pair = conn.nominated;
+    const transport = pair?.protocol?.transport;
+    if (!pair || !transport?.socket || transport.closed) return undefined;
+    if (conn.canSendApplicationData && !conn.canSendApplicationData()) return undefined;
+    if (!this.wrapped.has(transport)) this.claim(transport);
+    return pair;
+  }
+
+  transmit(pair: PairLike, sealed: Buffer): void {
+    (pair.protocol.transport as UdpLike).socket.send(sealed, pair.remoteAddr[1], pair.remoteAddr[0]);
+    pair.packetsSent++;
+    pair.bytesSent += sealed.length;
+    this.dtls.packetsSent++;
+    this.dtls.bytesSent += sealed.length;
+  }
+
+  /** The sender's packets take this path; false when the stream must stay on werift's. */
+  sender(sender: RTCRtpSender, video: boolean): FastSender | undefined {
+    const s = sender as unknown as SenderCounters;
+    // Header extensions (mid, abs-send-time, transport-cc) are werift's to write.
+    if (s.headerExtensions?.length) return undefined;
+    let f = this.senders.get(sender);
+    if (!f) {
+      f = new FastSender(this, s, video);
+      this.senders.set(sender, f);
+    }
+    return f;
+  }
+
+  /**
+   * The browser's audio stream, by the SSRC werift's demux delivered it on: from the next
+   * packet on, this path decrypts it, continuing werift's rollover counter, and keeps the
+   * receiver's statistics (its receiver reports) counting.
+   */
+  claimAudio(ssrc: number, receiver: RTCRtpReceiver): void {
+    if (this.audioIn?.ssrc === ssrc) return;
+    const r = receiver as unknown as { remoteStreams?: Record<number, StreamStats | undefined> };
+    this.audioIn = { ssrc, stats: () => r.remoteStreams?.[ssrc] };
+    this.adopt(ssrc);
+  }
+
+  private adopt(ssrc: number): void {
+    const st = this.session?.remoteContext.srtpSSRCStates[ssrc];
+    if (st && this.rx) this.rx.adopt(ssrc, st.rolloverCounter, st.lastSequenceNumber);
+  }
+
+  private claim(transport: UdpLike): void {
+    const werifts = transport.onData;
+    this.wrapped.set(transport, werifts);
+    transport.onData = (data, addr) => {
+      if (!this.take(data, addr)) werifts(data, addr);
+    };
+  }
+
+  /** true when the datagram was the claimed stream's (delivered or dropped), false for werift */
+  private take(data: Buffer, addr: [string, number]): boolean {
+    const inbound = this.audioIn;
+    // RTP, not RTCP (RFC 5761 §4: packet types 192-223 are RTCP)
+    if (!inbound || this.closed || data.length < 12 || (data[0] & 0xc0) !== 0x80 || (data[1] >= 192 && data[1] <= 223)) return false;
+    if (data.readUInt32BE(8) !== inbound.ssrc) return false;
+    const pair = this.dtls.iceTransport.connection.nominated;
+    if (!pair || pair.remoteAddr[1] !== addr[1] || pair.remoteAddr[0] !== addr[0] || !this.local() || !this.rx) return false;
+    pair.packetsReceived++;
+    pair.bytesReceived += data.length;
+    const plain = this.rx.unprotect(data);
+    if (!plain) {
+      this.onRejected();
+      return true;
+    }
+    const off = rtpPayloadOffset(plain);
+    if (off < 0) return true;
+    const pkt: FastRtp = { marker: (plain[1] & 0x80) !== 0, payloadType: plain[1] & 0x7f, sequence: plain.readUInt16BE(2), timestamp: plain.readUInt32BE(4), ssrc: inbound.ssrc, payload: plain.subarray(off) };
+    inbound.stats()?.add({ header: { sequenceNumber: pkt.sequence, timestamp: pkt.timestamp, serializeSize: off }, payload: pkt.payload });
+    this.onAudio(pkt);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [transport, werifts] of this.wrapped) transport.onData = werifts;
+    this.wrapped.clear();
+    for (const s of this.senders.values()) s.close();
+    this.senders.clear();
+  }
+}
