@@ -6,6 +6,7 @@
  * the start timestamp of their press (§2.5.1.1).
  */
 import { IntercomError } from '../core/errors';
+import { SharedClock, sharedClock } from './clock';
 import { encode, SILENCE, transcode, type Law } from './g711';
 import type { NegotiatedAudio } from './offer-answer';
 import { eventPackets } from './rfc4733';
@@ -61,7 +62,9 @@ export interface TransmitterHooks {
 
 export class MediaTransmitter {
   private session?: MediaSink;
-  private timer?: NodeJS.Timeout;
+  private running = false;
+  private readonly clock: SharedClock;
+  private readonly onDue = (): void => this.onTick();
   private tick = 0;
   /** when the clock (re)started counting ticks */
   clockStart = 0;
@@ -77,21 +80,25 @@ export class MediaTransmitter {
   private directUntil = 0;
   private closed = false;
 
-  constructor(private readonly opts: TransmitterOptions, private readonly hooks: TransmitterHooks) {}
+  constructor(private readonly opts: TransmitterOptions, private readonly hooks: TransmitterHooks) {
+    this.clock = sharedClock(opts.now);
+  }
 
   /** Start the clock on the first agreement; keep it continuous across a new ptime. */
   negotiated(session: MediaSink, audio: NegotiatedAudio, prev: NegotiatedAudio | undefined): void {
-    if (prev && prev.ptime !== audio.ptime && this.timer) {
+    if (prev && prev.ptime !== audio.ptime && this.running) {
       // New packetisation (re-INVITE): restart the tick count from the timestamp reached,
       // so timestamps stay continuous and the next packet is not scheduled in the past/future.
       this.tsBase = (this.tsBase + this.tick * prev.ptime * 8) >>> 0;
-      this.clockStart = this.opts.now();
+      this.clockStart = SharedClock.aligned(this.opts.now(), audio.ptime);
       this.tick = 0;
     }
-    if (this.timer || this.closed) return;
+    if (this.running || this.closed) return;
+    this.running = true;
     this.session = session;
     this.tick = 0;
-    this.clockStart = this.opts.now();
+    // On the shared clock's grid: the calls' packets come due together (clock.ts).
+    this.clockStart = SharedClock.aligned(this.opts.now(), audio.ptime);
     this.tsBase = session.mediaTimestamp();
     this.schedule();
   }
@@ -106,12 +113,10 @@ export class MediaTransmitter {
   }
 
   private schedule(): void {
-    const due = this.clockStart + this.tick * this.ptime;
-    this.timer = setTimeout(() => this.onTick(), Math.max(0, due - this.opts.now()));
+    this.clock.schedule(this.onDue, this.clockStart + this.tick * this.ptime);
   }
 
   private onTick(): void {
-    this.timer = undefined;
     if (this.closed) return;
     try {
       const behind = Math.floor((this.opts.now() - this.clockStart) / this.ptime) - this.tick;
@@ -264,8 +269,7 @@ export class MediaTransmitter {
   /** Stop the clock; everything waiting to be sent resolves. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.clock.cancel(this.onDue);
     this.stopPlayback();
     for (const item of this.txQueue.splice(0)) item.done?.();
   }
