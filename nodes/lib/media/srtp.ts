@@ -12,6 +12,7 @@
  * Receiving checks the authentication tag before anything reads the payload, and drops a
  * replay (an index already seen, or older than the 64-packet window, RFC 3711 §3.3.2).
  */
+import { IntercomError } from '../core/errors';
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
 
 export type SrtpProfile = 'AES_CM_128_HMAC_SHA1_80' | 'AEAD_AES_128_GCM';
@@ -37,7 +38,7 @@ export interface SessionKeys {
 
 /** The SRTP key derivation (RFC 3711 §4.3.1, key_derivation_rate 0), for the RTP labels 0, 1, 2. */
 export function deriveSrtpKeys(profile: SrtpProfile, masterKey: Buffer, masterSalt: Buffer): SessionKeys {
-  if (masterKey.length !== 16) throw new RangeError('SRTP master key must be 16 bytes');
+  if (masterKey.length !== 16) throw new IntercomError('media.srtpKey', { length: masterKey.length });
   const salt = Buffer.alloc(14);
   masterSalt.copy(salt, 0, 0, Math.min(14, masterSalt.length));
   const ecb = createCipheriv('aes-128-ecb', masterKey, null);
@@ -125,7 +126,7 @@ export class SrtpContext {
   /** Protect one RTP packet (header and payload as plain bytes): a new buffer, the tag appended. */
   protect(rtp: Buffer): Buffer {
     const off = rtpPayloadOffset(rtp);
-    if (off < 0) throw new RangeError('not an RTP packet');
+    if (off < 0) throw new IntercomError('media.notRtp');
     const ssrc = rtp.readUInt32BE(8);
     const seq = rtp.readUInt16BE(2);
     const s = this.stream(ssrc);
