@@ -7,7 +7,8 @@
  *  - latency: panel RTP packet sent → the browser's decrypted packet (p50/p99, ms)
  *  - CPU per call: the gateway process's utime+stime (/proc) over a steady window, per call
  * Runs in a loopback-only network namespace (re-execs itself under `unshare -n` as root).
- * Env: CALLS (default 5), SECONDS (default 10), VIDEO=1 adds 720p H.264 per call.
+ * Env: CALLS (default 5), SECONDS (default 10), ROUNDS (default 3), VIDEO=0|1 (unset: audio
+ * only, then audio + 720p H.264 per call), BOTH=1 adds ours with werift's per-packet path.
  */
 const dgram = require('node:dgram');
 const fs = require('node:fs');
@@ -15,6 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn, fork, spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
+const { figure, spread } = require('./_report');
 
 if (Object.keys(os.networkInterfaces()).some((n) => n !== 'lo')) {
   if (process.getuid?.() !== 0) {
@@ -28,7 +30,8 @@ if (Object.keys(os.networkInterfaces()).some((n) => n !== 'lo')) {
 const werift = require('werift');
 const CALLS = Number(process.env.CALLS || 5);
 const SECONDS = Number(process.env.SECONDS || 10);
-const VIDEO = process.env.VIDEO === '1';
+// VIDEO=0 audio only, VIDEO=1 audio + video only; unset: both, one after the other
+let VIDEO = false;
 const TICKS = 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (s, p) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -36,8 +39,87 @@ const cpuTicks = (pid) => {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return Number(f[11]) + Number(f[12]);
 };
+const userTicks = (pid) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[11]);
 const debug = (...a) => process.env.DEBUG && console.error('[bench]', ...a);
 const have = (p) => spawnSync('sh', ['-c', `command -v ${p}`]).status === 0;
+
+// ---- the gateway's own latency, from a loopback capture ---------------------------------
+// What the gateway adds is the time between the panel's RTP packet entering the kernel and
+// the gateway's SRTP packet for the browser leaving it; the stand-in browser's own decrypt
+// and event loop are not in it. tcpdump (kernel timestamps, µs) captures both on lo; RTP
+// headers stay in the clear under SRTP, so each flow's sequence numbers pair the packets.
+async function startCapture(file) {
+  if (!have('tcpdump')) return undefined;
+  const proc = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-B', '8192', '-s', '64', '--time-stamp-precision=micro', '-w', file, 'udp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve) => {
+    let err = '';
+    proc.stderr.on('data', (d) => {
+      err += d;
+      if (/listening on/.test(err)) resolve();
+    });
+    proc.once('exit', resolve);
+  });
+  return {
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', resolve);
+        proc.kill('SIGINT');
+      }),
+  };
+}
+
+/** UDP packets of a pcap file: { t (µs), sport, dport, data (first bytes of the payload) } */
+function readPcap(file) {
+  const b = fs.readFileSync(file);
+  if (b.length < 24) return [];
+  const le = b.readUInt32LE(0) === 0xa1b23c4d || b.readUInt32LE(0) === 0xa1b2c3d4;
+  const u32 = (o) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const nano = (le ? b.readUInt32LE(0) : b.readUInt32BE(0)) === 0xa1b23c4d;
+  const link = u32(20);
+  const l2 = link === 1 ? 14 : link === 113 ? 16 : link === 276 ? 20 : 0; // EN10MB, LINUX_SLL, SLL2
+  const out = [];
+  for (let o = 24; o + 16 <= b.length; ) {
+    const t = u32(o) * 1e6 + (nano ? u32(o + 4) / 1000 : u32(o + 4));
+    const incl = u32(o + 8);
+    const p = o + 16;
+    o = p + incl;
+    const ip = p + l2;
+    if (o > b.length || (b[ip] >> 4) !== 4 || b[ip + 9] !== 17) continue;
+    const udp = ip + (b[ip] & 0x0f) * 4;
+    out.push({ t, sport: b.readUInt16BE(udp), dport: b.readUInt16BE(udp + 2), data: b.subarray(udp + 8, o) });
+  }
+  return out;
+}
+
+/** For each call: RTP from the panel to the gateway, paired with the SRTP the browser got. */
+function gatewayDelays(packets, flows) {
+  const delays = [];
+  const rtp = (d) => d.length >= 12 && (d[0] & 0xc0) === 0x80 && (d[1] & 0x7f) === 0;
+  for (const f of flows) {
+    const ins = packets.filter((p) => p.sport === f.panelPort && p.dport === f.gatewayPort && rtp(p.data));
+    const outs = packets.filter((p) => p.dport === f.browserPort && p.sport !== f.browserPort && rtp(p.data));
+    if (!ins.length || !outs.length) continue;
+    const inBySeq = new Map(ins.map((p) => [p.data.readUInt16BE(2), p]));
+    // the sequence offset the gateway applies: the most common one between a packet out and
+    // the last packet in before it
+    const votes = new Map();
+    let k = 0;
+    for (const o of outs.slice(0, 50)) {
+      while (k + 1 < ins.length && ins[k + 1].t <= o.t) k++;
+      if (ins[k].t > o.t) continue;
+      const d = (o.data.readUInt16BE(2) - ins[k].data.readUInt16BE(2)) & 0xffff;
+      votes.set(d, (votes.get(d) || 0) + 1);
+    }
+    const offset = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (offset === undefined) continue;
+    for (const o of outs) {
+      const i = inBySeq.get((o.data.readUInt16BE(2) - offset) & 0xffff);
+      if (i && o.t >= i.t && o.t - i.t < 1e6) delays.push((o.t - i.t) / 1000);
+    }
+  }
+  return delays.sort((a, b) => a - b);
+}
 
 // ---- bencode, for rtpengine's ng control protocol --------------------------------------
 function benc(v) {
@@ -157,35 +239,54 @@ async function runGateway(name, gw, video) {
   let videoIn = 0;
   const lat = [];
   const calls = [];
+  let retries = 0;
   for (let i = 0; i < CALLS; i++) {
-    const a = await udp();
-    const v = VIDEO ? await udp() : undefined;
-    debug(name, 'call', i, 'offer');
-    const toBrowserSdp = await gw.offer(i, panelOffer(a.address().port, v?.address().port, i));
-    debug(name, 'browser sdp', toBrowserSdp.browser.length);
-    // werift's parser throws on an RFC 3605 `a=rtcp:<port>` without an address (rtpengine
-    // writes it; with rtcp-mux it says nothing): the stand-in browser does not see it.
-    const pc = await browserAnswer(toBrowserSdp.browser.replace(/^a=rtcp:\d+\r?\n/gm, ''), (kind, rtp) => {
-      if (process.env.DEBUG && !seen.has(kind + rtp.header.payloadType)) {
-        seen.add(kind + rtp.header.payloadType);
-        debug(name, 'browser got', kind, rtp.header.payloadType, rtp.payload.length);
+    // werift's DTLS client (the stand-in browser) now and then stalls after its last flight
+    // against OpenSSL (rtpengine logs "Peer certificate accepted", never "handshake
+    // successful"): such a call is set up again, on a new call-id, and counted.
+    for (let attempt = 0; ; attempt++) {
+      const key = attempt ? `${i}-${attempt}` : String(i);
+      const a = await udp();
+      const v = VIDEO ? await udp() : undefined;
+      debug(name, 'call', key, 'offer');
+      const toBrowserSdp = await gw.offer(key, panelOffer(a.address().port, v?.address().port, i));
+      // werift's parser throws on an RFC 3605 `a=rtcp:<port>` without an address (rtpengine
+      // writes it; with rtcp-mux it says nothing): the stand-in browser does not see it.
+      const pc = await browserAnswer(toBrowserSdp.browser.replace(/^a=rtcp:\d+\r?\n/gm, ''), (kind, rtp) => {
+        if (process.env.DEBUG && !seen.has(kind + rtp.header.payloadType)) {
+          seen.add(kind + rtp.header.payloadType);
+          debug(name, 'browser got', kind, rtp.header.payloadType, rtp.payload.length);
+        }
+        if (kind === 'video') videoIn++;
+        if (kind !== 'audio' || rtp.header.payloadType !== 0) return;
+        const id = rtp.payload.readUInt32BE(0);
+        const t = sent.get(id);
+        if (t !== undefined) {
+          lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+          sent.delete(id);
+        }
+      });
+      const panelSdp = await gw.answer(key, pc.localDescription.sdp);
+      const ok = await connected(pc, 6000).then(
+        () => true,
+        (err) => {
+          if (attempt >= 3) throw new Error(`${name}: browser leg did not connect: ${err.message}${gw.log ? '\n' + gw.log() : ''}`);
+          return false;
+        },
+      );
+      if (!ok) {
+        retries++;
+        debug(name, 'call', key, 'did not connect, again');
+        a.close();
+        v?.close();
+        await pc.close();
+        await gw.hangup?.(key);
+        continue;
       }
-      if (kind === 'video') videoIn++;
-      if (kind !== 'audio' || rtp.header.payloadType !== 0) return;
-      const id = rtp.payload.readUInt32BE(0);
-      const t = sent.get(id);
-      if (t !== undefined) {
-        lat.push(Number(process.hrtime.bigint() - t) / 1e6);
-        sent.delete(id);
-      }
-    });
-    const panelSdp = await gw.answer(i, pc.localDescription.sdp);
-    debug(name, 'panel sdp', panelSdp.length);
-    await connected(pc).catch((err) => {
-      throw new Error(`${name}: browser leg did not connect: ${err.message}`);
-    });
-    debug(name, 'connected');
-    calls.push({ a, v, pc, to: sdpPort(panelSdp, 'audio'), vto: VIDEO ? sdpPort(panelSdp, 'video') : undefined });
+      debug(name, 'connected');
+      calls.push({ a, v, pc, to: sdpPort(panelSdp, 'audio'), vto: VIDEO ? sdpPort(panelSdp, 'video') : undefined });
+      break;
+    }
   }
   // traffic: 20 ms PCMU both ways per call (+ video from the panel)
   let seq = 0;
@@ -238,11 +339,23 @@ async function runGateway(name, gw, video) {
   await gw.lag?.();
   const here = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 5 });
   here.enable();
+  const capFile = path.join(os.tmpdir(), `webrtc-gateway-${process.pid}.pcap`);
+  const capture = await startCapture(capFile);
   const c0 = cpuTicks(gw.pid);
+  const u0 = userTicks(gw.pid);
   const t0 = Date.now();
   await sleep(SECONDS * 1000);
+  await capture?.stop();
+  let added;
+  if (capture) {
+    const flows = calls.map((c) => ({ panelPort: c.a.address().port, gatewayPort: c.to.port, browserPort: c.pc.iceTransports[0]?.connection?.nominated?.localCandidate?.port }));
+    added = gatewayDelays(readPcap(capFile), flows);
+    fs.rmSync(capFile, { force: true });
+  }
+  debug(name, 'user share of its CPU', ((userTicks(gw.pid) - u0) / (cpuTicks(gw.pid) - c0)).toFixed(2));
   const cpu = ((cpuTicks(gw.pid) - c0) / TICKS / ((Date.now() - t0) / 1000)) * 100;
-  const loop = (await gw.lag?.()) ?? undefined;
+  const lagReply = await gw.lag?.();
+  const loop = lagReply && !lagReply.off ? lagReply : undefined;
   if (loop) debug(name, 'gateway event-loop delay p99', loop.p99.toFixed(1), 'ms, max', loop.max.toFixed(1), 'ms');
   here.disable();
   const browserLag = { p99: here.percentile(99) / 1e6, max: here.max / 1e6 };
@@ -256,12 +369,72 @@ async function runGateway(name, gw, video) {
     await c.pc.close();
   }
   await gw.close();
-  return { name, browserLag, gatewayLag: loop, packets: sorted.length, videoIn, p50: pct(sorted, 50), p99: pct(sorted, 99), cpuPerCall: cpu / CALLS };
+  return { name, retries, added, browserLag, gatewayLag: loop, packets: sorted.length, videoIn, p50: pct(sorted, 50), p99: pct(sorted, 99), cpuPerCall: cpu / CALLS };
+}
+
+// ---- the floor: a bare Node UDP relay with the package's SRTP, no call around it -------
+async function runFloor(name) {
+  const child = fork(path.join(__dirname, '_udp-relay-child.js'), { stdio: 'inherit' });
+  const waiters = new Map();
+  child.on('message', (m) => (m.ready ? waiters.get('ready')?.(m) : waiters.get(m.id)?.(m)));
+  const ask = (msg) =>
+    new Promise((resolve) => {
+      waiters.set(msg.id, resolve);
+      child.send(msg);
+    });
+  await new Promise((r) => waiters.set('ready', r));
+  const { SrtpContext } = require('../dist/nodes/lib/media/srtp');
+  const seal = new SrtpContext('AEAD_AES_128_GCM', Buffer.alloc(16, 7), Buffer.alloc(12, 9));
+  const calls = [];
+  for (let i = 0; i < CALLS; i++) {
+    const a = await udp();
+    const b = await udp();
+    const m = await ask({ cmd: 'open', id: String(i), browser: b.address().port });
+    calls.push({ a, b, to: m.panelPort, bto: m.browserPort });
+  }
+  let seq = 0;
+  const timer = setInterval(() => {
+    seq = (seq + 1) & 0xffff;
+    for (const [i, c] of calls.entries()) {
+      const h = Buffer.alloc(172, 0xff);
+      h[0] = 0x80;
+      h[1] = 0;
+      h.writeUInt16BE(seq, 2);
+      h.writeUInt32BE((seq * 160) >>> 0, 4);
+      h.writeUInt32BE(AUDIO_SSRC + i, 8);
+      c.a.send(h, c.to, '127.0.0.1');
+      const back = Buffer.alloc(172, 0x7f);
+      back[0] = 0x80;
+      back.writeUInt16BE(seq, 2);
+      back.writeUInt32BE(0x9000 + i, 8);
+      c.b.send(seal.protect(back), c.bto, '127.0.0.1');
+    }
+  }, 20);
+  await sleep(2000);
+  const capFile = path.join(os.tmpdir(), `webrtc-gateway-floor-${process.pid}.pcap`);
+  const capture = await startCapture(capFile);
+  const c0 = cpuTicks(child.pid);
+  const t0 = Date.now();
+  await sleep(SECONDS * 1000);
+  await capture?.stop();
+  const cpu = ((cpuTicks(child.pid) - c0) / TICKS / ((Date.now() - t0) / 1000)) * 100;
+  clearInterval(timer);
+  let added;
+  if (capture) {
+    added = gatewayDelays(readPcap(capFile), calls.map((c) => ({ panelPort: c.a.address().port, gatewayPort: c.to, browserPort: c.b.address().port })));
+    fs.rmSync(capFile, { force: true });
+  }
+  await ask({ cmd: 'close', id: 'close' });
+  for (const c of calls) {
+    c.a.close();
+    c.b.close();
+  }
+  return { name, floor: true, retries: 0, added, packets: added?.length ?? 0, videoIn: 0, cpuPerCall: cpu / CALLS };
 }
 
 // ---- ours: the package's media in a child process ---------------------------------------
 async function ours() {
-  const child = fork(path.join(__dirname, '_webrtc-gateway-child.js'), { stdio: 'inherit', execArgv: process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF}`] : [] });
+  const child = fork(path.join(__dirname, '_webrtc-gateway-child.js'), { stdio: 'inherit', execArgv: [...(process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF}`] : []), ...(process.env.GW_ARGS ? process.env.GW_ARGS.split(' ') : [])] });
   const waiters = new Map();
   child.on('message', (m) => {
     if (m.ready) return waiters.get('ready')?.(m);
@@ -286,6 +459,7 @@ async function ours() {
       return panelAnswers.get(i);
     },
     lag: () => ask({ cmd: 'lag', id: 'lag' }),
+    hangup: (i) => ask({ cmd: 'hangup', id: String(i) }).catch(() => undefined),
     close: async () => {
       await ask({ cmd: 'close', id: 'close' }).catch(() => undefined);
     },
@@ -302,9 +476,13 @@ async function rtpengine() {
       s.close(() => r(p));
     });
   });
-  const proc = spawn('rtpengine', ['--foreground', '--log-stderr', '--log-level=3', '--table=-1', '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, '--port-min=40000', '--port-max=49999', '--no-fallback=false'].filter((a) => a !== '--no-fallback=false'), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('rtpengine', ['--foreground', '--log-stderr', `--log-level=${process.env.DEBUG ? 7 : 3}`, '--table=-1', '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, '--port-min=40000', '--port-max=49999', '--no-fallback=false'].filter((a) => a !== '--no-fallback=false'), { stdio: ['ignore', 'ignore', 'pipe'] });
   let errText = '';
-  proc.stderr.on('data', (d) => (errText = (errText + d).slice(-2000)));
+  const logFile = process.env.DEBUG ? fs.createWriteStream(path.join(os.tmpdir(), 'webrtc-gateway-rtpengine.log')) : undefined;
+  proc.stderr.on('data', (d) => {
+    errText = (errText + d).slice(-6000);
+    logFile?.write(d);
+  });
   const pending = new Map();
   ctl.on('message', (buf) => {
     const sp = buf.indexOf(' ');
@@ -331,6 +509,10 @@ async function rtpengine() {
   };
   return {
     pid: proc.pid,
+    log: () => errText,
+    hangup: async (i) => {
+      await ng({ command: 'delete', 'call-id': `bench-${i}`, 'from-tag': `panel-${i}` }).catch(() => undefined);
+    },
     offer: async (i, sdp) => {
       const r = await ng({ command: 'offer', 'call-id': `bench-${i}`, 'from-tag': `panel-${i}`, sdp, ICE: 'force', 'transport-protocol': 'UDP/TLS/RTP/SAVPF', 'rtcp-mux': ['offer'], SDES: ['off'], flags: ['generate mid'] });
       return { browser: r.sdp };
@@ -347,20 +529,53 @@ async function rtpengine() {
   };
 }
 
-(async () => {
-  const video = VIDEO ? await recordVideo() : [];
+async function phase(video) {
   debug('video packets recorded', video.length, video.length ? video[video.length - 1].at : 0, 'ms');
-  const results = [await runGateway('ours (werift)', await ours(), video)];
-  if (have('rtpengine')) results.push(await runGateway('rtpengine 10.5', await rtpengine(), video));
-  else console.log('rtpengine not installed: peer skipped (apt-get install rtpengine-daemon)');
-  const f = (x) => (x === undefined ? '-' : x.toFixed(2));
-  console.log(`\nWebRTC gateway, ${CALLS} calls, ${SECONDS} s, audio PCMU 20 ms both ways${VIDEO ? ' + H.264 1280x720 25 fps from the panel' : ''}`);
-  console.log('gateway            audio pkts  video pkts   p50 ms   p99 ms   CPU/call %   loop delay p99 ms: gateway / browser side');
-  for (const r of results) console.log(`${r.name.padEnd(18)} ${String(r.packets).padStart(10)} ${String(r.videoIn).padStart(11)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${f(r.cpuPerCall).padStart(12)}   ${r.gatewayLag ? f(r.gatewayLag.p99) : 'n/a (C)'} / ${f(r.browserLag.p99)}`);
+  const ROUNDS = Number(process.env.ROUNDS || 3);
+  const runners = [
+    ['ours', () => (delete process.env.FAST, ours()).then((gw) => runGateway('ours', gw, video))],
+    ...(process.env.BOTH === '1' ? [['ours, werift path', () => ((process.env.FAST = '0'), ours()).then((gw) => runGateway('ours, werift path', gw, video).finally(() => delete process.env.FAST))]] : []),
+    ...(VIDEO ? [] : [['floor: Node UDP + SRTP', () => runFloor('floor: Node UDP + SRTP')]]),
+    ...(have('rtpengine') ? [['rtpengine 10.5', () => rtpengine().then((gw) => runGateway('rtpengine 10.5', gw, video)).then((r) => ({ ...r, peer: true }))]] : []),
+  ];
+  if (!have('rtpengine')) console.log('rtpengine not installed: peer skipped (apt-get install rtpengine-daemon)');
+  if (!have('tcpdump')) console.log('tcpdump not installed: what the gateway adds is not measured (apt-get install tcpdump)');
+  const f = (x) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2));
+  const all = [];
+  console.log(`\nWebRTC gateway, ${CALLS} calls, ${SECONDS} s, audio PCMU 20 ms both ways${VIDEO ? ' + H.264 1280x720 25 fps from the panel' : ''}, ${ROUNDS} rounds`);
+  console.log('                                   panel → browser, end to end   gateway adds (capture)');
+  console.log('round gateway                audio pkts  video pkts   p50 ms   p99 ms   pairs   p50 ms   p99 ms   CPU/call %   setups again');
+  for (let round = 0; round < ROUNDS; round++) {
+    // each round in another order: a busy moment of the shared machine lands on every one
+    const order = runners.map((_, k) => runners[(k + round) % runners.length]);
+    for (const [, run] of order) {
+      const r = await run();
+      r.round = round + 1;
+      r.addedP50 = r.added?.length ? pct(r.added, 50) : NaN;
+      r.addedP99 = r.added?.length ? pct(r.added, 99) : NaN;
+      all.push(r);
+      console.log(`${String(r.round).padStart(5)} ${r.name.padEnd(22)} ${String(r.packets).padStart(10)} ${String(r.videoIn).padStart(11)} ${f(r.p50).padStart(8)} ${f(r.p99).padStart(8)} ${String(r.added?.length ?? '-').padStart(7)} ${f(r.addedP50).padStart(8)} ${f(r.addedP99).padStart(8)} ${f(r.cpuPerCall).padStart(12)}   ${r.retries}`);
+    }
+  }
   console.log(`(load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores: a busy machine makes every p99 here grow)`);
-  if (results[1]) {
-    const [a, b] = results;
-    console.log(`ratio ours/peer: p50 ${(a.p50 / b.p50).toFixed(2)}, p99 ${(a.p99 / b.p99).toFixed(2)}, CPU/call ${(a.cpuPerCall / b.cpuPerCall).toFixed(2)}`);
+  const by = (name, key) => all.filter((r) => r.name === name).map((r) => r[key]);
+  const med = (xs) => spread(xs).median;
+  console.log('\nmedian of rounds   gateway adds p50 ms   p99 ms   CPU/call %');
+  for (const [name] of runners) console.log(`${name.padEnd(22)} ${f(med(by(name, 'addedP50'))).padStart(12)} ${f(med(by(name, 'addedP99'))).padStart(8)} ${f(med(by(name, 'cpuPerCall'))).padStart(12)}`);
+  const peer = runners.find(([n]) => n.startsWith('rtpengine'))?.[0];
+  const floor = runners.find(([n]) => n.startsWith('floor'))?.[0];
+  const against = (key) => [peer && { name: 'rtpengine 10.5', values: by(peer, key) }, floor && { name: 'bare Node UDP relay + our SRTP', kind: 'floor', values: by(floor, key) }].filter(Boolean);
+  const tag = VIDEO ? ' (audio + 720p H.264)' : '';
+  figure({ id: `webrtc-added-p99${VIDEO ? '-video' : ''}`, title: `audio latency the gateway adds, RTP in → SRTP out, p99${tag}`, unit: 'ms', better: 'lower', ours: by('ours', 'addedP99'), against: against('addedP99'), summary: !VIDEO });
+  figure({ id: `webrtc-added-p50${VIDEO ? '-video' : ''}`, title: `audio latency the gateway adds, RTP in → SRTP out, p50${tag}`, unit: 'ms', better: 'lower', ours: by('ours', 'addedP50'), against: against('addedP50') });
+  figure({ id: `webrtc-cpu${VIDEO ? '-video' : ''}`, title: `CPU per browser call${tag}`, unit: '% of a core', better: 'lower', ours: by('ours', 'cpuPerCall'), against: against('cpuPerCall'), summary: !VIDEO });
+}
+
+(async () => {
+  for (const v of process.env.VIDEO === '1' ? [true] : process.env.VIDEO === '0' ? [false] : [false, true]) {
+    VIDEO = v;
+    const video = VIDEO ? await recordVideo() : [];
+    await phase(video);
   }
   process.exit(0);
 })().catch((err) => {
