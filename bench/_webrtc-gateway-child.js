@@ -37,6 +37,7 @@ process.on('message', async (m) => {
       process.send({ id: m.id, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 });
       lag.reset();
     } else if (m.cmd === 'close') {
+      if (process.env.DEBUG) for (const [id, c] of calls) console.error('[gateway]', id, 'panel video', JSON.stringify(c.panel.videoStats), 'browser', JSON.stringify(c.browser.stats));
       await Promise.all([...calls.values()].flatMap((c) => [c.panel.close(), c.browser.close()]));
       process.send({ id: m.id, ok: true });
       process.exit(0);
