@@ -13,6 +13,7 @@ import * as dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { IntercomError } from '../core/errors';
+import { createMediaSocket } from '../net/udp-lookup';
 import { buildRtcpReport, buildRtp, parseRtcp, parseRtp, type RtcpPacket, type RtpPacket } from './rtp';
 
 export interface Endpoint {
@@ -106,7 +107,7 @@ export class RtpSession extends EventEmitter {
   /** Bind an even RTP port and the odd RTCP port above it, both on localAddress. */
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
     const type = opts.localAddress.includes(':') ? 'udp6' : 'udp4';
-    const create = opts.createSocket ?? ((t: 'udp4' | 'udp6') => dgram.createSocket(t));
+    const create = opts.createSocket ?? createMediaSocket;
     // Both ports of the pair inside [portMin, portMax]: that is the range a container publishes.
     const lowest = Math.max(1024, opts.portMin ?? 16384);
     const min = lowest + (lowest % 2);

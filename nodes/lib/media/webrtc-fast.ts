@@ -16,6 +16,7 @@
  * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCRtpSender counters.
  */
 import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender } from 'werift';
+import { literalLookupOn } from '../net/udp-lookup';
 import { rtpPayloadOffset, SrtpContext, srtpProfileOf } from './srtp';
 
 interface UdpLike {
@@ -238,6 +239,8 @@ export class FastMediaPath {
   }
 
   private claim(transport: UdpLike): void {
+    // werift sends to address literals too: no dns.lookup hop per packet (net/udp-lookup.ts)
+    literalLookupOn(transport.socket as never);
     const werifts = transport.onData;
     this.wrapped.set(transport, werifts);
     transport.onData = (data, addr) => {
