@@ -4,15 +4,16 @@
 // browser): the panel's RTP is sealed and sent on, the browser's SRTP is opened and sent
 // back. No ICE, DTLS, RTCP, jitter, bridge or call around it: what is left of a gateway
 // when everything but the per-packet primitives is taken away.
-const dgram = require('node:dgram');
 const { SrtpContext } = require('../dist/nodes/lib/media/srtp');
+const { createMediaSocket } = require('../dist/nodes/lib/net/udp-lookup');
 
 const key = Buffer.alloc(16, 7);
 const salt = Buffer.alloc(12, 9);
 const calls = new Map();
 const bind = () =>
   new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
+    // the gateway's own sockets send to literals without dns.lookup: so does its floor
+    const s = createMediaSocket('udp4');
     s.bind(0, '127.0.0.1', () => resolve(s));
   });
 process.on('message', async (m) => {
