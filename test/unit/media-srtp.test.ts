@@ -79,6 +79,19 @@ describe.each(PROFILES)('SRTP %s', (profile, id, saltLen) => {
     }
   });
 
+  it('seals a header and a payload kept apart exactly as the packet they make', () => {
+    const one = new SrtpContext(profile, key, salt);
+    const two = new SrtpContext(profile, key, salt);
+    for (let n = 0; n < 5; n++) {
+      const payload = randomBytes(160 + n);
+      const plain = rtp(65534 + n, 42, payload, { csrcs: n === 2 ? [7] : [] });
+      const head = plain.subarray(0, plain.length - payload.length);
+      expect(one.seal(head, payload).equals(two.protect(plain))).toBe(true);
+    }
+    expect(() => one.seal(Buffer.alloc(12), Buffer.alloc(4))).toThrow(expect.objectContaining({ code: 'media.notRtp' }));
+    expect(() => one.seal(rtp(1, 1, Buffer.alloc(4)), Buffer.alloc(4))).toThrow(expect.objectContaining({ code: 'media.notRtp' }));
+  });
+
   it('opens what werift protects, across a sequence wrap', () => {
     const ours = new SrtpContext(profile, key, salt);
     const theirs = werift();

@@ -127,8 +127,18 @@ export class SrtpContext {
   protect(rtp: Buffer): Buffer {
     const off = rtpPayloadOffset(rtp);
     if (off < 0) throw new IntercomError('media.notRtp');
-    const ssrc = rtp.readUInt32BE(8);
-    const seq = rtp.readUInt16BE(2);
+    return this.seal(rtp.subarray(0, off), rtp.subarray(off));
+  }
+
+  /**
+   * The same for a header and a payload kept apart (a relay's packet): they meet only in
+   * the sealed buffer, so the packet is not put together once more to be copied again.
+   */
+  seal(head: Buffer, payload: Buffer): Buffer {
+    if (rtpPayloadOffset(head) !== head.length) throw new IntercomError('media.notRtp');
+    const off = head.length;
+    const ssrc = head.readUInt32BE(8);
+    const seq = head.readUInt16BE(2);
     const s = this.stream(ssrc);
     // The sender's sequence: a step forward past 65535 is a wrap; a late packet from
     // before the wrap (relayed video arrives out of order) keeps the previous counter.
@@ -138,18 +148,19 @@ export class SrtpContext {
       if (seq < s.sl) s.roc = roc = (s.roc + 1) >>> 0;
       s.sl = seq;
     } else if (seq > s.sl && s.roc > 0) roc = s.roc - 1;
-    const out = Buffer.allocUnsafe(rtp.length + this.tagLength);
-    rtp.copy(out, 0, 0, off);
+    const end = off + payload.length;
+    const out = Buffer.allocUnsafe(end + this.tagLength);
+    head.copy(out, 0);
     if (this.profile === 'AEAD_AES_128_GCM') {
       const c = createCipheriv('aes-128-gcm', this.keys.key, this.gcmIv(ssrc, roc, seq));
-      c.setAAD(rtp.subarray(0, off));
-      const n = c.update(rtp.subarray(off)).copy(out, off);
+      c.setAAD(head);
+      const n = c.update(payload).copy(out, off);
       c.final();
       c.getAuthTag().copy(out, off + n);
       return out;
     }
-    this.cmXor(rtp, off, rtp.length, out, ssrc, roc, seq);
-    this.cmTag(out, rtp.length, roc).copy(out, rtp.length, 0, CM_TAG);
+    this.cmXor(payload, 0, payload.length, out, off, ssrc, roc, seq);
+    this.cmTag(out, end, roc).copy(out, end, 0, CM_TAG);
     return out;
   }
 
@@ -192,7 +203,7 @@ export class SrtpContext {
       const tag = this.cmTag(srtp, end, roc);
       if (!timingSafeEqual(tag.subarray(0, CM_TAG), srtp.subarray(end))) return undefined;
       srtp.copy(out, 0, 0, off);
-      this.cmXor(srtp, off, end, out, ssrc, roc, seq);
+      this.cmXor(srtp, off, end - off, out, off, ssrc, roc, seq);
     }
     // Authentic: only now does it move the stream's state.
     if (index > s.top) {
@@ -218,8 +229,7 @@ export class SrtpContext {
   }
 
   /** RFC 3711 §4.1.1: payload XOR AES(k_e, (k_s·2^16) ⊕ (SSRC·2^64) ⊕ (i·2^16) + block) */
-  private cmXor(src: Buffer, from: number, to: number, dst: Buffer, ssrc: number, roc: number, seq: number): void {
-    const len = to - from;
+  private cmXor(src: Buffer, from: number, len: number, dst: Buffer, at: number, ssrc: number, roc: number, seq: number): void {
     if (len <= 0) return;
     const blocks = Math.ceil(len / 16);
     const iv = this.iv;
@@ -236,7 +246,7 @@ export class SrtpContext {
       ctr.writeUInt16BE(b, b * 16 + 14);
     }
     const ks = (this.ecb as Cipher).update(ctr.subarray(0, blocks * 16));
-    for (let i = 0; i < len; i++) dst[from + i] = src[from + i] ^ ks[i];
+    for (let i = 0; i < len; i++) dst[at + i] = src[from + i] ^ ks[i];
   }
 
   /** RFC 3711 §4.2: HMAC-SHA1(k_a, packet ‖ ROC) */

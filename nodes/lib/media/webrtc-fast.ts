@@ -108,7 +108,7 @@ class FastSender {
     h.writeUInt16BE(sequence & 0xffff, 2);
     h.writeUInt32BE(timestamp >>> 0, 4);
     h.writeUInt32BE(this.sender.ssrc >>> 0, 8);
-    const sealed = srtp.protect(Buffer.concat([h, payload], 12 + payload.length));
+    const sealed = srtp.seal(h, payload);
     this.path.transmit(pair, sealed);
     const s = this.sender;
     s.packetCount = (s.packetCount + 1) >>> 0;
