@@ -15,7 +15,7 @@
  * dtls.srtp.srtpProfile, iceTransport.connection (nominated: protocol.transport.socket,
  * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCRtpSender counters.
  */
-import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender } from 'werift';
+import type { RTCPeerConnection, RTCRtpReceiver, RTCRtpSender } from 'werift';
 import { literalLookupOn } from '../net/udp-lookup';
 import { rtpPayloadOffset, SrtpContext, srtpProfileOf } from './srtp';
 
@@ -167,11 +167,6 @@ export class FastMediaPath {
     if (!dtls || dtls.state !== 'connected' || !dtls.srtp || !dtls.iceTransport?.connection) return undefined;
     const path = new FastMediaPath(dtls, onAudio, onRejected);
     return path.local() && path.pair() ? path : undefined;
-  }
-
-  /** the DTLS transport this path belongs to (a renegotiation that replaces it needs a new path) */
-  belongsTo(dtls: RTCDtlsTransport): boolean {
-    return (dtls as unknown as DtlsLike) === this.dtls;
   }
 
   /** Our SRTP contexts, rebuilt when werift re-keys (a DTLS renegotiation gives a new session). */
