@@ -17,6 +17,7 @@ const path = require('node:path');
 const { spawn, fork, spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { figure, spread } = require('./_report');
+const { janus } = require('./_janus');
 
 if (Object.keys(os.networkInterfaces()).some((n) => n !== 'lo')) {
   if (process.getuid?.() !== 0) {
@@ -529,6 +530,8 @@ async function rtpengine() {
   };
 }
 
+const JANUS = 'Janus 1.1 (nosip)';
+
 async function phase(video) {
   debug('video packets recorded', video.length, video.length ? video[video.length - 1].at : 0, 'ms');
   const ROUNDS = Number(process.env.ROUNDS || 3);
@@ -537,8 +540,10 @@ async function phase(video) {
     ...(process.env.BOTH === '1' ? [['ours, werift path', () => ((process.env.FAST = '0'), ours()).then((gw) => runGateway('ours, werift path', gw, video).finally(() => delete process.env.FAST))]] : []),
     ...(VIDEO ? [] : [['floor: Node UDP + SRTP', () => runFloor('floor: Node UDP + SRTP')]]),
     ...(have('rtpengine') ? [['rtpengine 10.5', () => rtpengine().then((gw) => runGateway('rtpengine 10.5', gw, video)).then((r) => ({ ...r, peer: true }))]] : []),
+    ...(have('janus') ? [[JANUS, () => janus().then((gw) => runGateway(JANUS, gw, video)).then((r) => ({ ...r, peer: true }))]] : []),
   ];
   if (!have('rtpengine')) console.log('rtpengine not installed: peer skipped (apt-get install rtpengine-daemon)');
+  if (!have('janus')) console.log('janus not installed: peer skipped (apt-get install janus)');
   if (!have('tcpdump')) console.log('tcpdump not installed: what the gateway adds is not measured (apt-get install tcpdump)');
   const f = (x) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2));
   const all = [];
@@ -564,7 +569,8 @@ async function phase(video) {
   for (const [name] of runners) console.log(`${name.padEnd(22)} ${f(med(by(name, 'addedP50'))).padStart(12)} ${f(med(by(name, 'addedP99'))).padStart(8)} ${f(med(by(name, 'cpuPerCall'))).padStart(12)}`);
   const peer = runners.find(([n]) => n.startsWith('rtpengine'))?.[0];
   const floor = runners.find(([n]) => n.startsWith('floor'))?.[0];
-  const against = (key) => [peer && { name: 'rtpengine 10.5', values: by(peer, key) }, floor && { name: 'bare Node UDP relay + our SRTP', kind: 'floor', values: by(floor, key) }].filter(Boolean);
+  const janusPeer = runners.find(([n]) => n === JANUS)?.[0];
+  const against = (key) => [peer && { name: 'rtpengine 10.5', values: by(peer, key) }, janusPeer && { name: JANUS, values: by(janusPeer, key) }, floor && { name: 'bare Node UDP relay + our SRTP', kind: 'floor', values: by(floor, key) }].filter(Boolean);
   const tag = VIDEO ? ' (audio + 720p H.264)' : '';
   figure({ id: `webrtc-added-p99${VIDEO ? '-video' : ''}`, title: `audio latency the gateway adds, RTP in → SRTP out, p99${tag}`, unit: 'ms', better: 'lower', ours: by('ours', 'addedP99'), against: against('addedP99'), summary: !VIDEO });
   figure({ id: `webrtc-added-p50${VIDEO ? '-video' : ''}`, title: `audio latency the gateway adds, RTP in → SRTP out, p50${tag}`, unit: 'ms', better: 'lower', ours: by('ours', 'addedP50'), against: against('addedP50') });
