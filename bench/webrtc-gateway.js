@@ -318,12 +318,19 @@ async function runGateway(name, gw, video) {
     let k = 0;
     let loop = 0;
     const dur = video[video.length - 1].at + 40;
+    const seq0 = video[0].buf.readUInt16BE(2);
+    const tsSpan = ((video[video.length - 1].buf.readUInt32BE(4) - video[0].buf.readUInt32BE(4)) >>> 0) + 3600; // + one 25 fps frame
     videoTimer = setInterval(() => {
       const now = Date.now() - start;
       while (k < video.length && video[k].at + loop * dur <= now) {
         for (const [i, c] of calls.entries()) {
           const b = Buffer.from(video[k].buf);
           b.writeUInt32BE(VIDEO_SSRC + i, 8);
+          // each loop goes on from the last one's sequence number and timestamp, as a camera's
+          // stream does: a stream that jumps back to sequence numbers it has sent is refused
+          // by a gateway whose SRTP checks replay on protect (Janus: srtp_err_status_replay_old)
+          b.writeUInt16BE((seq0 + loop * video.length + k) & 0xffff, 2);
+          b.writeUInt32BE((video[k].buf.readUInt32BE(4) + loop * tsSpan) >>> 0, 4);
           c.v.send(b, c.vto.port, c.vto.address);
         }
         k++;
