@@ -156,10 +156,18 @@ async function janus() {
   const exited = new Promise((r) => proc.once('exit', r));
   const base = `http://127.0.0.1:${httpPort}/janus`;
   const cleanup = () => {
+    process.off('exit', onExit);
     ip('link', 'del', VETH);
     fs.rmSync(dir, { recursive: true, force: true });
     logFile?.end();
   };
+  // a bench that throws half way exits without close(): Janus, a child in its own right, would
+  // go on running (and keep the namespace), so it goes with us
+  const onExit = () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', onExit);
 
   const post = async (url, body) => {
     const transaction = randomBytes(6).toString('hex');
