@@ -1,9 +1,10 @@
 'use strict';
 /**
- * WebRTC gateway benchmark, ours vs rtpengine 10.5 in the same run, both doing the same
- * bridging: a panel's plain RTP (G.711, optionally H.264 720p) ↔ a browser's WebRTC
- * (ICE + DTLS-SRTP). The "panel" is a UDP socket in this process; the "browser" is a werift
- * peer connection in this process (the same receiver for both, so its own cost is the same).
+ * WebRTC gateway benchmark, ours vs rtpengine 10.5 and Janus 1.1 (its NoSIP plugin, see
+ * _janus.js) in the same run, all doing the same bridging: a panel's plain RTP (G.711,
+ * optionally H.264 720p) ↔ a browser's WebRTC (ICE + DTLS-SRTP). A peer that is not
+ * installed is skipped. The "panel" is a UDP socket in this process; the "browser" is a werift
+ * peer connection in this process (the same receiver for all, so its own cost is the same).
  *  - latency: panel RTP packet sent → the browser's decrypted packet (p50/p99, ms)
  *  - CPU per call: the gateway process's utime+stime (/proc) over a steady window, per call
  * Runs in a loopback-only network namespace (re-execs itself under `unshare -n` as root).
