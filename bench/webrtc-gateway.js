@@ -9,8 +9,8 @@
  *  - CPU per call: the gateway process's utime+stime (/proc) over a steady window, per call
  * Runs in a loopback-only network namespace (re-execs itself under `unshare -n` as root).
  * Env: CALLS (default 5), SECONDS (default 10), WARMUP (s before the window, default 10),
- * ROUNDS (default 3), VIDEO=0|1 (unset: audio
- * only, then audio + 720p H.264 per call), BOTH=1 adds ours with werift's per-packet path.
+ * ROUNDS (default 3), VIDEO=0|1 (unset: audio only, then audio + 720p H.264 per call),
+ * BOTH=1 adds ours with werift's per-packet path, ONLY=ours,floor,janus,rtpengine runs some.
  */
 const dgram = require('node:dgram');
 const fs = require('node:fs');
@@ -547,13 +547,16 @@ const JANUS = 'Janus 1.1 (nosip)';
 async function phase(video) {
   debug('video packets recorded', video.length, video.length ? video[video.length - 1].at : 0, 'ms');
   const ROUNDS = Number(process.env.ROUNDS || 3);
-  const runners = [
+  const allRunners = [
     ['ours', () => (delete process.env.FAST, ours()).then((gw) => runGateway('ours', gw, video))],
     ...(process.env.BOTH === '1' ? [['ours, werift path', () => ((process.env.FAST = '0'), ours()).then((gw) => runGateway('ours, werift path', gw, video).finally(() => delete process.env.FAST))]] : []),
     ...(VIDEO ? [] : [['floor: Node UDP + SRTP', () => runFloor('floor: Node UDP + SRTP')]]),
     ...(have('rtpengine') ? [['rtpengine 10.5', () => rtpengine().then((gw) => runGateway('rtpengine 10.5', gw, video)).then((r) => ({ ...r, peer: true }))]] : []),
     ...(have('janus') ? [[JANUS, () => janus().then((gw) => runGateway(JANUS, gw, video)).then((r) => ({ ...r, peer: true }))]] : []),
   ];
+  // ONLY=ours,floor (words each runner's name starts with, any case): a quicker run of some
+  const only = process.env.ONLY?.toLowerCase().split(',').filter(Boolean);
+  const runners = only ? allRunners.filter(([n]) => only.some((o) => n.toLowerCase().startsWith(o))) : allRunners;
   if (!have('rtpengine')) console.log('rtpengine not installed: peer skipped (apt-get install rtpengine-daemon)');
   if (!have('janus')) console.log('janus not installed: peer skipped (apt-get install janus)');
   if (!have('tcpdump')) console.log('tcpdump not installed: what the gateway adds is not measured (apt-get install tcpdump)');
