@@ -84,4 +84,69 @@ describe('shared media clock', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(ran).toEqual(['a', 'b']);
   });
+
+  describe('while a bridge relays straight through (directRelay)', () => {
+    const te: NegotiatedAudio = { ...audio, telephoneEvent: 101 };
+    afterEach(() => jest.useRealTimers());
+
+    function relayLeg() {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const now = (): number => Date.now();
+      const sends: { at: number; pt: number; ts: number; first: number }[] = [];
+      let ticks = 0;
+      const sink: MediaSink = { send: (pt, p, ts) => sends.push({ at: now(), pt, ts, first: p[0] }), mediaTimestamp: () => 5000 };
+      const tx = new MediaTransmitter({ now, directRelay: true }, { audio: () => te, tick: () => void ticks++, error: (e) => { throw e; } });
+      tx.negotiated(sink, te, undefined);
+      const frame = Buffer.alloc(160, 0x55);
+      return { tx, sends, ticks: () => ticks, now, relay: (packets: number) => { for (let i = 0; i < packets; i++) { tx.relayAudio(frame, 'PCMU'); jest.advanceTimersByTime(20); } } };
+    }
+
+    it('lets the clock sleep: it wakes every few packet times, and sends nothing of its own', () => {
+      const l = relayLeg();
+      jest.advanceTimersByTime(20);
+      const before = l.ticks();
+      const sent = l.sends.length;
+      l.relay(40);
+      // 40 packet times of relayed audio: a clock that woke every one would tick 40 times; a
+      // parked one wakes on the 100 ms grid (every 5 packet times), once or twice per grid point
+      expect(l.ticks() - before).toBeLessThanOrEqual(10);
+      expect(l.ticks() - before).toBeGreaterThanOrEqual(3);
+      const during = l.sends.slice(sent);
+      expect(during).toHaveLength(40);
+      expect(during.every((s) => s.first === 0x55)).toBe(true);
+      l.tx.close();
+    });
+
+    it('fills in silence within 10 packet times once the relay stops, on the media clock', () => {
+      const l = relayLeg();
+      l.relay(20);
+      const last = l.sends[l.sends.length - 1];
+      jest.advanceTimersByTime(400);
+      const after = l.sends.filter((s) => s.at > last.at);
+      expect(after[0].first).toBe(0xff); // μ-law silence
+      // live for 5 packet times after the last, then the next point of the 100 ms grid
+      expect(after[0].at - last.at).toBeLessThanOrEqual(200);
+      expect(after[0].at % 100).toBe(0);
+      // after it, one packet a packet time, timestamps 160 apart, never back into the relayed ones
+      expect(((after[0].ts - last.ts) | 0) > 0).toBe(true);
+      for (let k = 1; k < after.length; k++) {
+        expect(after[k].at - after[k - 1].at).toBe(20);
+        expect((after[k].ts - after[k - 1].ts) >>> 0).toBe(160);
+      }
+      l.tx.close();
+    });
+
+    it('a key press while the clock sleeps leaves on the next packet time, not when it would have woken', () => {
+      const l = relayLeg();
+      l.relay(10);
+      const asked = l.now();
+      void l.tx.sendDtmf('5');
+      jest.advanceTimersByTime(20);
+      const ev = l.sends.find((s) => s.pt === 101);
+      expect(ev).toBeDefined();
+      expect(ev!.at - asked).toBeLessThanOrEqual(20);
+      l.tx.close();
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
 });

@@ -20,6 +20,8 @@ export interface MediaSink {
 }
 
 const MAX_RELAY_BYTES = 8 * 200; // 200 ms of bridged audio, then the oldest is dropped
+/** a direct relay counts as flowing until this many packet times pass without a packet */
+const DIRECT_LIVE_PACKETS = 5;
 
 /**
  * Silence of one packet, per law and size, made once: most packets of a door call are
@@ -55,7 +57,10 @@ export interface TransmitterOptions {
 export interface TransmitterHooks {
   /** what both ends agreed on now (it changes with re-INVITEs and hold) */
   audio(): NegotiatedAudio | undefined;
-  /** after each packet time: the receive side's timers and the RTP watchdog run here */
+  /**
+   * after each packet time (every few while a direct relay fills them): the receive side's
+   * timers and the RTP watchdog run here
+   */
   tick(): void;
   error(err: Error): void;
 }
@@ -78,6 +83,8 @@ export class MediaTransmitter {
   /** direct relay: the timestamp after the last relayed packet, and until when it counts as live */
   private directEnd?: number;
   private directUntil = 0;
+  /** the clock sleeps through packet times a direct relay fills (schedule) */
+  private parked = false;
   private closed = false;
 
   constructor(private readonly opts: TransmitterOptions, private readonly hooks: TransmitterHooks) {
@@ -113,13 +120,39 @@ export class MediaTransmitter {
   }
 
   private schedule(): void {
-    this.clock.schedule(this.onDue, this.clockStart + this.tick * this.ptime);
+    const ptime = this.ptime;
+    let at = this.clockStart + this.tick * ptime;
+    // Relayed audio is leaving directly and nothing waits behind it: the clock has nothing
+    // to send until the relay could have stopped (directUntil), so it sleeps till then
+    // instead of waking every packet time; what queues meanwhile wakes it (wake()). It wakes
+    // on a coarser grid (every DIRECT_LIVE_PACKETS packet times, counted from 0 like the
+    // packet grid), so the parked clocks of all calls share one wake-up.
+    if (this.directUntil > at && this.txQueue.length === 0 && !this.prompt && this.relayBytes === 0) {
+      const park = DIRECT_LIVE_PACKETS * ptime;
+      at = Math.max(at, Math.ceil(this.directUntil / park) * park);
+      this.parked = true;
+    }
+    this.clock.schedule(this.onDue, at);
+  }
+
+  /** Something to send while the clock sleeps through a direct relay: on the next grid point. */
+  private wake(): void {
+    if (!this.parked || !this.running || this.closed) return;
+    const ptime = this.ptime;
+    this.clock.schedule(this.onDue, this.clockStart + Math.max(this.tick, Math.ceil((this.opts.now() - this.clockStart) / ptime)) * ptime);
   }
 
   private onTick(): void {
     if (this.closed) return;
     try {
-      const behind = Math.floor((this.opts.now() - this.clockStart) / this.ptime) - this.tick;
+      const ptime = this.ptime;
+      if (this.parked) {
+        // The packet times slept through had nothing to send: count them, so the timestamps
+        // stay on the media clock (the timer may fire a millisecond early: round).
+        this.parked = false;
+        this.tick = Math.max(this.tick, Math.round((this.opts.now() - this.clockStart) / ptime));
+      }
+      const behind = Math.floor((this.opts.now() - this.clockStart) / ptime) - this.tick;
       // After a stall (GC, a busy event loop) skip ahead rather than burst packets.
       if (behind > 5) this.tick += behind;
       this.sendOne();
@@ -203,6 +236,7 @@ export class MediaTransmitter {
         (this.txQueue[this.txQueue.length - 1] as TxItem).done = resolve;
       });
     }
+    this.wake();
     await last;
   }
 
@@ -212,6 +246,7 @@ export class MediaTransmitter {
     return new Promise<void>((resolve) => {
       this.prompt?.done(); // a new prompt replaces the one playing
       this.prompt = { bytes: encode(law, pcm), pos: 0, done: resolve };
+      this.wake();
     });
   }
 
@@ -234,12 +269,15 @@ export class MediaTransmitter {
       if (this.directEnd !== undefined && ((ts - this.directEnd) | 0) < 0) ts = this.directEnd;
       this.session.send(audio.codec.pt, payload, ts);
       this.directEnd = (ts + payload.length) >>> 0;
-      this.directUntil = now + 3 * audio.ptime;
+      // Live while packets keep coming, with room for their jitter: the clock adds nothing
+      // (and sleeps) until 5 packet times pass without one, then fills in silence.
+      this.directUntil = now + DIRECT_LIVE_PACKETS * audio.ptime;
       return;
     }
     const bytes = law === mine ? payload : transcode(law, mine, payload);
     this.relay.push(bytes);
     this.relayBytes += bytes.length;
+    this.wake();
     // Bound the latency a bridge can build up: drop the oldest audio beyond 200 ms.
     while (this.relayBytes > MAX_RELAY_BYTES && this.relay.length > 1) {
       const dropped = this.relay.shift()!;
