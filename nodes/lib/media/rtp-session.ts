@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import { IntercomError } from '../core/errors';
 import { createMediaSocket } from '../net/udp-lookup';
 import { buildRtcpReport, buildRtp, parseRtcp, parseRtp, type RtcpPacket, type RtpPacket } from './rtp';
+import { SeenWindow } from './seq-window';
 
 export interface Endpoint {
   address: string;
@@ -70,7 +71,7 @@ export class RtpSession extends EventEmitter {
   private latchedToSignaled = false;
   private remoteSsrc?: number;
   private maxSeq = -1;
-  private seenWindow = 0n; // bit i = maxSeq - i was seen
+  private readonly seenWindow = new SeenWindow(); // bit i = maxSeq - i was seen
   private transit?: number;
   private closed = false;
   private closing?: Promise<void>;
@@ -210,7 +211,7 @@ export class RtpSession extends EventEmitter {
       }
       this.remoteSsrc = pkt.ssrc;
       this.maxSeq = -1;
-      this.seenWindow = 0n;
+      this.seenWindow.clear();
       this.transit = undefined;
     }
     const late = this.trackSequence(pkt.sequence);
@@ -228,22 +229,21 @@ export class RtpSession extends EventEmitter {
   private trackSequence(seq: number): boolean | null {
     if (this.maxSeq < 0) {
       this.maxSeq = seq;
-      this.seenWindow = 1n;
+      this.seenWindow.reset();
       return false;
     }
     const delta = (seq - this.maxSeq) & 0xffff;
     if (delta === 0) return null;
     if (delta < 0x8000) {
       // ahead (with wrap-around); big jumps just restart the window (§A.1 would probe).
-      this.seenWindow = delta >= 64 ? 1n : ((this.seenWindow << BigInt(delta)) | 1n) & 0xffffffffffffffffn;
+      this.seenWindow.advance(delta);
       this.maxSeq = seq;
       return false;
     }
     const behind = 0x10000 - delta;
     if (behind < 64) {
-      const bit = 1n << BigInt(behind);
-      if (this.seenWindow & bit) return null;
-      this.seenWindow |= bit;
+      if (this.seenWindow.has(behind)) return null;
+      this.seenWindow.mark(behind);
     }
     return true;
   }

@@ -6,14 +6,17 @@
  * this path instead of werift's per-packet one (an RtpHeader and an RtpPacket object, a
  * header re-serialized, an AES cipher built per packet, bandwidth bookkeeping), which cost
  * the gateway about ten times what a bare UDP relay costs per packet. Here the counter-mode
- * keystream comes from one AES-ECB object kept for the stream's life, and the buffers a
- * packet needs are allocated once.
+ * keystream comes from one AES-ECB object kept for the stream's life (AES-CM's, and GCM's in
+ * gcm.ts, which has no cipher to build per packet either), and the buffers a packet needs
+ * are allocated once.
  *
  * Receiving checks the authentication tag before anything reads the payload, and drops a
  * replay (an index already seen, or older than the 64-packet window, RFC 3711 §3.3.2).
  */
 import { IntercomError } from '../core/errors';
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
+import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
+import { AesGcm128 } from './gcm';
+import { SeenWindow } from './seq-window';
 
 export type SrtpProfile = 'AES_CM_128_HMAC_SHA1_80' | 'AEAD_AES_128_GCM';
 
@@ -77,13 +80,15 @@ class StreamState {
   sl = -1;
   /** index of the highest packet, and a bit per packet below it (bit 0 = highest) */
   top = -1;
-  seen = 0n;
+  readonly seen = new SeenWindow();
 }
 
 export class SrtpContext {
   readonly profile: SrtpProfile;
   private readonly keys: SessionKeys;
   private readonly ecb?: Cipher;
+  private readonly gcm?: AesGcm128;
+  private readonly gcmNonce = Buffer.alloc(12);
   private readonly streams = new Map<number, StreamState>();
   private readonly iv = Buffer.alloc(16);
   private readonly rocBytes = Buffer.alloc(4);
@@ -95,7 +100,7 @@ export class SrtpContext {
     if (profile === 'AES_CM_128_HMAC_SHA1_80') {
       this.ecb = createCipheriv('aes-128-ecb', this.keys.key, null);
       this.ecb.setAutoPadding(false);
-    }
+    } else this.gcm = new AesGcm128(this.keys.key);
   }
 
   get tagLength(): number {
@@ -120,7 +125,7 @@ export class SrtpContext {
     s.roc = roc >>> 0;
     s.sl = lastSequence & 0xffff;
     s.top = s.roc * 0x10000 + s.sl;
-    s.seen = 1n;
+    s.seen.reset();
   }
 
   /** Protect one RTP packet (header and payload as plain bytes): a new buffer, the tag appended. */
@@ -151,12 +156,9 @@ export class SrtpContext {
     const end = off + payload.length;
     const out = Buffer.allocUnsafe(end + this.tagLength);
     head.copy(out, 0);
-    if (this.profile === 'AEAD_AES_128_GCM') {
-      const c = createCipheriv('aes-128-gcm', this.keys.key, this.gcmIv(ssrc, roc, seq));
-      c.setAAD(head);
-      const n = c.update(payload).copy(out, off);
-      c.final();
-      c.getAuthTag().copy(out, off + n);
+    if (this.gcm) {
+      // RFC 7714 §5: the header is the associated data, the payload is encrypted, the tag follows
+      this.gcm.encrypt(this.gcmIv(ssrc, roc, seq), out, 0, off, payload, 0, payload.length, out, off);
       return out;
     }
     this.cmXor(payload, 0, payload.length, out, off, ssrc, roc, seq);
@@ -185,20 +187,12 @@ export class SrtpContext {
     const index = roc * 0x10000 + seq;
     if (s.top >= 0) {
       if (index <= s.top - WINDOW) return undefined;
-      if (index <= s.top && (s.seen >> BigInt(s.top - index)) & 1n) return undefined;
+      if (index <= s.top && s.seen.has(s.top - index)) return undefined;
     }
     const out = Buffer.allocUnsafe(end);
-    if (this.profile === 'AEAD_AES_128_GCM') {
-      try {
-        const d = createDecipheriv('aes-128-gcm', this.keys.key, this.gcmIv(ssrc, roc, seq));
-        d.setAAD(srtp.subarray(0, off));
-        d.setAuthTag(srtp.subarray(end));
-        srtp.copy(out, 0, 0, off);
-        d.update(srtp.subarray(off, end)).copy(out, off);
-        d.final();
-      } catch {
-        return undefined;
-      }
+    if (this.gcm) {
+      if (!this.gcm.decrypt(this.gcmIv(ssrc, roc, seq), srtp, 0, off, srtp, off, end, out, off)) return undefined;
+      srtp.copy(out, 0, 0, off);
     } else {
       const tag = this.cmTag(srtp, end, roc);
       if (!timingSafeEqual(tag.subarray(0, CM_TAG), srtp.subarray(end))) return undefined;
@@ -207,9 +201,10 @@ export class SrtpContext {
     }
     // Authentic: only now does it move the stream's state.
     if (index > s.top) {
-      s.seen = s.top < 0 || index - s.top >= WINDOW ? 1n : ((s.seen << BigInt(index - s.top)) | 1n) & 0xffffffffffffffffn;
+      if (s.top < 0) s.seen.reset();
+      else s.seen.advance(index - s.top);
       s.top = index;
-    } else s.seen |= 1n << BigInt(s.top - index);
+    } else s.seen.mark(s.top - index);
     if (s.sl < 0 || roc > s.roc || (roc === s.roc && seq > s.sl)) {
       s.roc = roc;
       s.sl = seq;
@@ -217,9 +212,9 @@ export class SrtpContext {
     return out;
   }
 
-  /** RFC 7714 §8.1: 00 00 ‖ SSRC ‖ ROC ‖ SEQ, XORed with the session salt */
+  /** RFC 7714 §8.1: 00 00 ‖ SSRC ‖ ROC ‖ SEQ, XORed with the session salt (one buffer, rewritten per packet) */
   private gcmIv(ssrc: number, roc: number, seq: number): Buffer {
-    const iv = Buffer.allocUnsafe(12);
+    const iv = this.gcmNonce;
     iv.writeUInt16BE(0, 0);
     iv.writeUInt32BE(ssrc, 2);
     iv.writeUInt32BE(roc, 6);
