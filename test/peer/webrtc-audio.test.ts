@@ -107,6 +107,21 @@ describeWebRtc(['baresip', 'sox', 'ss'], 'a browser answers the door over WebRTC
     expect(short.audioOut).toBeGreaterThan(50);
     expect(short.audioIn).toBeGreaterThan(50);
     expect(short.rejected).toBe(0);
+    // RTCP for the audio (webrtc-fast.ts): the page gets our sender reports, and our report
+    // blocks about its stream echo its own reports' times (Chromium computes a round trip
+    // from them). They come every 2.5-7.5 s (RFC 3550's 5 s), not werift's 0.5-1.5 s.
+    const first = (await waitFor(async () => {
+      const r = await phone.audioReports();
+      return r && r.srs > 0 && r.rtt !== null ? r : null;
+    }, 'our sender and receiver reports in the page', 15000, 250))!;
+    expect(first.remotePacketsSent).toBeGreaterThan(50);
+    expect(first.rtt).toBeGreaterThanOrEqual(0);
+    expect(first.rtt).toBeLessThan(0.5);
+    await delay(8000);
+    const later = (await phone.audioReports())!;
+    expect(later.srs - first.srs).toBeGreaterThanOrEqual(1);
+    expect(later.srs - first.srs).toBeLessThanOrEqual(4);
+    expect(later.remotePacketsSent).toBeGreaterThan(first.remotePacketsSent);
     await phone.hangup();
     await waitFor(() => panel.events.some((e) => e.type === 'CALL_CLOSED'), 'the panel got BYE', 5000);
     await waitFor(() => calls.every((c) => c.isEnded), 'both legs ended', 5000);

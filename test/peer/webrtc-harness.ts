@@ -126,6 +126,8 @@ export interface PhonePage {
   tone(hz: number): Promise<number>;
   video(): Promise<{ framesDecoded: number; width: number; height: number; keyFramesDecoded: number; pliCount: number } | null>;
   call(target: string): Promise<void>;
+  /** from getStats: the gateway's sender reports about its audio, and its report blocks about the page's */
+  audioReports(): Promise<{ srs: number; remotePacketsSent: number; rtt: number | null; remoteLost: number | null } | null>;
 }
 
 export async function openPhone(browser: Browser, server: PageServer, wsPath: string): Promise<PhonePage> {
@@ -144,6 +146,7 @@ export async function openPhone(browser: Browser, server: PageServer, wsPath: st
     tone: (hz) => page.evaluate((x) => (window as unknown as W).phone.tone(x) as number, hz),
     video: () => page.evaluate(() => (window as unknown as W).phone.video() as Promise<never>),
     call: (target) => page.evaluate((t) => (window as unknown as W).phone.call(t) as Promise<void>, target),
+    audioReports: () => page.evaluate(() => (window as unknown as W).phone.audioReports() as Promise<never>),
   };
 }
 

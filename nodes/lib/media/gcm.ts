@@ -4,7 +4,8 @@
  * cost a createCipheriv (its JS object, its OpenSSL context, setAAD, final, getAuthTag), about
  * a tenth of a relayed browser call's CPU. Here one AES-ECB object per key makes the counter
  * blocks' keystream (OpenSSL's AES, one call per packet), and GHASH runs in JS on tables
- * made once per key (one per byte position, 64 KiB: 16 lookups per 16-byte block).
+ * made once per key (Shoup's 8-bit table, 4 KiB: a call's packets come 20 ms apart, and
+ * a table per byte position, 64 KiB, was faster alone but slower in a gateway, out of cache).
  *
  * Checked against OpenSSL's aes-128-gcm in test/unit/media-gcm.test.ts. The tables are
  * indexed by data (like OpenSSL's own table GHASH when it has no carry-less multiply);
@@ -30,8 +31,8 @@ export const GCM_TAG_BYTES = 16;
 
 export class AesGcm128 {
   private readonly ecb: Cipher;
-  /** t[1024i + 4b..]: (b at byte i)·H for the 16 byte positions (64 KiB per key) */
-  private readonly t = new Int32Array(16 * 256 * 4);
+  /** M[4b..4b+3]: (b at byte 0)·H in four big-endian words (4 KiB per key: it stays in cache) */
+  private readonly m = new Int32Array(256 * 4);
   private ctr = Buffer.alloc(16 * 96);
   private readonly y = new Int32Array(4);
 
@@ -39,12 +40,12 @@ export class AesGcm128 {
     this.ecb = createCipheriv('aes-128-ecb', key, null);
     this.ecb.setAutoPadding(false);
     const h = this.ecb.update(Buffer.alloc(16));
-    // M[4b..4b+3], (b at byte 0)·H in four big-endian words: H·x^k for k = 0..7 at the entries of the single bits (0x80 is x^0), the rest their sums.
+    // H·x^k for k = 0..7 at the entries of the single bits (0x80 is x^0), the rest their sums.
     let v0 = h.readInt32BE(0);
     let v1 = h.readInt32BE(4);
     let v2 = h.readInt32BE(8);
     let v3 = h.readInt32BE(12);
-    const m = new Int32Array(256 * 4);
+    const m = this.m;
     for (let bit = 0x80; bit >= 1; bit >>= 1) {
       m[bit * 4] = v0;
       m[bit * 4 + 1] = v1;
@@ -61,23 +62,6 @@ export class AesGcm128 {
       if (hi === b) continue;
       const r = b ^ hi;
       for (let k = 0; k < 4; k++) m[b * 4 + k] = m[hi * 4 + k] ^ m[r * 4 + k];
-    }
-    // byte i's table: byte i-1's times x^8 (a shift right by a byte, the byte out folded back by R)
-    const t = this.t;
-    t.set(m, 0);
-    for (let i = 1; i < 16; i++) {
-      for (let b = 0; b < 256; b++) {
-        const p = ((i - 1) << 10) + (b << 2);
-        const q = (i << 10) + (b << 2);
-        const z0 = t[p];
-        const z1 = t[p + 1];
-        const z2 = t[p + 2];
-        const z3 = t[p + 3];
-        t[q] = (z0 >>> 8) ^ R[z3 & 0xff];
-        t[q + 1] = (z1 >>> 8) | (z0 << 24);
-        t[q + 2] = (z2 >>> 8) | (z1 << 24);
-        t[q + 3] = (z3 >>> 8) | (z2 << 24);
-      }
     }
   }
 
@@ -104,22 +88,26 @@ export class AesGcm128 {
     this.mul(y[0] ^ x0, y[1] ^ x1, y[2] ^ x2, y[3] ^ x3);
   }
 
-  /** y = (a0..a3)·H: the XOR of the 16 bytes' table entries (byte i's entry is b·x^(8i)·H) */
+  /** y = (a0..a3)·H, Horner over the bytes from the last: z = z·x^8 ⊕ M[byte] */
   private mul(a0: number, a1: number, a2: number, a3: number): void {
-    const t = this.t;
+    const m = this.m;
     let z0 = 0;
     let z1 = 0;
     let z2 = 0;
     let z3 = 0;
-    for (let w = 0; w < 4; w++) {
-      const word = w === 0 ? a0 : w === 1 ? a1 : w === 2 ? a2 : a3;
-      const base = w << 12; // 4 bytes × 256 entries × 4 words per word of input
-      for (let k = 0; k < 4; k++) {
-        const i = base + (k << 10) + (((word >>> (24 - (k << 3))) & 0xff) << 2);
-        z0 ^= t[i];
-        z1 ^= t[i + 1];
-        z2 ^= t[i + 2];
-        z3 ^= t[i + 3];
+    for (let w = 3; w >= 0; w--) {
+      const word = w === 3 ? a3 : w === 2 ? a2 : w === 1 ? a1 : a0;
+      for (let s = 0; s < 32; s += 8) {
+        const r = z3 & 0xff;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ R[r];
+        const i = ((word >>> s) & 0xff) << 2;
+        z0 ^= m[i];
+        z1 ^= m[i + 1];
+        z2 ^= m[i + 2];
+        z3 ^= m[i + 3];
       }
     }
     const y = this.y;

@@ -167,9 +167,11 @@ export class RtpSession extends EventEmitter {
     this.lastSentTs = timestamp;
     this.stats.sent++;
     this.stats.sentOctets += payload.length;
-    this.rtp.send(pkt, to.port, to.address, (err) => {
-      if (err && this.listenerCount('error') > 0) this.emit('error', err);
-    });
+    // No callback: with one, every packet sent schedules a process.nextTick to report its
+    // success. A datagram's send error has no one to act on it (the peer that went away
+    // shows as silence, which the RTP watchdog reports); a bad address still comes as the
+    // socket's 'error' event.
+    this.rtp.send(pkt, to.port, to.address);
     return true;
   }
 

@@ -1,22 +1,28 @@
 /**
  * The relayed media of a browser call, once DTLS is up, on a short path of its own: RTP
  * bytes → SRTP (srtp.ts) → the ICE pair's UDP socket, and back. werift still runs ICE,
- * DTLS, consent and RTCP (sender and receiver reports, PLI, NACK) and takes every packet
+ * DTLS, consent and RTCP (video's reports, PLI, NACK, SRTCP both ways) and takes every packet
  * this path does not claim: STUN, DTLS, SRTCP, the first packets of a stream (its demux
  * learns which stream is the browser's audio), a stream with header extensions.
  *
  * What it replaces per packet is werift's RtpHeader/RtpPacket objects, header
  * re-serialization, a cipher built per packet, STUN parsing of every datagram and its
- * bandwidth bookkeeping; what it keeps true is what werift's RTCP reports say: a sender's
+ * bandwidth bookkeeping; what it keeps true is what the RTCP reports say: a sender's
  * packet and octet counts and its RTP/NTP timestamp pair, a receiver's stream statistics.
+ *
+ * The audio's RTCP is the path's too, on RFC 3550's 5 s interval (AUDIO_REPORT_MS).
  *
  * werift 0.24.4 internals it reads (pinned in package.json, exercised by the Chromium tests):
  * RTCDtlsTransport.srtp (local/remoteContext: masterKey, masterSalt, srtpSSRCStates),
  * dtls.srtp.srtpProfile, iceTransport.connection (nominated: protocol.transport.socket,
- * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCRtpSender counters.
+ * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCDtlsTransport.sendRtcp,
+ * RTCRtpSender counters and SR times (lastSRtimestamp, lastSentSRTimestamp), cname,
+ * RTCRtpReceiver remoteStreams, lastSRtimestamp, receiveLastSRTimestamp, rtcpSsrc, and the
+ * rtcpCancel of both (aborted: their report loops end).
  */
 import type { RTCPeerConnection, RTCRtpReceiver, RTCRtpSender } from 'werift';
 import { literalLookupOn } from '../net/udp-lookup';
+import type { RtpPacket } from './rtp';
 import { rtpPayloadOffset, SrtpContext, srtpProfileOf } from './srtp';
 
 interface UdpLike {
@@ -55,47 +61,75 @@ interface SenderCounters {
   ntpTimestamp: bigint;
   rtpTimestamp: number;
   headerExtensions: unknown[];
+  cname?: string;
+  lastSRtimestamp: number;
+  lastSentSRTimestamp: number;
+  rtcpCancel: AbortController;
   runRtcp(): Promise<void>;
   onGenericNack: { subscribe(f: (nack: { lost: number[] }) => void): { unSubscribe(): void } };
 }
 interface StreamStats {
   add(packet: { header: { sequenceNumber: number; timestamp: number; serializeSize: number }; payload: { length: number } }): void;
+  readonly fraction_lost: number;
+  readonly packets_lost: number;
+  max_seq?: number;
+  readonly jitter: number;
+}
+interface ReceiverLike {
+  rtcpSsrc: number;
+  rtcpCancel: AbortController;
+  remoteStreams?: Record<number, StreamStats | undefined>;
+  /** the browser's last sender report per SSRC (compact NTP) and when it came (s) */
+  lastSRtimestamp: Record<number, number | undefined>;
+  receiveLastSRTimestamp: Record<number, number | undefined>;
+}
+interface DtlsRtcp {
+  sendRtcp(packets: unknown[]): Promise<void>;
 }
 
-/** One received RTP packet, as the call's receiver reads it. */
-export interface FastRtp {
-  marker: boolean;
-  payloadType: number;
-  sequence: number;
-  timestamp: number;
-  ssrc: number;
-  payload: Buffer;
-}
+/** One received RTP packet, as the call's receiver reads it (a browser sends no CSRCs). */
+export type FastRtp = RtpPacket;
+/** the CSRC list of every packet from a browser: one empty list, never written to */
+export const NO_CSRCS: number[] = [];
 
 const NTP_EPOCH_OFFSET_MS = 2208988800000;
-function ntpNow(): bigint {
-  const ms = Date.now() + NTP_EPOCH_OFFSET_MS;
+function ntpAt(unixMs: number): bigint {
+  const ms = unixMs + NTP_EPOCH_OFFSET_MS;
   const sec = Math.floor(ms / 1000);
   const frac = Math.floor(((ms % 1000) / 1000) * 0x100000000);
   return (BigInt(sec) << 32n) | BigInt(frac);
 }
 
 const HISTORY = 512;
+/**
+ * RTCP for the audio of a call on this path: RFC 3550 §6.2's 5 s minimum, randomized by
+ * 0.5-1.5 (§6.3.1), the first at half of it; libwebrtc's audio reports run at this rate too.
+ * werift's loops would send a sender and a receiver report every 0.5-1.5 s each, in code
+ * that runs too rarely to be optimized: a tenth of a relayed call's CPU with the reports
+ * coming back. Video keeps werift's 1 s reports (a viewer's loss and keyframe feedback).
+ */
+const AUDIO_REPORT_MS = 5000;
 
 /** A sender's side of the path: one SSRC, its RTCP counters kept in werift's sender. */
 class FastSender {
   private readonly head = Buffer.alloc(12);
   private readonly history: (Buffer | undefined)[];
   private readonly historySeq: number[];
-  private started = false;
+  started = false;
   private lastReportAt = 0;
+  /** when the last packet left (ms) and its RTP timestamp: a report's NTP/RTP pair */
+  lastSentAt = 0;
+  lastTimestamp = 0;
   private readonly nack?: { unSubscribe(): void };
 
-  constructor(private readonly path: FastMediaPath, private readonly sender: SenderCounters, keepHistory: boolean) {
-    this.history = keepHistory ? new Array<Buffer | undefined>(HISTORY) : [];
-    this.historySeq = keepHistory ? new Array<number>(HISTORY).fill(-1) : [];
+  /** video: werift's reports and NACK resends; audio: the path's own reports (ownReports) */
+  constructor(private readonly path: FastMediaPath, readonly sender: SenderCounters, private readonly video: boolean) {
+    this.history = video ? new Array<Buffer | undefined>(HISTORY) : [];
+    this.historySeq = video ? new Array<number>(HISTORY).fill(-1) : [];
     // A viewer's NACK (RFC 4585 §6.2.1) for video it lost: the packet again, as sent.
-    if (keepHistory) this.nack = sender.onGenericNack.subscribe((n) => n.lost.forEach((seq) => this.resend(seq)));
+    if (video) this.nack = sender.onGenericNack.subscribe((n) => n.lost.forEach((seq) => this.resend(seq)));
+    // werift's own report loop ends at once whenever something starts it (its sendRtp does)
+    else sender.rtcpCancel?.abort();
   }
 
   send(payloadType: number, marker: boolean, sequence: number, timestamp: number, payload: Buffer): boolean {
@@ -114,10 +148,19 @@ class FastSender {
     s.packetCount = (s.packetCount + 1) >>> 0;
     s.octetCount += payload.length;
     const now = Date.now();
-    // The RTP/NTP pair a sender report carries: taken together, a few times a second.
+    this.lastSentAt = now;
+    this.lastTimestamp = timestamp >>> 0;
+    if (!this.video) {
+      if (!this.started) {
+        this.started = true;
+        this.path.reportsFrom(this);
+      }
+      return true;
+    }
+    // The RTP/NTP pair werift's sender report carries: taken together, a few times a second.
     if (now - this.lastReportAt >= 200) {
       this.lastReportAt = now;
-      s.ntpTimestamp = ntpNow();
+      s.ntpTimestamp = ntpAt(now);
       s.rtpTimestamp = timestamp >>> 0;
     }
     if (!this.started) {
@@ -151,7 +194,11 @@ export class FastMediaPath {
   private rx?: SrtpContext;
   private readonly wrapped = new Map<UdpLike, UdpLike['onData']>();
   private readonly senders = new Map<RTCRtpSender, FastSender>();
-  private audioIn?: { ssrc: number; stats: () => StreamStats | undefined };
+  private audioIn?: { ssrc: number; receiver: ReceiverLike; stats: () => StreamStats | undefined };
+  private audioOut?: FastSender;
+  private reportTimer?: NodeJS.Timeout;
+  /** compound reports sent by the path (the audio's SR/RR + SDES) */
+  reportsSent = 0;
   private closed = false;
 
   private constructor(
@@ -223,9 +270,78 @@ export class FastMediaPath {
    */
   claimAudio(ssrc: number, receiver: RTCRtpReceiver): void {
     if (this.audioIn?.ssrc === ssrc) return;
-    const r = receiver as unknown as { remoteStreams?: Record<number, StreamStats | undefined> };
-    this.audioIn = { ssrc, stats: () => r.remoteStreams?.[ssrc] };
+    const r = receiver as unknown as ReceiverLike;
+    this.audioIn = { ssrc, receiver: r, stats: () => r.remoteStreams?.[ssrc] };
+    // its receiver reports are the path's now (reportsFrom); werift's loop ends at once
+    r.rtcpCancel?.abort();
     this.adopt(ssrc);
+    this.scheduleReport(true);
+  }
+
+  /** The audio sender whose sender reports the path sends. */
+  reportsFrom(sender: FastSender): void {
+    this.audioOut = sender;
+    this.scheduleReport(true);
+  }
+
+  private scheduleReport(first: boolean): void {
+    if (this.closed || this.reportTimer) return;
+    const interval = (first ? AUDIO_REPORT_MS / 2 : AUDIO_REPORT_MS) * (0.5 + Math.random());
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      this.report();
+      this.scheduleReport(false);
+    }, interval);
+    this.reportTimer.unref();
+  }
+
+  /**
+   * One compound RTCP packet (RFC 3550 §6.1): a sender report once our audio has gone out
+   * (else a receiver report), with a block about the browser's audio, and SDES CNAME. It
+   * leaves through werift's SRTCP (a few a minute: no short path needed).
+   */
+  private report(): void {
+    if (this.closed || this.dtls.state !== 'connected') return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const w = require('werift') as typeof import('werift');
+    const reports: InstanceType<typeof w.RtcpReceiverInfo>[] = [];
+    const inbound = this.audioIn;
+    const stats = inbound?.stats();
+    if (inbound && stats) {
+      const nowS = Date.now() / 1000;
+      const lsr = inbound.receiver.lastSRtimestamp?.[inbound.ssrc] ?? 0;
+      const at = inbound.receiver.receiveLastSRTimestamp?.[inbound.ssrc];
+      const delay = lsr && at !== undefined ? nowS - at : 0;
+      reports.push(
+        new w.RtcpReceiverInfo({
+          ssrc: inbound.ssrc,
+          fractionLost: stats.fraction_lost,
+          packetsLost: stats.packets_lost,
+          highestSequence: stats.max_seq ?? 0,
+          jitter: stats.jitter,
+          lsr,
+          dlsr: delay > 0 && delay < 65536 ? Math.floor(delay * 65536) : 0,
+        }),
+      );
+    }
+    const out = this.audioOut;
+    const packets: unknown[] = [];
+    if (out?.started) {
+      const s = out.sender;
+      const ntp = ntpAt(out.lastSentAt);
+      packets.push(new w.RtcpSrPacket({ ssrc: s.ssrc, senderInfo: new w.RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp: out.lastTimestamp, packetCount: s.packetCount, octetCount: s.octetCount }), reports }));
+      // what werift's sender reads to tell the round-trip time from the browser's next report
+      s.lastSRtimestamp = w.compactNtp(ntp);
+      s.lastSentSRTimestamp = Date.now() / 1000;
+    } else if (inbound) packets.push(new w.RtcpRrPacket({ ssrc: inbound.receiver.rtcpSsrc, reports }));
+    else return;
+    const cname = out?.sender.cname;
+    const source = out?.sender.ssrc ?? inbound?.receiver.rtcpSsrc;
+    if (cname && source !== undefined) {
+      packets.push(new w.RtcpSourceDescriptionPacket({ chunks: [new w.SourceDescriptionChunk({ source, items: [new w.SourceDescriptionItem({ type: 1, text: cname })] })] }));
+    }
+    this.reportsSent++;
+    (this.dtls as unknown as DtlsRtcp).sendRtcp(packets).catch(() => undefined);
   }
 
   private adopt(ssrc: number): void {
@@ -260,7 +376,7 @@ export class FastMediaPath {
     }
     const off = rtpPayloadOffset(plain);
     if (off < 0) return true;
-    const pkt: FastRtp = { marker: (plain[1] & 0x80) !== 0, payloadType: plain[1] & 0x7f, sequence: plain.readUInt16BE(2), timestamp: plain.readUInt32BE(4), ssrc: inbound.ssrc, payload: plain.subarray(off) };
+    const pkt: FastRtp = { marker: (plain[1] & 0x80) !== 0, payloadType: plain[1] & 0x7f, sequence: plain.readUInt16BE(2), timestamp: plain.readUInt32BE(4), ssrc: inbound.ssrc, csrcs: NO_CSRCS, payload: plain.subarray(off) };
     inbound.stats()?.add({ header: { sequenceNumber: pkt.sequence, timestamp: pkt.timestamp, serializeSize: off }, payload: pkt.payload });
     this.onAudio(pkt);
     return true;
@@ -269,6 +385,8 @@ export class FastMediaPath {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.reportTimer) clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
     for (const [transport, werifts] of this.wrapped) transport.onData = werifts;
     this.wrapped.clear();
     for (const s of this.senders.values()) s.close();

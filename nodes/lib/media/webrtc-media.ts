@@ -28,7 +28,8 @@ import { NotAcceptableHere } from './port';
 import { loadAudio } from './prompts';
 import { MediaReceiver } from './receiver';
 import { MediaTransmitter, type MediaSink } from './transmitter';
-import { FastMediaPath, type FastRtp } from './webrtc-fast';
+import type { ReceivedInfo } from './rtp-session';
+import { FastMediaPath, NO_CSRCS, type FastRtp } from './webrtc-fast';
 import { trimWebRtcSdp } from './webrtc-sdp';
 
 type Werift = typeof import('werift');
@@ -145,6 +146,7 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
   private videoSsrc?: number;
   private hold = false;
   private fast?: FastMediaPath;
+  private readonly rxInfo: ReceivedInfo = { from: { address: '', port: 0 }, late: false, arrival: 0 };
 
   constructor(readonly ctx: CallMediaContext, private readonly opts: WebRtcMediaOptions = {}) {
     super();
@@ -339,7 +341,7 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
           const h = rtp.header;
           // werift's demux found the browser's audio: its next packets take the short path.
           if (!h.extensions.length) this.fastPath()?.claimAudio(h.ssrc, tx.receiver);
-          this.audioIn({ marker: h.marker, payloadType: h.payloadType, sequence: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, payload: rtp.payload });
+          this.audioIn({ marker: h.marker, payloadType: h.payloadType, sequence: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, csrcs: NO_CSRCS, payload: rtp.payload });
         } catch (err) {
           this.emitError(err as Error);
         }
@@ -352,7 +354,9 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
 
   private audioIn(rtp: FastRtp): void {
     this.stats.audioIn++;
-    this.receiver.onRtp({ ...rtp, csrcs: [] }, { from: { address: '', port: 0 }, late: false, arrival: this.now() });
+    // One info for every packet: the receiver reads only where the first one came from,
+    // and a browser's address is the ICE pair's, not the receiver's business.
+    this.receiver.onRtp(rtp, this.rxInfo);
   }
 
   /** The short path once DTLS is up (undefined before, or when it is turned off). */

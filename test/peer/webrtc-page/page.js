@@ -87,6 +87,25 @@ window.phone = {
     for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return { framesDecoded: s.framesDecoded ?? 0, width: s.frameWidth ?? 0, height: s.frameHeight ?? 0, keyFramesDecoded: s.keyFramesDecoded ?? 0, pliCount: s.pliCount ?? 0 };
     return null;
   },
+  /** what the page learned from the gateway's RTCP about its audio: our SRs, our report blocks */
+  async audioReports() {
+    const pc = state.session?.sessionDescriptionHandler?.peerConnection;
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    const out = { srs: 0, remotePacketsSent: 0, rtt: null, remoteLost: null };
+    for (const s of stats.values()) {
+      if (s.kind !== 'audio') continue;
+      if (s.type === 'remote-outbound-rtp') {
+        out.srs = s.reportsSent ?? 0;
+        out.remotePacketsSent = s.packetsSent ?? 0;
+      }
+      if (s.type === 'remote-inbound-rtp') {
+        out.rtt = s.roundTripTime ?? null;
+        out.remoteLost = s.packetsLost ?? null;
+      }
+    }
+    return out;
+  },
   async unregister() {
     await ua.stop();
   },
