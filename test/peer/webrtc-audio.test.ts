@@ -117,6 +117,7 @@ describeWebRtc(['baresip', 'sox', 'ss'], 'a browser answers the door over WebRTC
     expect(first.remotePacketsSent).toBeGreaterThan(50);
     expect(first.rtt).toBeGreaterThanOrEqual(0);
     expect(first.rtt).toBeLessThan(0.5);
+    expect(first.remoteLost).toBe(0);
     await delay(8000);
     const later = (await phone.audioReports())!;
     expect(later.srs - first.srs).toBeGreaterThanOrEqual(1);

@@ -165,7 +165,7 @@ export class InbandDtmfDetector {
   push(pcm: ArrayLike<number>): void {
     for (let i = 0; i < pcm.length; i++) {
       this.ring[this.head] = pcm[i];
-      this.head = (this.head + 1) % FRAME;
+      if (++this.head === FRAME) this.head = 0;
       if (this.filled < FRAME) this.filled++;
       this.samples++;
       if (this.filled === FRAME && ++this.sinceHop >= HOP) {
@@ -188,8 +188,12 @@ export class InbandDtmfDetector {
 
   private frame(): void {
     // Oldest sample first: the ring's head is where the oldest sample sits.
-    this.frameBuf.set(this.ring.subarray(this.head), 0);
-    this.frameBuf.set(this.ring.subarray(0, this.head), FRAME - this.head);
+    // (two loops, not two subarray views: this runs twice a packet)
+    const ring = this.ring;
+    const out = this.frameBuf;
+    const head = this.head;
+    for (let n = head; n < FRAME; n++) out[n - head] = ring[n];
+    for (let n = 0; n < head; n++) out[FRAME - head + n] = ring[n];
     const { digit } = classifyFrame(this.frameBuf);
     if (digit && digit === this.candidate) {
       this.count++;

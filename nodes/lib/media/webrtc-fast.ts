@@ -8,7 +8,8 @@
  * What it replaces per packet is werift's RtpHeader/RtpPacket objects, header
  * re-serialization, a cipher built per packet, STUN parsing of every datagram and its
  * bandwidth bookkeeping; what it keeps true is what the RTCP reports say: a sender's
- * packet and octet counts and its RTP/NTP timestamp pair, a receiver's stream statistics.
+ * packet and octet counts and its RTP/NTP timestamp pair, a receiver's stream statistics
+ * (its own, InboundStats, from werift's counts of the stream's first packets).
  *
  * The audio's RTCP is the path's too, on RFC 3550's 5 s interval (AUDIO_REPORT_MS).
  *
@@ -17,7 +18,7 @@
  * dtls.srtp.srtpProfile, iceTransport.connection (nominated: protocol.transport.socket,
  * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCDtlsTransport.sendRtcp,
  * RTCRtpSender counters and SR times (lastSRtimestamp, lastSentSRTimestamp), cname,
- * RTCRtpReceiver remoteStreams, lastSRtimestamp, receiveLastSRTimestamp, rtcpSsrc, and the
+ * RTCRtpReceiver remoteStreams (StreamStatistics fields), lastSRtimestamp, receiveLastSRTimestamp, rtcpSsrc, and the
  * rtcpCancel of both (aborted: their report loops end).
  */
 import type { RTCPeerConnection, RTCRtpReceiver, RTCRtpSender } from 'werift';
@@ -68,13 +69,80 @@ interface SenderCounters {
   runRtcp(): Promise<void>;
   onGenericNack: { subscribe(f: (nack: { lost: number[] }) => void): { unSubscribe(): void } };
 }
+/** werift's StreamStatistics of a received stream: what it counted before the path took over */
 interface StreamStats {
-  add(packet: { header: { sequenceNumber: number; timestamp: number; serializeSize: number }; payload: { length: number } }): void;
-  readonly fraction_lost: number;
-  readonly packets_lost: number;
+  packets_received: number;
+  base_seq?: number;
   max_seq?: number;
-  readonly jitter: number;
+  cycles: number;
+  jitter_q4: number;
+  last_arrival?: number;
+  last_timestamp?: number;
+  expected_prior: number;
+  received_prior: number;
 }
+/**
+ * The browser's audio as our receiver reports describe it (RFC 3550 §6.4.1, A.3, A.8),
+ * going on from what werift counted of the stream's first packets.
+ */
+class InboundStats {
+  private received = 0;
+  private baseSeq = -1;
+  private maxSeq = -1;
+  private cycles = 0;
+  private jitterQ4 = 0;
+  private lastArrival = 0;
+  private lastTs = -1;
+  private expectedPrior = 0;
+  private receivedPrior = 0;
+
+  constructor(from: StreamStats | undefined) {
+    if (!from || from.base_seq === undefined || from.max_seq === undefined) return;
+    this.received = from.packets_received;
+    this.baseSeq = from.base_seq;
+    this.maxSeq = from.max_seq;
+    this.cycles = from.cycles;
+    this.jitterQ4 = from.jitter_q4;
+    this.lastArrival = from.last_arrival ?? 0;
+    this.lastTs = from.last_timestamp ?? -1;
+    this.expectedPrior = from.expected_prior;
+    this.receivedPrior = from.received_prior;
+  }
+
+  add(seq: number, ts: number, nowMs: number): void {
+    this.received++;
+    if (this.baseSeq < 0) this.baseSeq = seq;
+    const ahead = (seq - this.maxSeq) & 0xffff;
+    if (this.maxSeq >= 0 && (ahead === 0 || ahead >= 0x8000)) return; // late or repeated: no jitter from it
+    // audio is 8 kHz (G.711): arrival in timestamp units
+    const arrival = Math.floor(nowMs * 8);
+    if (this.maxSeq >= 0 && seq < this.maxSeq) this.cycles += 0x10000;
+    this.maxSeq = seq;
+    if (this.lastTs >= 0 && ts !== this.lastTs && this.received > 1) {
+      const d = Math.abs(arrival - this.lastArrival - ((ts - this.lastTs) | 0));
+      this.jitterQ4 += d - ((this.jitterQ4 + 8) >> 4);
+    }
+    this.lastArrival = arrival;
+    this.lastTs = ts;
+  }
+
+  private get expected(): number {
+    return this.maxSeq < 0 ? 0 : this.cycles + this.maxSeq - this.baseSeq + 1;
+  }
+
+  /** the report block's counts; fraction lost is since the last report */
+  block(): { fractionLost: number; packetsLost: number; highestSequence: number; jitter: number } {
+    const expected = this.expected;
+    const expectedInterval = expected - this.expectedPrior;
+    const receivedInterval = this.received - this.receivedPrior;
+    this.expectedPrior = expected;
+    this.receivedPrior = this.received;
+    const lostInterval = expectedInterval - receivedInterval;
+    const fractionLost = expectedInterval <= 0 || lostInterval <= 0 ? 0 : Math.floor((lostInterval << 8) / expectedInterval);
+    return { fractionLost, packetsLost: Math.max(0, expected - this.received), highestSequence: (this.cycles + Math.max(0, this.maxSeq)) >>> 0, jitter: this.jitterQ4 >> 4 };
+  }
+}
+
 interface ReceiverLike {
   rtcpSsrc: number;
   rtcpCancel: AbortController;
@@ -194,7 +262,7 @@ export class FastMediaPath {
   private rx?: SrtpContext;
   private readonly wrapped = new Map<UdpLike, UdpLike['onData']>();
   private readonly senders = new Map<RTCRtpSender, FastSender>();
-  private audioIn?: { ssrc: number; receiver: ReceiverLike; stats: () => StreamStats | undefined };
+  private audioIn?: { ssrc: number; receiver: ReceiverLike; stats: InboundStats };
   private audioOut?: FastSender;
   private reportTimer?: NodeJS.Timeout;
   /** compound reports sent by the path (the audio's SR/RR + SDES) */
@@ -271,7 +339,7 @@ export class FastMediaPath {
   claimAudio(ssrc: number, receiver: RTCRtpReceiver): void {
     if (this.audioIn?.ssrc === ssrc) return;
     const r = receiver as unknown as ReceiverLike;
-    this.audioIn = { ssrc, receiver: r, stats: () => r.remoteStreams?.[ssrc] };
+    this.audioIn = { ssrc, receiver: r, stats: new InboundStats(r.remoteStreams?.[ssrc]) };
     // its receiver reports are the path's now (reportsFrom); werift's loop ends at once
     r.rtcpCancel?.abort();
     this.adopt(ssrc);
@@ -306,8 +374,7 @@ export class FastMediaPath {
     const w = require('werift') as typeof import('werift');
     const reports: InstanceType<typeof w.RtcpReceiverInfo>[] = [];
     const inbound = this.audioIn;
-    const stats = inbound?.stats();
-    if (inbound && stats) {
+    if (inbound) {
       const nowS = Date.now() / 1000;
       const lsr = inbound.receiver.lastSRtimestamp?.[inbound.ssrc] ?? 0;
       const at = inbound.receiver.receiveLastSRTimestamp?.[inbound.ssrc];
@@ -315,10 +382,7 @@ export class FastMediaPath {
       reports.push(
         new w.RtcpReceiverInfo({
           ssrc: inbound.ssrc,
-          fractionLost: stats.fraction_lost,
-          packetsLost: stats.packets_lost,
-          highestSequence: stats.max_seq ?? 0,
-          jitter: stats.jitter,
+          ...inbound.stats.block(),
           lsr,
           dlsr: delay > 0 && delay < 65536 ? Math.floor(delay * 65536) : 0,
         }),
@@ -377,7 +441,7 @@ export class FastMediaPath {
     const off = rtpPayloadOffset(plain);
     if (off < 0) return true;
     const pkt: FastRtp = { marker: (plain[1] & 0x80) !== 0, payloadType: plain[1] & 0x7f, sequence: plain.readUInt16BE(2), timestamp: plain.readUInt32BE(4), ssrc: inbound.ssrc, csrcs: NO_CSRCS, payload: plain.subarray(off) };
-    inbound.stats()?.add({ header: { sequenceNumber: pkt.sequence, timestamp: pkt.timestamp, serializeSize: off }, payload: pkt.payload });
+    inbound.stats.add(pkt.sequence, pkt.timestamp, Date.now());
     this.onAudio(pkt);
     return true;
   }

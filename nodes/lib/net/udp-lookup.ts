@@ -11,9 +11,22 @@ import { isIP } from 'node:net';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
+/** the last literal seen and its family: a call's packets all go to one address (isIP is a regex) */
+let lastHost = '';
+let lastFamily = 0;
+function literalFamily(host: string): number {
+  if (host === lastHost) return lastFamily;
+  const f = isIP(host);
+  if (f) {
+    lastHost = host;
+    lastFamily = f;
+  }
+  return f;
+}
+
 /** dgram's `lookup` option: literals answered at once, names by dns.lookup */
 export function literalLookup(host: string, family: unknown, callback: LookupCallback): void {
-  const f = isIP(host);
+  const f = literalFamily(host);
   if (f) callback(null, host, f);
   else dnsLookup(host, family as never, callback as never);
 }
@@ -35,7 +48,7 @@ export function literalLookupOn(socket: dgram.Socket): boolean {
   const resolve = handle.lookup as (address: string, cb: (err: Error | null, ip?: string) => void) => void;
   if ((resolve as { literal?: boolean }).literal) return true;
   const fast = (address: string, cb: (err: Error | null, ip?: string) => void): void => {
-    if (address && isIP(address)) cb(null, address);
+    if (address && literalFamily(address)) cb(null, address);
     else resolve.call(handle, address, cb);
   };
   (fast as { literal?: boolean }).literal = true;
