@@ -48,6 +48,14 @@ const cpuTicks = (pid) => {
 const userTicks = (pid) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[11]);
 const debug = (...a) => process.env.DEBUG && console.error('[bench]', ...a);
 const have = (p) => spawnSync('sh', ['-c', `command -v ${p}`]).status === 0;
+// PIN=0 lets the scheduler place them. Otherwise, on a machine with two or more cores, the
+// gateway under test (every thread of it) gets a core of its own and this process (panel,
+// stand-in browser, capture) the first one, for every runner alike: when the scheduler
+// moved them around, the same gateway read 0.85 or 1.15 % per call from one run to the next
+// (a wake-up across cores is dearer than one on the same core, more so in a VM).
+const PIN = process.env.PIN !== '0' && os.cpus().length >= 2 && have('taskset');
+if (PIN) spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+const pin = (pid) => PIN && pid && spawnSync('taskset', ['-a', '-p', '-c', '1', String(pid)], { stdio: 'ignore' });
 
 // ---- the gateway's own latency, from a loopback capture ---------------------------------
 // What the gateway adds is the time between the panel's RTP packet entering the kernel and
@@ -240,6 +248,7 @@ function connected(pc, ms = 20000) {
 
 // ---- one gateway, N calls ----------------------------------------------------------------
 async function runGateway(name, gw, video) {
+  pin(gw.pid);
   const sent = new Map(); // id → hrtime ms
   const seen = new Set();
   let videoIn = 0;
@@ -388,6 +397,7 @@ async function runGateway(name, gw, video) {
 // ---- the floor: a bare Node UDP relay with the package's SRTP, no call around it -------
 async function runFloor(name) {
   const child = fork(path.join(__dirname, '_udp-relay-child.js'), { stdio: 'inherit' });
+  pin(child.pid);
   const waiters = new Map();
   child.on('message', (m) => (m.ready ? waiters.get('ready')?.(m) : waiters.get(m.id)?.(m)));
   const ask = (msg) =>
