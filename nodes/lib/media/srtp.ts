@@ -14,7 +14,7 @@
  * replay (an index already seen, or older than the 64-packet window, RFC 3711 §3.3.2).
  */
 import { IntercomError } from '../core/errors';
-import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
 import { AesGcm128 } from './gcm';
 import { SeenWindow } from './seq-window';
 
@@ -27,6 +27,12 @@ export function srtpProfileOf(id: number): SrtpProfile | undefined {
   return undefined;
 }
 
+/**
+ * Up to this many payload bytes GCM runs in gcm.ts (an audio packet: 3.8 against 5.1 µs);
+ * above it OpenSSL's, whose GHASH has the CPU's carry-less multiply (a 1200-byte video
+ * packet: 6.7 against 13.6 µs in JS), at the price of a cipher built per packet.
+ */
+const GCM_JS_MAX = 320;
 const CM_TAG = 10;
 const GCM_TAG = 16;
 const WINDOW = 64;
@@ -158,7 +164,16 @@ export class SrtpContext {
     head.copy(out, 0);
     if (this.gcm) {
       // RFC 7714 §5: the header is the associated data, the payload is encrypted, the tag follows
-      this.gcm.encrypt(this.gcmIv(ssrc, roc, seq), out, 0, off, payload, 0, payload.length, out, off);
+      const iv = this.gcmIv(ssrc, roc, seq);
+      if (payload.length <= GCM_JS_MAX) {
+        this.gcm.encrypt(iv, out, 0, off, payload, 0, payload.length, out, off);
+        return out;
+      }
+      const c = createCipheriv('aes-128-gcm', this.keys.key, iv);
+      c.setAAD(head);
+      const n = c.update(payload).copy(out, off);
+      c.final();
+      c.getAuthTag().copy(out, off + n);
       return out;
     }
     this.cmXor(payload, 0, payload.length, out, off, ssrc, roc, seq);
@@ -191,7 +206,20 @@ export class SrtpContext {
     }
     const out = Buffer.allocUnsafe(end);
     if (this.gcm) {
-      if (!this.gcm.decrypt(this.gcmIv(ssrc, roc, seq), srtp, 0, off, srtp, off, end, out, off)) return undefined;
+      const iv = this.gcmIv(ssrc, roc, seq);
+      if (end - off <= GCM_JS_MAX) {
+        if (!this.gcm.decrypt(iv, srtp, 0, off, srtp, off, end, out, off)) return undefined;
+      } else {
+        try {
+          const d = createDecipheriv('aes-128-gcm', this.keys.key, iv);
+          d.setAAD(srtp.subarray(0, off));
+          d.setAuthTag(srtp.subarray(end));
+          d.update(srtp.subarray(off, end)).copy(out, off);
+          d.final();
+        } catch {
+          return undefined;
+        }
+      }
       srtp.copy(out, 0, 0, off);
     } else {
       const tag = this.cmTag(srtp, end, roc);
