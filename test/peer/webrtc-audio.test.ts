@@ -123,6 +123,10 @@ describeWebRtc(['baresip', 'sox', 'ss'], 'a browser answers the door over WebRTC
     expect(later.srs - first.srs).toBeGreaterThanOrEqual(1);
     expect(later.srs - first.srs).toBeLessThanOrEqual(4);
     expect(later.remotePacketsSent).toBeGreaterThan(first.remotePacketsSent);
+    // the page's own reports came in on the short path (their times are what the round trip
+    // above echoes), and none was refused
+    expect(short.rtcpIn).toBeGreaterThan(0);
+    expect(short.rejected).toBe(0);
     await phone.hangup();
     await waitFor(() => panel.events.some((e) => e.type === 'CALL_CLOSED'), 'the panel got BYE', 5000);
     await waitFor(() => calls.every((c) => c.isEnded), 'both legs ended', 5000);

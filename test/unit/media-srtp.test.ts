@@ -2,10 +2,11 @@
  * The gateway's own SRTP (media/srtp.ts) against the RFC's vectors and against werift's
  * independent implementation, the one the browser leg's other packets (and the browsers
  * werift is tested with) use: what one protects the other must open, both profiles, across
- * a sequence-number wrap; forged, truncated and replayed packets are refused.
+ * a sequence-number wrap; forged, truncated and replayed packets are refused. SRTCP (the
+ * browser's reports, opened on the short path) likewise against werift's SRTCP.
  */
 import { randomBytes } from 'node:crypto';
-import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import { RtcpPacketConverter, RtcpReceiverInfo, RtcpRrPacket, RtcpSenderInfo, RtcpSrPacket, RtcpSourceDescriptionPacket, RtpHeader, RtpPacket, SourceDescriptionChunk, SourceDescriptionItem, SrtcpSession, SrtpSession } from 'werift';
 import { deriveSrtpKeys, rtpPayloadOffset, SrtpContext, srtpProfileOf, type SrtpProfile } from '../../nodes/lib/media/srtp';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -169,5 +170,51 @@ describe.each(PROFILES)('SRTP %s', (profile, id, saltLen) => {
     expect(rx.unprotect(a)).toBeDefined();
     expect(rx.unprotect(c)).toBeDefined();
     expect(rx.unprotect(b)?.equals(late)).toBe(true);
+  });
+
+  describe('SRTCP', () => {
+    const srtcp = (): SrtcpSession => new SrtcpSession({ keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt }, profile: id as never });
+    const compound = (n: number): Buffer =>
+      Buffer.concat([
+        new RtcpSrPacket({ ssrc: 0xabcdef01, senderInfo: new RtcpSenderInfo({ ntpTimestamp: BigInt(n) << 32n, rtpTimestamp: n * 160, packetCount: n, octetCount: n * 160 }), reports: [new RtcpReceiverInfo({ ssrc: 0x1234, fractionLost: 0, packetsLost: n, highestSequence: 1000 + n, jitter: 3, lsr: 0, dlsr: 0 })] }).serialize(),
+        new RtcpSourceDescriptionPacket({ chunks: [new SourceDescriptionChunk({ source: 0xabcdef01, items: [new SourceDescriptionItem({ type: 1, text: 'page@browser' })] })] }).serialize(),
+        new RtcpRrPacket({ ssrc: 0xabcdef01, reports: [] }).serialize(),
+      ]);
+
+    it('opens what werift protects, compound reports intact', () => {
+      const theirs = srtcp();
+      const ours = new SrtpContext(profile, key, salt, true);
+      for (let n = 1; n <= 30; n++) {
+        const plain = compound(n);
+        const opened = ours.unprotectRtcp(theirs.encrypt(plain));
+        expect(opened?.equals(plain)).toBe(true);
+        const parsed = RtcpPacketConverter.deSerialize(opened!);
+        expect(parsed.map((p) => p.type)).toEqual([200, 202, 201]);
+      }
+    });
+
+    it('refuses forged, truncated, replayed and RTP-keyed packets, and keeps working after them', () => {
+      const theirs = srtcp();
+      const ours = new SrtpContext(profile, key, salt, true);
+      const sealed = Array.from({ length: 100 }, (_, n) => theirs.encrypt(compound(n + 1)));
+      expect(ours.unprotectRtcp(sealed[80])).toBeDefined();
+      for (const at of [1, 9, 30, sealed[81].length - 1, sealed[81].length - 5]) {
+        const forged = Buffer.from(sealed[81]);
+        forged[at] ^= 0x10;
+        expect(ours.unprotectRtcp(forged)).toBeUndefined();
+      }
+      expect(ours.unprotectRtcp(sealed[81].subarray(0, 20))).toBeUndefined();
+      expect(ours.unprotectRtcp(Buffer.alloc(0))).toBeUndefined();
+      expect(ours.unprotectRtcp(sealed[81])).toBeDefined();
+      expect(ours.unprotectRtcp(sealed[81])).toBeUndefined(); // replay
+      expect(ours.unprotectRtcp(sealed[50])).toBeDefined(); // late, inside the window
+      expect(ours.unprotectRtcp(sealed[50])).toBeUndefined();
+      expect(ours.unprotectRtcp(sealed[5])).toBeUndefined(); // older than the window
+      expect(ours.unprotectRtcp(sealed[99])).toBeDefined();
+      // SRTP's keys do not open SRTCP, and an SRTP context does not try
+      const rtpKeys = new SrtpContext(profile, key, salt);
+      expect(() => rtpKeys.unprotectRtcp(sealed[98])).toThrow();
+      expect(new SrtpContext(profile, randomBytes(16), salt, true).unprotectRtcp(sealed[98])).toBeUndefined();
+    });
   });
 });

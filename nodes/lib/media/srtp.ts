@@ -45,8 +45,11 @@ export interface SessionKeys {
   auth: Buffer;
 }
 
-/** The SRTP key derivation (RFC 3711 §4.3.1, key_derivation_rate 0), for the RTP labels 0, 1, 2. */
-export function deriveSrtpKeys(profile: SrtpProfile, masterKey: Buffer, masterSalt: Buffer): SessionKeys {
+/**
+ * The SRTP key derivation (RFC 3711 §4.3.1, key_derivation_rate 0), for the RTP labels
+ * 0, 1, 2, or SRTCP's 3, 4, 5.
+ */
+export function deriveSrtpKeys(profile: SrtpProfile, masterKey: Buffer, masterSalt: Buffer, rtcp = false): SessionKeys {
   if (masterKey.length !== 16) throw new IntercomError('media.srtpKey', { length: masterKey.length });
   const salt = Buffer.alloc(14);
   masterSalt.copy(salt, 0, 0, Math.min(14, masterSalt.length));
@@ -65,7 +68,8 @@ export function deriveSrtpKeys(profile: SrtpProfile, masterKey: Buffer, masterSa
     return ecb.update(input).subarray(0, bytes);
   };
   const gcm = profile === 'AEAD_AES_128_GCM';
-  return { key: prf(0, 16), auth: gcm ? Buffer.alloc(0) : prf(1, 20), salt: prf(2, gcm ? 12 : 14) };
+  const l = rtcp ? 3 : 0;
+  return { key: prf(l, 16), auth: gcm ? Buffer.alloc(0) : prf(l + 1, 20), salt: prf(l + 2, gcm ? 12 : 14) };
 }
 
 /** Where an RTP packet's payload starts (after CSRCs and a header extension), or -1. */
@@ -89,6 +93,12 @@ class StreamState {
   readonly seen = new SeenWindow();
 }
 
+/** SRTCP's replay state of one sender SSRC (RFC 3711 §3.3.2 applies to the SRTCP index too) */
+class RtcpState {
+  top = -1;
+  readonly seen = new SeenWindow();
+}
+
 export class SrtpContext {
   readonly profile: SrtpProfile;
   private readonly keys: SessionKeys;
@@ -100,9 +110,13 @@ export class SrtpContext {
   private readonly rocBytes = Buffer.alloc(4);
   private ctr = Buffer.alloc(0);
 
-  constructor(profile: SrtpProfile, masterKey: Buffer, masterSalt: Buffer) {
+  private readonly rtcpStates = new Map<number, RtcpState>();
+  private rtcpAad = Buffer.alloc(0);
+
+  /** rtcp: the context opens SRTCP (its own keys, labels 3-5) instead of SRTP */
+  constructor(profile: SrtpProfile, masterKey: Buffer, masterSalt: Buffer, readonly rtcp = false) {
     this.profile = profile;
-    this.keys = deriveSrtpKeys(profile, masterKey, masterSalt);
+    this.keys = deriveSrtpKeys(profile, masterKey, masterSalt, rtcp);
     if (profile === 'AES_CM_128_HMAC_SHA1_80') {
       this.ecb = createCipheriv('aes-128-ecb', this.keys.key, null);
       this.ecb.setAutoPadding(false);
@@ -237,6 +251,64 @@ export class SrtpContext {
       s.roc = roc;
       s.sl = seq;
     }
+    return out;
+  }
+
+  /**
+   * Check and decrypt one SRTCP packet (RFC 3711 §3.4; RFC 7714 §9 for GCM): the plain
+   * compound RTCP packet, or undefined (forged, replayed, malformed). A context made with
+   * rtcp = true only.
+   */
+  unprotectRtcp(srtcp: Buffer): Buffer | undefined {
+    if (!this.rtcp) throw new IntercomError('media.notRtp');
+    const gcm = this.profile === 'AEAD_AES_128_GCM';
+    const tagLen = this.tagLength;
+    // header (8) ‖ encrypted part ‖ GCM: tag ‖ E+index; AES-CM: E+index ‖ tag
+    if (srtcp.length < 8 + 4 + tagLen || (srtcp[0] & 0xc0) !== 0x80) return undefined;
+    const idxOff = gcm ? srtcp.length - 4 : srtcp.length - tagLen - 4;
+    const word = srtcp.readUInt32BE(idxOff);
+    const encrypted = word >>> 31 === 1;
+    const index = word & 0x7fffffff;
+    const ssrc = srtcp.readUInt32BE(4);
+    let st = this.rtcpStates.get(ssrc);
+    if (st && st.top >= 0) {
+      if (index <= st.top - WINDOW) return undefined;
+      if (index <= st.top && st.seen.has(st.top - index)) return undefined;
+    }
+    const bodyEnd = gcm ? idxOff - tagLen : idxOff;
+    const out = Buffer.allocUnsafe(bodyEnd);
+    if (gcm) {
+      // RFC 7714 §9.1: 00 00 ‖ SSRC ‖ 00 00 ‖ 0+index, XORed with the salt; §9.2: the
+      // associated data is the header (or all of an unencrypted packet) ‖ E+index
+      const iv = this.gcmNonce;
+      iv.writeUInt16BE(0, 0);
+      iv.writeUInt32BE(ssrc, 2);
+      iv.writeUInt16BE(0, 6);
+      iv.writeUInt32BE(index, 8);
+      for (let i = 0; i < 12; i++) iv[i] ^= this.keys.salt[i];
+      const clear = encrypted ? 8 : bodyEnd;
+      if (this.rtcpAad.length < clear + 4) this.rtcpAad = Buffer.alloc(clear + 64);
+      const aad = this.rtcpAad;
+      srtcp.copy(aad, 0, 0, clear);
+      srtcp.copy(aad, clear, idxOff, idxOff + 4);
+      if (!(this.gcm as AesGcm128).decrypt(iv, aad, 0, clear + 4, srtcp, clear, bodyEnd, out, clear)) return undefined;
+      srtcp.copy(out, 0, 0, clear);
+    } else {
+      const tag = createHmac('sha1', this.keys.auth).update(srtcp.subarray(0, srtcp.length - tagLen)).digest();
+      if (!timingSafeEqual(tag.subarray(0, CM_TAG), srtcp.subarray(srtcp.length - tagLen))) return undefined;
+      srtcp.copy(out, 0, 0, encrypted ? 8 : bodyEnd);
+      // the SRTCP index stands where SRTP's 48-bit packet index does (ROC ‖ SEQ)
+      if (encrypted) this.cmXor(srtcp, 8, bodyEnd - 8, out, 8, ssrc, index >>> 16, index & 0xffff);
+    }
+    if (!st) {
+      st = new RtcpState();
+      this.rtcpStates.set(ssrc, st);
+    }
+    if (index > st.top) {
+      if (st.top < 0) st.seen.reset();
+      else st.seen.advance(index - st.top);
+      st.top = index;
+    } else st.seen.mark(st.top - index);
     return out;
   }
 

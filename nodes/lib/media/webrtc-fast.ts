@@ -1,9 +1,10 @@
 /**
  * The relayed media of a browser call, once DTLS is up, on a short path of its own: RTP
  * bytes → SRTP (srtp.ts) → the ICE pair's UDP socket, and back. werift still runs ICE,
- * DTLS, consent and RTCP (video's reports, PLI, NACK, SRTCP both ways) and takes every packet
- * this path does not claim: STUN, DTLS, SRTCP, the first packets of a stream (its demux
- * learns which stream is the browser's audio), a stream with header extensions.
+ * DTLS, consent and RTCP (video's reports, PLI, NACK, SRTCP out, the routing of RTCP in)
+ * and takes every packet this path does not claim: STUN, DTLS, the first packets of a
+ * stream (its demux learns which stream is the browser's audio), a stream with header
+ * extensions. The browser's SRTCP is opened here and handed to werift's RTCP routing.
  *
  * What it replaces per packet is werift's RtpHeader/RtpPacket objects, header
  * re-serialization, a cipher built per packet, STUN parsing of every datagram and its
@@ -16,7 +17,7 @@
  * werift 0.24.4 internals it reads (pinned in package.json, exercised by the Chromium tests):
  * RTCDtlsTransport.srtp (local/remoteContext: masterKey, masterSalt, srtpSSRCStates),
  * dtls.srtp.srtpProfile, iceTransport.connection (nominated: protocol.transport.socket,
- * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCDtlsTransport.sendRtcp,
+ * remoteAddr; canSendApplicationData), UdpTransport.onData, RTCDtlsTransport.sendRtcp and onRtcp,
  * RTCRtpSender counters and SR times (lastSRtimestamp, lastSentSRTimestamp), cname,
  * RTCRtpReceiver remoteStreams (StreamStatistics fields), lastSRtimestamp, receiveLastSRTimestamp, rtcpSsrc, and the
  * rtcpCancel of both (aborted: their report loops end).
@@ -260,6 +261,7 @@ export class FastMediaPath {
   private session?: SrtpSessionLike;
   private tx?: SrtpContext;
   private rx?: SrtpContext;
+  private rxRtcp?: SrtpContext;
   private readonly wrapped = new Map<UdpLike, UdpLike['onData']>();
   private readonly senders = new Map<RTCRtpSender, FastSender>();
   private audioIn?: { ssrc: number; receiver: ReceiverLike; stats: InboundStats };
@@ -274,13 +276,15 @@ export class FastMediaPath {
     private readonly onAudio: (rtp: FastRtp) => void,
     /** an SRTP packet of the claimed stream that failed authentication or replayed */
     private readonly onRejected: () => void,
+    /** an SRTCP packet of the browser's, opened here */
+    private readonly onRtcpIn: () => void,
   ) {}
 
   /** The path for this peer connection, or undefined while DTLS is not up (or werift changed shape). */
-  static open(pc: RTCPeerConnection, onAudio: (rtp: FastRtp) => void, onRejected: () => void = () => undefined): FastMediaPath | undefined {
+  static open(pc: RTCPeerConnection, onAudio: (rtp: FastRtp) => void, onRejected: () => void = () => undefined, onRtcpIn: () => void = () => undefined): FastMediaPath | undefined {
     const dtls = pc.dtlsTransports[0] as unknown as DtlsLike | undefined;
     if (!dtls || dtls.state !== 'connected' || !dtls.srtp || !dtls.iceTransport?.connection) return undefined;
-    const path = new FastMediaPath(dtls, onAudio, onRejected);
+    const path = new FastMediaPath(dtls, onAudio, onRejected, onRtcpIn);
     return path.local() && path.pair() ? path : undefined;
   }
 
@@ -293,6 +297,7 @@ export class FastMediaPath {
       if (!profile) return undefined;
       this.tx = new SrtpContext(profile, session.localContext.masterKey, session.localContext.masterSalt);
       this.rx = new SrtpContext(profile, session.remoteContext.masterKey, session.remoteContext.masterSalt);
+      this.rxRtcp = new SrtpContext(profile, session.remoteContext.masterKey, session.remoteContext.masterSalt, true);
       this.session = session;
       if (this.audioIn) this.adopt(this.audioIn.ssrc);
     }
@@ -425,9 +430,11 @@ export class FastMediaPath {
 
   /** true when the datagram was the claimed stream's (delivered or dropped), false for werift */
   private take(data: Buffer, addr: [string, number]): boolean {
+    if (this.closed || data.length < 12 || (data[0] & 0xc0) !== 0x80) return false;
+    // RFC 5761 §4: packet types 192-223 are RTCP
+    if (data[1] >= 192 && data[1] <= 223) return this.takeRtcp(data, addr);
     const inbound = this.audioIn;
-    // RTP, not RTCP (RFC 5761 §4: packet types 192-223 are RTCP)
-    if (!inbound || this.closed || data.length < 12 || (data[0] & 0xc0) !== 0x80 || (data[1] >= 192 && data[1] <= 223)) return false;
+    if (!inbound) return false;
     if (data.readUInt32BE(8) !== inbound.ssrc) return false;
     const pair = this.dtls.iceTransport.connection.nominated;
     if (!pair || pair.remoteAddr[1] !== addr[1] || pair.remoteAddr[0] !== addr[0] || !this.local() || !this.rx) return false;
@@ -443,6 +450,41 @@ export class FastMediaPath {
     const pkt: FastRtp = { marker: (plain[1] & 0x80) !== 0, payloadType: plain[1] & 0x7f, sequence: plain.readUInt16BE(2), timestamp: plain.readUInt32BE(4), ssrc: inbound.ssrc, csrcs: NO_CSRCS, payload: plain.subarray(off) };
     inbound.stats.add(pkt.sequence, pkt.timestamp, Date.now());
     this.onAudio(pkt);
+    return true;
+  }
+
+  /**
+   * The browser's SRTCP (its reports, PLI, FIR, NACK): opened here, with replay protection
+   * werift's SRTCP does not have, and handed to werift's RTCP routing as its own SRTCP
+   * would have been, without the trip through STUN parsing and werift's decryption.
+   */
+  private takeRtcp(data: Buffer, addr: [string, number]): boolean {
+    const pair = this.dtls.iceTransport.connection.nominated;
+    if (!pair || pair.remoteAddr[1] !== addr[1] || pair.remoteAddr[0] !== addr[0] || !this.local() || !this.rxRtcp) return false;
+    pair.packetsReceived++;
+    pair.bytesReceived += data.length;
+    const plain = this.rxRtcp.unprotectRtcp(data);
+    if (!plain) {
+      this.onRejected();
+      return true;
+    }
+    this.onRtcpIn();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { RtcpPacketConverter } = require('werift') as typeof import('werift');
+    let packets: unknown[];
+    try {
+      packets = RtcpPacketConverter.deSerialize(plain);
+    } catch {
+      return true; // authentic but malformed: dropped, as werift drops it
+    }
+    const route = (this.dtls as unknown as { onRtcp: { execute(p: unknown): void } }).onRtcp;
+    for (const p of packets) {
+      try {
+        route.execute(p);
+      } catch {
+        // one packet's handler failing does not stop the others (werift logs and goes on)
+      }
+    }
     return true;
   }
 

@@ -67,21 +67,24 @@ export interface WebRtcStats {
   videoIn: number;
   videoOut: number;
   keyframeRequests: number;
-  /** of those, the packets our short path carried (webrtc-fast.ts), and the SRTP it refused */
-  shortPath: { audioIn: number; audioOut: number; videoOut: number; rejected: number };
+  /** of those, the packets our short path carried (webrtc-fast.ts), the SRTP/SRTCP it refused, the browser's SRTCP it opened */
+  shortPath: { audioIn: number; audioOut: number; videoOut: number; rejected: number; rtcpIn: number };
 }
+
+type ShortSender = { send(pt: number, marker: boolean, seq: number, ts: number, payload: Buffer): boolean };
 
 /** The media clock and the one sequence of an audio sender, for the transmitter. */
 class WeriftAudioSink implements MediaSink {
   private seq = randomInt(0, 0x10000);
   private readonly tsBase = randomInt(0, 0x7fffffff);
+  private short?: ShortSender;
   private readonly t0: number;
   constructor(
     private readonly sender: RTCRtpSender,
     private readonly te: RTCRtpCodecParameters | undefined,
     private readonly now: () => number,
     private readonly count: (short: boolean) => void,
-    private readonly fast: () => { send(pt: number, marker: boolean, seq: number, ts: number, payload: Buffer): boolean } | undefined,
+    private readonly fast: () => ShortSender | undefined,
   ) {
     this.t0 = now();
   }
@@ -90,7 +93,9 @@ class WeriftAudioSink implements MediaSink {
   }
   send(payloadType: number, payload: Uint8Array, timestamp: number, marker = false): boolean {
     const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    if (this.fast()?.send(payloadType, marker, this.seq, timestamp, body)) {
+    // found once DTLS is up, then kept: it says itself when it cannot send (and werift's path takes over)
+    this.short ??= this.fast();
+    if (this.short?.send(payloadType, marker, this.seq, timestamp, body)) {
       this.seq = (this.seq + 1) & 0xffff;
       this.count(true);
       return true;
@@ -132,7 +137,7 @@ export type WebRtcMediaEvents = CallMediaEvents;
 
 export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements CallMedia {
   readonly webrtc = true;
-  readonly stats: WebRtcStats = { audioIn: 0, audioOut: 0, videoIn: 0, videoOut: 0, keyframeRequests: 0, shortPath: { audioIn: 0, audioOut: 0, videoOut: 0, rejected: 0 } };
+  readonly stats: WebRtcStats = { audioIn: 0, audioOut: 0, videoIn: 0, videoOut: 0, keyframeRequests: 0, shortPath: { audioIn: 0, audioOut: 0, videoOut: 0, rejected: 0, rtcpIn: 0 } };
   private pc?: RTCPeerConnection;
   private audioTx?: RTCRtpTransceiver;
   private videoTx?: RTCRtpTransceiver;
@@ -146,6 +151,7 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
   private videoSsrc?: number;
   private hold = false;
   private fast?: FastMediaPath;
+  private videoShort?: ShortSender;
   private readonly rxInfo: ReceivedInfo = { from: { address: '', port: 0 }, late: false, arrival: 0 };
 
   constructor(readonly ctx: CallMediaContext, private readonly opts: WebRtcMediaOptions = {}) {
@@ -370,7 +376,7 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
       } catch (err) {
         this.emitError(err as Error);
       }
-    }, () => this.stats.shortPath.rejected++);
+    }, () => this.stats.shortPath.rejected++, () => this.stats.shortPath.rtcpIn++);
     return this.fast;
   }
 
@@ -378,7 +384,8 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
   relayVideo(pkt: VideoPacket): void {
     const tx = this.videoTx;
     if (!tx || this.closed || !tx.sender.codec) return;
-    if (this.fastPath()?.sender(tx.sender, true)?.send(tx.sender.codec.payloadType, pkt.marker, pkt.sequence, pkt.timestamp, pkt.payload)) {
+    this.videoShort ??= this.fastPath()?.sender(tx.sender, true);
+    if (this.videoShort?.send(tx.sender.codec.payloadType, pkt.marker, pkt.sequence, pkt.timestamp, pkt.payload)) {
       this.stats.videoOut++;
       this.stats.shortPath.videoOut++;
       return;
