@@ -428,6 +428,18 @@ export class FastMediaPath {
     };
   }
 
+  /**
+   * The datagram came from the ICE pair in use and our SRTP is keyed: counted on the pair
+   * (as werift would), and ours to open. Anything else stays werift's.
+   */
+  private fromPair(data: Buffer, addr: [string, number]): boolean {
+    const pair = this.dtls.iceTransport.connection.nominated;
+    if (!pair || pair.remoteAddr[1] !== addr[1] || pair.remoteAddr[0] !== addr[0] || !this.local()) return false;
+    pair.packetsReceived++;
+    pair.bytesReceived += data.length;
+    return true;
+  }
+
   /** true when the datagram was the claimed stream's (delivered or dropped), false for werift */
   private take(data: Buffer, addr: [string, number]): boolean {
     if (this.closed || data.length < 12 || (data[0] & 0xc0) !== 0x80) return false;
@@ -435,11 +447,7 @@ export class FastMediaPath {
     if (data[1] >= 192 && data[1] <= 223) return this.takeRtcp(data, addr);
     const inbound = this.audioIn;
     if (!inbound) return false;
-    if (data.readUInt32BE(8) !== inbound.ssrc) return false;
-    const pair = this.dtls.iceTransport.connection.nominated;
-    if (!pair || pair.remoteAddr[1] !== addr[1] || pair.remoteAddr[0] !== addr[0] || !this.local() || !this.rx) return false;
-    pair.packetsReceived++;
-    pair.bytesReceived += data.length;
+    if (data.readUInt32BE(8) !== inbound.ssrc || !this.fromPair(data, addr) || !this.rx) return false;
     const plain = this.rx.unprotect(data);
     if (!plain) {
       this.onRejected();
@@ -459,10 +467,7 @@ export class FastMediaPath {
    * would have been, without the trip through STUN parsing and werift's decryption.
    */
   private takeRtcp(data: Buffer, addr: [string, number]): boolean {
-    const pair = this.dtls.iceTransport.connection.nominated;
-    if (!pair || pair.remoteAddr[1] !== addr[1] || pair.remoteAddr[0] !== addr[0] || !this.local() || !this.rxRtcp) return false;
-    pair.packetsReceived++;
-    pair.bytesReceived += data.length;
+    if (!this.fromPair(data, addr) || !this.rxRtcp) return false;
     const plain = this.rxRtcp.unprotectRtcp(data);
     if (!plain) {
       this.onRejected();
