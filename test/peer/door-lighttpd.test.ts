@@ -64,9 +64,10 @@ auth.require = (
           s.on('error', () => resolve(false));
         }),
       'lighttpd listening',
-      5000,
+      10_000,
     );
-  });
+    // ffmpeg making the JPEG and lighttpd starting took over jest's 5 s default on a busy CI machine
+  }, 30_000);
 
   afterAll(async () => {
     if (child && child.exitCode === null) {
