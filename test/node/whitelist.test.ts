@@ -100,8 +100,12 @@ describe('intercom-whitelist node', () => {
     await helper.load(whitelistNode, flow(cfg));
     let w = getNode('w1');
     const errs = errors(w);
+    const statuses: Array<{ text: string }> = [];
+    w.on('call:status', (c: { args: Array<{ text: string }> }) => statuses.push(c.args[0]));
     w.receive({ topic: 'rules', payload: [{ match: '+7 812 XXX XX XX' }] });
-    await waitFor(() => existsSync(path.join(dir, 'intercom-access', 'whitelist-w1.json')), 'persisted list');
+    // The list is saved (file renamed, directory synced) before it is installed: wait for the install.
+    await waitFor(() => statuses.some((s) => s.text === '1 rule (run time)'), 'run-time list installed');
+    expect(existsSync(path.join(dir, 'intercom-access', 'whitelist-w1.json'))).toBe(true);
     expect((await route(w, call('88121234567'))).out).toBe('allowed');
     expect((await route(w, call('84951111111'))).out).toBe('denied');
     // A malformed replacement is refused with an error; the run-time list stays.
