@@ -74,7 +74,9 @@ describe('SIP account hardening in a running Node-RED', () => {
     // Four, inside the source's burst: more would be held off as a flood before the SDP is read.
     for (let i = 0; i < 4; i++) sock.send(invite(port, sock.address().port, `g729-${i}`, G729), port, '127.0.0.1');
     await waitFor(() => replies.filter((r) => r.startsWith('SIP/2.0 488 ')).length === 4, '4 × 488');
-    await delay(100);
+    // The journal line comes after its write; then a moment for any second one to show.
+    await waitFor(() => journaled.length > 0, 'the journal line');
+    await delay(300);
     expect(replies.every((r) => r.startsWith('SIP/2.0 488 '))).toBe(true);
     expect(calls).toEqual([]);
     expect(journaled).toHaveLength(1);
