@@ -127,6 +127,8 @@ describeWebRtc(['baresip', 'sox', 'ss'], 'a browser answers the door over WebRTC
     // above echoes), and none was refused
     expect(short.rtcpIn).toBeGreaterThan(0);
     expect(short.rejected).toBe(0);
+    // and the sender reports the page counted are the path's own
+    expect(short.rtcpOut).toBeGreaterThanOrEqual(later.srs - first.srs);
     await phone.hangup();
     await waitFor(() => panel.events.some((e) => e.type === 'CALL_CLOSED'), 'the panel got BYE', 5000);
     await waitFor(() => calls.every((c) => c.isEnded), 'both legs ended', 5000);

@@ -15,7 +15,7 @@
  */
 import { IntercomError } from '../core/errors';
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
-import { AesGcm128 } from './gcm';
+import { AesGcm128, GCM_TAG_BYTES } from './gcm';
 import { SeenWindow } from './seq-window';
 
 export type SrtpProfile = 'AES_CM_128_HMAC_SHA1_80' | 'AEAD_AES_128_GCM';
@@ -34,7 +34,6 @@ export function srtpProfileOf(id: number): SrtpProfile | undefined {
  */
 const GCM_JS_MAX = 320;
 const CM_TAG = 10;
-const GCM_TAG = 16;
 const WINDOW = 64;
 
 export interface SessionKeys {
@@ -124,7 +123,7 @@ export class SrtpContext {
   }
 
   get tagLength(): number {
-    return this.profile === 'AEAD_AES_128_GCM' ? GCM_TAG : CM_TAG;
+    return this.profile === 'AEAD_AES_128_GCM' ? GCM_TAG_BYTES : CM_TAG;
   }
 
   private stream(ssrc: number): StreamState {

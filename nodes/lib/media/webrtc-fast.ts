@@ -257,6 +257,18 @@ class FastSender {
   }
 }
 
+/** What the path tells its owner, packet by packet (webrtc-media.ts counts them in stats.shortPath). */
+export interface FastPathEvents {
+  /** the browser's audio, opened */
+  audio(rtp: FastRtp): void;
+  /** an SRTP or SRTCP packet of the browser's that failed authentication or replayed */
+  rejected(): void;
+  /** an SRTCP packet of the browser's, opened here */
+  rtcpIn(): void;
+  /** a compound report of the path's own sent (the audio's SR or RR, with SDES) */
+  rtcpOut(): void;
+}
+
 export class FastMediaPath {
   private session?: SrtpSessionLike;
   private tx?: SrtpContext;
@@ -267,24 +279,18 @@ export class FastMediaPath {
   private audioIn?: { ssrc: number; receiver: ReceiverLike; stats: InboundStats };
   private audioOut?: FastSender;
   private reportTimer?: NodeJS.Timeout;
-  /** compound reports sent by the path (the audio's SR/RR + SDES) */
-  reportsSent = 0;
   private closed = false;
 
   private constructor(
     private readonly dtls: DtlsLike,
-    private readonly onAudio: (rtp: FastRtp) => void,
-    /** an SRTP packet of the claimed stream that failed authentication or replayed */
-    private readonly onRejected: () => void,
-    /** an SRTCP packet of the browser's, opened here */
-    private readonly onRtcpIn: () => void,
+    private readonly on: FastPathEvents,
   ) {}
 
   /** The path for this peer connection, or undefined while DTLS is not up (or werift changed shape). */
-  static open(pc: RTCPeerConnection, onAudio: (rtp: FastRtp) => void, onRejected: () => void = () => undefined, onRtcpIn: () => void = () => undefined): FastMediaPath | undefined {
+  static open(pc: RTCPeerConnection, on: FastPathEvents): FastMediaPath | undefined {
     const dtls = pc.dtlsTransports[0] as unknown as DtlsLike | undefined;
     if (!dtls || dtls.state !== 'connected' || !dtls.srtp || !dtls.iceTransport?.connection) return undefined;
-    const path = new FastMediaPath(dtls, onAudio, onRejected, onRtcpIn);
+    const path = new FastMediaPath(dtls, on);
     return path.local() && path.pair() ? path : undefined;
   }
 
@@ -409,7 +415,7 @@ export class FastMediaPath {
     if (cname && source !== undefined) {
       packets.push(new w.RtcpSourceDescriptionPacket({ chunks: [new w.SourceDescriptionChunk({ source, items: [new w.SourceDescriptionItem({ type: 1, text: cname })] })] }));
     }
-    this.reportsSent++;
+    this.on.rtcpOut();
     (this.dtls as unknown as DtlsRtcp).sendRtcp(packets).catch(() => undefined);
   }
 
@@ -450,14 +456,14 @@ export class FastMediaPath {
     if (data.readUInt32BE(8) !== inbound.ssrc || !this.fromPair(data, addr) || !this.rx) return false;
     const plain = this.rx.unprotect(data);
     if (!plain) {
-      this.onRejected();
+      this.on.rejected();
       return true;
     }
     const off = rtpPayloadOffset(plain);
     if (off < 0) return true;
     const pkt: FastRtp = { marker: (plain[1] & 0x80) !== 0, payloadType: plain[1] & 0x7f, sequence: plain.readUInt16BE(2), timestamp: plain.readUInt32BE(4), ssrc: inbound.ssrc, csrcs: NO_CSRCS, payload: plain.subarray(off) };
     inbound.stats.add(pkt.sequence, pkt.timestamp, Date.now());
-    this.onAudio(pkt);
+    this.on.audio(pkt);
     return true;
   }
 
@@ -470,10 +476,10 @@ export class FastMediaPath {
     if (!this.fromPair(data, addr) || !this.rxRtcp) return false;
     const plain = this.rxRtcp.unprotectRtcp(data);
     if (!plain) {
-      this.onRejected();
+      this.on.rejected();
       return true;
     }
-    this.onRtcpIn();
+    this.on.rtcpIn();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { RtcpPacketConverter } = require('werift') as typeof import('werift');
     let packets: unknown[];

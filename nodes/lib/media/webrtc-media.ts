@@ -67,8 +67,8 @@ export interface WebRtcStats {
   videoIn: number;
   videoOut: number;
   keyframeRequests: number;
-  /** of those, the packets our short path carried (webrtc-fast.ts), the SRTP/SRTCP it refused, the browser's SRTCP it opened */
-  shortPath: { audioIn: number; audioOut: number; videoOut: number; rejected: number; rtcpIn: number };
+  /** of those, the packets our short path carried (webrtc-fast.ts), the SRTP/SRTCP it refused, the browser's SRTCP it opened, the reports it sent */
+  shortPath: { audioIn: number; audioOut: number; videoOut: number; rejected: number; rtcpIn: number; rtcpOut: number };
 }
 
 type ShortSender = { send(pt: number, marker: boolean, seq: number, ts: number, payload: Buffer): boolean };
@@ -137,7 +137,7 @@ export type WebRtcMediaEvents = CallMediaEvents;
 
 export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements CallMedia {
   readonly webrtc = true;
-  readonly stats: WebRtcStats = { audioIn: 0, audioOut: 0, videoIn: 0, videoOut: 0, keyframeRequests: 0, shortPath: { audioIn: 0, audioOut: 0, videoOut: 0, rejected: 0, rtcpIn: 0 } };
+  readonly stats: WebRtcStats = { audioIn: 0, audioOut: 0, videoIn: 0, videoOut: 0, keyframeRequests: 0, shortPath: { audioIn: 0, audioOut: 0, videoOut: 0, rejected: 0, rtcpIn: 0, rtcpOut: 0 } };
   private pc?: RTCPeerConnection;
   private audioTx?: RTCRtpTransceiver;
   private videoTx?: RTCRtpTransceiver;
@@ -368,15 +368,21 @@ export class WebRtcCallMedia extends EventEmitter<WebRtcMediaEvents> implements 
   /** The short path once DTLS is up (undefined before, or when it is turned off). */
   private fastPath(): FastMediaPath | undefined {
     if (this.fast || this.closed || this.opts.fastPath === false || !this.pc || this.pc.connectionState !== 'connected') return this.fast;
-    this.fast = FastMediaPath.open(this.pc, (rtp) => {
-      try {
-        if (this.closed) return;
-        this.stats.shortPath.audioIn++;
-        this.audioIn(rtp);
-      } catch (err) {
-        this.emitError(err as Error);
-      }
-    }, () => this.stats.shortPath.rejected++, () => this.stats.shortPath.rtcpIn++);
+    const short = this.stats.shortPath;
+    this.fast = FastMediaPath.open(this.pc, {
+      audio: (rtp) => {
+        try {
+          if (this.closed) return;
+          short.audioIn++;
+          this.audioIn(rtp);
+        } catch (err) {
+          this.emitError(err as Error);
+        }
+      },
+      rejected: () => short.rejected++,
+      rtcpIn: () => short.rtcpIn++,
+      rtcpOut: () => short.rtcpOut++,
+    });
     return this.fast;
   }
 
