@@ -63,6 +63,19 @@ describe('silent test media', () => {
     expect(r.events).toEqual([expect.objectContaining({ kind: 'refused', reason: 'no-common-codec', status: 488, from: expect.objectContaining({ user: 'p' }) })]);
   });
 
+  test('an offer that cannot be read gets 488 with Warning 399 before anything rings', async () => {
+    const r = await call(silentMediaFactory(), offer(['m=audio 7000 RTP/AVP 0', 'a=rtpmap:0 PCMU/eight-thousand']));
+    expect(r.replies.map((m) => m.split('\r\n')[0])).toEqual(['SIP/2.0 488 Not Acceptable Here']);
+    expect(r.replies[0]).toMatch(/\r\nWarning: 399 127\.0\.0\.1 "Session description not understood"\r\n/);
+    expect(r.calls).toBe(0);
+  });
+
+  test('an rtpmap without its clock rate (RFC 4475) is read as none: the audio beside it still rings', async () => {
+    const sdp = await silentMediaFactory(41000).create(ctx).answer(offer(['m=audio 7000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'm=video 7002 RTP/AVP 31', 'a=rtpmap:31 LPC']));
+    expect(sdp).toMatch(/\r\nm=audio 41000 RTP\/AVP 0\r\n/);
+    expect(sdp).toMatch(/\r\nm=video 0 RTP\/AVP 31\r\n/);
+  });
+
   test('without a check in the media factory the caller still gets 488 when the flow answers, and the flow the reason', async () => {
     const f = silentMediaFactory();
     const r = await call({ create: (ctx) => f.create(ctx) }, offer(['m=audio 7000 RTP/AVP 8', 'a=rtpmap:8 PCMA/8000']));

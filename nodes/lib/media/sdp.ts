@@ -117,6 +117,10 @@ function applyMediaAttribute(m: SdpMedia, attr: string): void {
     case 'rtpmap': {
       // a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]
       const match = /^(\d{1,3}) ([A-Za-z0-9_.+-]{1,32})\/(\d{1,7})(?:\/(\d{1,2}))?$/.exec(value.trim());
+      // Without the clock rate RFC 4566 §6 requires (RFC 4475's `a=rtpmap:31 LPC`): read as
+      // no rtpmap at all, so the payload type means what the static table says, or nothing
+      // we would pick, and the rest of the offer still counts.
+      if (!match && /^\d{1,3} [A-Za-z0-9_.+-]{1,32}$/.test(value.trim())) return;
       if (!match) throw new SdpError('media.sdpBadLine', { line: 'a=rtpmap', value: value.slice(0, 60) });
       const pt = int(match[1], 'rtpmap payload type', 0, 127);
       m.rtpmap.set(pt, {
