@@ -168,11 +168,16 @@ describe('intercom-door-page', () => {
     // the same press sent again (a retry) is the same request: no second message
     let second = false;
     out.on('input', () => (second = true));
+    // The retry must reach the page before the flow answers (after, it is a new press, too soon):
+    // count the requests read in full from here on, the retry's and the busy one's.
+    let read = 0;
+    server.on('request', (req: http.IncomingMessage) => req.once('end', () => read++));
     const again = fetch(`${base}/door/api/open`, authed(token!, { method: 'POST', body: JSON.stringify({ key }) })).then((r) => r.json());
     // another press while the first waits: busy
     const busy = await fetch(`${base}/door/api/open`, authed(token!, { method: 'POST', body: JSON.stringify({ key: 'press-0000000002' }) }));
     expect(busy.status).toBe(429);
-    await delay(100);
+    await waitFor(() => read >= 2, 'the retry read by the page', 5000);
+    await delay(100); // and taken as the same press
     getNode('page').receive({ ...m, payload: 'ok', door: { id: 'front_door', latencyMs: 12 } });
     expect(await press).toEqual({ result: 'ok' });
     expect(await again).toEqual({ result: 'ok' });

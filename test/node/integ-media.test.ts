@@ -113,13 +113,15 @@ describe('account node media: INFO DTMF, rtp-timeout, ports freed', () => {
     await waitFor(() => out.state === 'answered', 'answered');
     const ours = callRegistry.getCall(ring.call.id)!.media as RtpCallMedia;
     await waitFor(() => (ours.rtp!.stats.received > 3 ? true : undefined), 'panel RTP');
+    const keys = (): string[] => events.filter((m) => m.topic === 'dtmf').map((m) => `${m.payload}:${m.dtmf.method}`);
     out.sendInfoDtmf('4');
     await (out.media as RtpCallMedia).sendDtmf('4');
-    await delay(400);
+    await waitFor(() => keys().length >= 1, 'the first key', 5000);
+    await delay(400); // the RFC 4733 copy of the 4 would be out by now
     out.sendInfoDtmf('6');
-    await delay(400);
-    const keys = events.filter((m) => m.topic === 'dtmf').map((m) => `${m.payload}:${m.dtmf.method}`);
-    expect(keys).toEqual(['4:info', '6:info']);
+    await waitFor(() => keys().length >= 2, 'the second key', 5000);
+    await delay(400); // and any second message for the 6
+    expect(keys()).toEqual(['4:info', '6:info']);
     out.hangup();
     await waitFor(() => events.find((m) => m.topic === 'ended'), 'ended');
     await rtpPanel.close();

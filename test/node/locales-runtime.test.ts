@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getNode, helper, nextMessage, type TestNode } from '../helpers/node-red';
 import { useLanguage } from '../helpers/i18n';
+import { delay, waitFor } from '../helpers/wait';
 import doorNode = require('../../nodes/intercom-door');
 import doorOpenNode = require('../../nodes/intercom-door-open');
 import dtmfNode = require('../../nodes/intercom-dtmf');
@@ -98,8 +99,11 @@ describe.each(cases)('a Node-RED running in $lang', (c) => {
 
   test('a broken config shows red, in full and in the language, naming the field as the dialog does', async () => {
     await helper.load(nodes, brokenFlow(dir));
-    // statuses and errors set while the flow starts arrive on the next ticks
-    await new Promise((r) => setTimeout(r, 50));
+    // Statuses and errors set while the flow starts arrive later (the whitelist reads its saved
+    // list, the journal its file first): wait for every one, then a moment for any second one.
+    const shown = { status: ['open', 'open0', 'j-bad', 'tw', 'wl', 'wl-ok', 'sip', 'dtmf-bad'], error: ['j-bad', 'tw', 'wl', 'sip', 'dtmf-bad'] } as const;
+    await waitFor(() => shown.status.every((id) => said(getNode(id)).status.length > 0) && shown.error.every((id) => said(getNode(id)).error.length > 0), "every node's status and error", 5000);
+    await delay(50);
 
     expect(said(getNode('open')).status).toEqual([expect.stringMatching(c.doorOpen[0])]);
     expect(said(getNode('open0')).status).toEqual([c.noDoor]);
@@ -129,7 +133,7 @@ describe.each(cases)('a Node-RED running in $lang', (c) => {
     // waiting, then per result its count and reason; between them dots for the keys so far, never the keys
     expect(said(pin).status.filter((t) => !/^•+$/.test(t))).toEqual(c.digits);
     pin.receive({ topic: 'dtmf', payload: 'x', call: { id: 'c1' } });
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => said(pin).error.length > 0, 'the error for a non-key', 5000);
     expect(said(pin).error).toEqual([`Error: ${c.notKey}`]); // done(err): Node-RED shows the Error
   });
 

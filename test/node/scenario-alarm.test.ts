@@ -73,8 +73,11 @@ describeWithPeers(['baresip', 'sox', 'mosquitto', 'kamailio'], 'alarm scenario: 
   test('alarm → the guard group rings on both accounts, the guard answers, 2 does nothing, 1 publishes one ack', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'scenario-alarm-'));
     const mqttPort = await freeTcpPort();
-    writeFileSync(path.join(dir, 'm.conf'), `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    broker = spawn(which('mosquitto') as string, ['-c', path.join(dir, 'm.conf')], { stdio: 'ignore' });
+    // it logs each subscription it has taken (on stderr, which is not buffered)
+    writeFileSync(path.join(dir, 'm.conf'), `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type subscribe\n`);
+    broker = spawn(which('mosquitto') as string, ['-c', path.join(dir, 'm.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let brokerLog = '';
+    broker.stderr!.on('data', (d: Buffer) => (brokerLog += d.toString()));
     await waitFor(
       () =>
         new Promise<boolean>((resolve) => {
@@ -113,7 +116,8 @@ describeWithPeers(['baresip', 'sox', 'mosquitto', 'kamailio'], 'alarm scenario: 
     await sub.subscribeAsync('acs/alarm/ack', { qos: 1 });
     const acks: string[] = [];
     sub.on('message', (_t, m) => acks.push(m.toString()));
-    await delay(300); // the flow's own subscription to acs/alarm is in by now
+    // the flow's own subscription to acs/alarm is in (else the alarm is published to no one)
+    await waitFor(() => / acs\/alarm\n/.test(brokerLog), "the flow's subscription to acs/alarm", 5000);
     await sub.publishAsync('acs/alarm', JSON.stringify({ zone: 'server room', state: 'alarm' }), { qos: 1 });
 
     const types = (b: Baresip): string[] => b.events.map((e) => String(e.type));
@@ -136,7 +140,11 @@ describeWithPeers(['baresip', 'sox', 'mosquitto', 'kamailio'], 'alarm scenario: 
     await waitFor(() => types(guardA).includes('CALL_CLOSED') || undefined, 'guard A hung up after goodbye', 8000);
     expect(acks).toEqual(['confirmed']);
 
-    const lines = readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // the journal writes in batches: the ack may come in the next one
+    const lines = (await waitFor(() => {
+      const l = readFileSync(journalFile, 'utf8').trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>);
+      return l.some((e) => e.event === 'alarm-ack') ? l : undefined;
+    }, 'the ack in the journal', 5000))!;
     expect(lines.map((e) => e.event)).toEqual(expect.arrayContaining(['alarm', 'answered', 'alarm-ack']));
     expect(lines.find((e) => e.event === 'alarm-ack')).toMatchObject({ result: 'confirmed' });
   });

@@ -14,7 +14,7 @@ import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
-import { delay } from '../helpers/wait';
+import { delay, waitFor } from '../helpers/wait';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
 import callNode = require('../../nodes/intercom-sip-call');
@@ -96,9 +96,12 @@ describeWithPeers(['sipp'], 'parking scenario: barrier by time window', () => {
   test('in the window: a listed caller gets 603 and one Switch.Set; an unlisted caller gets 486', async () => {
     await deploy('all day');
     await sipp(call('84951234567', 603));
-    await delay(500);
+    await waitFor(() => requests.length > 0, 'the Switch.Set', 5000);
+    await delay(500); // a second request (a retry) would arrive by now
     expect(requests).toEqual(['POST /rpc/Switch.Set {"id":0,"on":true,"toggle_after":2}']);
     await sipp(call('88120000000', 486));
+    // the journal writes in batches: wait for both calls' lines
+    await waitFor(() => journal().filter((e) => e.event === 'ring').length >= 4 && journal().some((e) => e.event === 'open'), 'both calls in the journal', 5000);
     await delay(300);
     expect(requests).toHaveLength(1);
     const lines = journal();
@@ -109,6 +112,7 @@ describeWithPeers(['sipp'], 'parking scenario: barrier by time window', () => {
   test('outside the window: even a listed caller is redirected to security (302), nothing opens', async () => {
     await deploy('closed');
     await sipp(call('84951234567', 302));
+    await waitFor(() => journal().some((e) => e.event === 'ring'), 'the call in the journal', 5000);
     await delay(300);
     expect(requests).toEqual([]);
     expect(journal().filter((e) => e.event === 'ring').map((e) => e.result)).toEqual(['out-of-window']);

@@ -111,7 +111,11 @@ describeWithPeers(['baresip', 'sox'], 'server room scenario: card, call security
     await delay(500);
     expect(requests).toEqual(['GET /api/switch/ctrl?switch=1&action=trigger']);
 
-    const lines = readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // the open is journaled after the switch answered, in the journal's next batch
+    const lines = (await waitFor(() => {
+      const l = readFileSync(journalFile, 'utf8').trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>);
+      return l.some((e) => e.event === 'open') ? l : undefined;
+    }, 'open event in the journal', 5000))!;
     const cards = lines.filter((e) => e.event === 'card');
     expect(cards.map((e) => e.result)).toEqual(['denied', 'calling security', 'dial']);
     expect(lines.find((e) => e.event === 'open')).toMatchObject({ result: 'ok', door: 'server_room' });

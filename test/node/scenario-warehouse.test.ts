@@ -13,7 +13,7 @@ import { loadExample, nodeOf, setAfterImport } from '../helpers/examples';
 import { helper } from '../helpers/node-red';
 import { describeWithPeers } from '../helpers/peers';
 import { freeSipPort, freeUdpPort } from '../helpers/ports';
-import { delay } from '../helpers/wait';
+import { delay, waitFor } from '../helpers/wait';
 import accountNode = require('../../nodes/intercom-sip-account');
 import inNode = require('../../nodes/intercom-sip-in');
 import callNode = require('../../nodes/intercom-sip-call');
@@ -118,7 +118,9 @@ describeWithPeers(['sipp'], 'warehouse scenario: driver calls the gate', () => {
 
   test('a listed driver (8 495 ...) is answered and key 5 opens the barrier once', async () => {
     await sipp(allowed('84951234567'));
-    await delay(300);
+    // the barrier's request and the journal's batched write may come after sipp is done
+    await waitFor(() => requests.length > 0 && journal().some((e) => e.event === 'open'), 'the barrier opened and journaled', 5000);
+    await delay(300); // a second request (a retry, a duplicated key) would arrive by now
     expect(requests).toEqual(['GET /api/switch/ctrl?switch=1&action=trigger']);
     const lines = journal();
     expect(lines.find((e) => e.event === 'ring')).toMatchObject({ result: 'allowed' });
@@ -127,6 +129,7 @@ describeWithPeers(['sipp'], 'warehouse scenario: driver calls the gate', () => {
 
   test('an unlisted caller gets 603 Decline and nothing opens', async () => {
     await sipp(denied('88120000000'));
+    await waitFor(() => journal().some((e) => e.event === 'ring'), 'the call in the journal', 5000);
     await delay(300);
     expect(requests).toEqual([]);
     const lines = journal();

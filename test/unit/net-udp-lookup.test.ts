@@ -4,6 +4,7 @@
  */
 import * as dgram from 'node:dgram';
 import { createMediaSocket, literalLookupOn } from '../../nodes/lib/net/udp-lookup';
+import { waitFor } from '../helpers/wait';
 
 // the module object dgram reads dns.lookup from (an `import * as` copy cannot be spied on)
 const dns = require('node:dns') as typeof import('node:dns');
@@ -15,9 +16,8 @@ async function sink(): Promise<{ port: number; got: () => number; close: () => v
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
   return { port: s.address().port, got: () => n, close: () => s.close() };
 }
-const until = async (f: () => boolean): Promise<void> => {
-  for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
-};
+// a busy machine may take more than a moment to resolve a name and deliver the datagram
+const until = (f: () => boolean): Promise<boolean> => waitFor(f, 'the datagram at the sink', 2000, 10);
 
 describe('UDP sends to literals skip dns.lookup', () => {
   afterEach(() => jest.restoreAllMocks());
