@@ -123,7 +123,11 @@ describeWebRtc(['baresip', 'sox', 'ss', 'ffmpeg'], 'door pages in a household (N
       await hall.click('look'); // Stop
       await waitView(hall, 'idle');
       expect(cam.opens).toHaveLength(1);
-      const j = journalLines(path.join(nr.userDir, 'journal.jsonl'));
+      // the journal writes after the flow has answered the page
+      const j = (await waitFor(() => {
+        const l = journalLines(path.join(nr.userDir, 'journal.jsonl'));
+        return l.some((e) => e.event === 'look') && l.some((e) => e.event === 'open') ? l : undefined;
+      }, 'the look and the open in the journal', 5000))!;
       expect(j.filter((e) => e.event === 'look').map((e) => e.user)).toEqual(['hall']);
       expect(j.filter((e) => e.event === 'open')).toEqual([expect.objectContaining({ user: 'hall', result: 'ok', door: 'front_door' })]);
     }));

@@ -69,7 +69,7 @@ describeWithPeers(['baresip', 'sox'], 'forward queue with a baresip panel and th
 
     // phones 1 and 2 rang and were cancelled, never connected
     for (const p of [p1, p2]) {
-      await waitFor(() => types(p).includes('CALL_CLOSED'), 'CANCEL at a phone that did not answer', 3000);
+      await waitFor(() => types(p).includes('CALL_CLOSED'), 'CANCEL at a phone that did not answer', 8000);
       expect(types(p)).toContain('CALL_INCOMING');
       expect(types(p)).not.toContain('CALL_ESTABLISHED');
       // libre closes a session the caller CANCELled with ECONNRESET
@@ -77,15 +77,26 @@ describeWithPeers(['baresip', 'sox'], 'forward queue with a baresip panel and th
     }
     // our side: 487 Request Terminated answers only a CANCEL (RFC 3261 §9.2)
     for (const d of dialled.slice(0, 2)) {
-      await waitFor(() => d.leg.isEnded, 'cancelled leg ended', 3000);
+      await waitFor(() => d.leg.isEnded, 'cancelled leg ended', 8000);
       expect(d.leg.info).toMatchObject({ status: 487, reason: 'local-cancel' });
     }
-    await waitFor(() => types(p3).includes('CALL_ESTABLISHED'), 'phone 3 established', 3000);
+    await waitFor(() => types(p3).includes('CALL_ESTABLISHED'), 'phone 3 established', 8000);
 
     // audio both ways through the bridge: count RTP on each leg over one second
     const panelMedia = fwd!.panel.media as RtpCallMedia;
     const legMedia = leg.media as RtpCallMedia;
-    await delay(300);
+    // the legs' audio may start a moment after phone 3 says established: wait until it runs
+    // both ways, then count over one second
+    const running = { panelIn: panelMedia.rtp!.stats.received, legIn: legMedia.rtp!.stats.received, ab: fwd!.bridge!.counts.aToB, ba: fwd!.bridge!.counts.bToA };
+    await waitFor(
+      () =>
+        panelMedia.rtp!.stats.received - running.panelIn >= 5 &&
+        legMedia.rtp!.stats.received - running.legIn >= 5 &&
+        fwd!.bridge!.counts.aToB - running.ab >= 5 &&
+        fwd!.bridge!.counts.bToA - running.ba >= 5,
+      'audio through the bridge both ways',
+      8000,
+    );
     const before = { panelIn: panelMedia.rtp!.stats.received, legIn: legMedia.rtp!.stats.received, panelOut: panelMedia.rtp!.stats.sent, legOut: legMedia.rtp!.stats.sent, ab: fwd!.bridge!.counts.aToB, ba: fwd!.bridge!.counts.bToA };
     await delay(1000);
     const counts = fwd!.bridge!.counts;
@@ -99,7 +110,7 @@ describeWithPeers(['baresip', 'sox'], 'forward queue with a baresip panel and th
 
     // the panel hangs up: the phone's call is ended too
     panel.command('hangup');
-    await waitFor(() => leg.isEnded, 'phone leg hung up after the panel left', 3000);
-    await waitFor(() => types(p3).includes('CALL_CLOSED'), 'phone 3 got BYE', 3000);
+    await waitFor(() => leg.isEnded, 'phone leg hung up after the panel left', 8000);
+    await waitFor(() => types(p3).includes('CALL_CLOSED'), 'phone 3 got BYE', 8000);
   });
 });

@@ -14,7 +14,7 @@ import { createRtpMediaFactory } from '../../nodes/lib/media/call-media';
 import { decodeWav } from '../../nodes/lib/media/wav';
 import { describeWithPeers } from '../helpers/peers';
 import { freeUdpPort } from '../helpers/ports';
-import { delay, waitFor } from '../helpers/wait';
+import { waitFor } from '../helpers/wait';
 import { startBaresip } from './media-baresip';
 import { SipStub } from './media-sip-stub';
 
@@ -106,7 +106,8 @@ describeWithPeers(['sipp', 'baresip', 'sox'], 'bridge: sipp panel (PCMA) ↔ our
       expect(br.counts.bToA).toBeGreaterThan(300);
       br.unbridge();
       await hangupPhone();
-      await delay(500);
+      // the phone closes the call (and its recordings) on our BYE
+      await waitFor(() => phone.events.some((e) => e.type === 'CALL_CLOSED'), 'the phone hung up', 8000);
       await phone.stop(); // flushes the recordings
       const decoded = readdirSync(rec).filter((f) => /dec\.wav$/.test(f));
       expect(decoded.length).toBeGreaterThan(0);

@@ -62,7 +62,7 @@ describeWithPeers(['baresip', 'sox'], 'DTMF between our call media and baresip',
     baresip.command('sndcode', '5');
     await delay(2000);
     baresip.command('sndcode', '');
-    await waitFor(() => got.length >= 1, 'the digit', 3000);
+    await waitFor(() => got.length >= 1, 'the digit', 5000);
     await delay(300);
     expect(got.map((g) => g.digit)).toEqual(['5']);
     expect(got[0].durationMs).toBeGreaterThanOrEqual(100);
@@ -81,7 +81,7 @@ describeWithPeers(['baresip', 'sox'], 'DTMF between our call media and baresip',
       baresip.command('sndcode', ''); // key release
       await delay(250);
     }
-    await waitFor(() => got.length >= 4, 'four digits', 3000).catch(() => undefined);
+    await waitFor(() => got.length >= 4, 'four digits', 5000).catch(() => undefined);
     await delay(300);
     expect(got.map((g) => `${g.digit}:${g.method}`)).toEqual(['1:rfc4733', '9:rfc4733', '9:rfc4733', '#:rfc4733']);
     await hangup();

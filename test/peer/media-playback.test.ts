@@ -48,7 +48,8 @@ describeWithPeers(['baresip', 'sox'], 'prompt playback into baresip', () => {
       expect(took).toBeLessThan(seconds * 1000 + 400);
       await delay(300);
       await hangup();
-      await delay(300);
+      // the phone closes the call (and its recording) on our BYE
+      await waitFor(() => phone.events.some((e) => e.type === 'CALL_CLOSED'), 'the phone hung up', 8000);
       await phone.stop();
       const file = readdirSync(rec).find((f) => /dec\.wav$/.test(f));
       expect(file).toBeDefined();

@@ -1,11 +1,18 @@
 /** Calls we place, against sipp playing the PBX or the called phone. */
-import { describeWithPeers } from '../helpers/peers';
+import { execFileSync } from 'node:child_process';
+import { describeWithPeers, which } from '../helpers/peers';
 import { freeSipPort } from '../helpers/ports';
 import { delay, waitFor } from '../helpers/wait';
 import { type Call, onCallTopics } from '../../nodes/lib/sip/call';
 import { killAll, scenario, sipp, startEndpoint } from './sip-harness';
 
 jest.setTimeout(30000);
+
+/** sipp has bound its port (ss lists the socket): our INVITE is not sent into nothing. */
+async function sippListening(port: number, protocol: 'udp' | 'tcp' = 'udp'): Promise<unknown> {
+  if (!which('ss')) return delay(300); // no ss here: the old guess
+  return waitFor(() => execFileSync('ss', [protocol === 'tcp' ? '-Hlnt' : '-Hlnu', `sport = :${port}`], { encoding: 'utf8' }).includes(`:${port} `), `sipp listening on ${protocol} ${port}`, 10_000, 20);
+}
 
 function topics(call: Call): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
@@ -21,7 +28,7 @@ describeWithPeers(['sipp'], 'outbound SIP calls against sipp', () => {
       const s = await startEndpoint({ protocol, credentials: { user: 'panel', password: 's3cret' } });
       const pbxPort = await freeSipPort();
       const run = sipp(['-sf', scenario('uas-auth-bye'), '-t', protocol === 'tcp' ? 't1' : 'u1', '-m', '1', '-p', String(pbxPort)]);
-      await delay(300); // sipp binds its port
+      await sippListening(pbxPort, protocol);
       const call = s.ep.dial(`sip:flat1@127.0.0.1:${pbxPort}`);
       const seen = topics(call);
       const r = await run;
@@ -39,7 +46,7 @@ describeWithPeers(['sipp'], 'outbound SIP calls against sipp', () => {
     const s = await startEndpoint({ credentials: { user: 'panel', password: 'wrong' } });
     const pbxPort = await freeSipPort();
     const run = sipp(['-sf', scenario('uas-auth-bye'), '-m', '1', '-p', String(pbxPort)]);
-    await delay(300);
+    await sippListening(pbxPort);
     const call = s.ep.dial(`sip:flat1@127.0.0.1:${pbxPort}`);
     await run;
     await waitFor(() => call.isEnded, 'call ended');
@@ -52,7 +59,7 @@ describeWithPeers(['sipp'], 'outbound SIP calls against sipp', () => {
     const s = await startEndpoint();
     const pbxPort = await freeSipPort();
     const run = sipp(['-sf', scenario('uas-486'), '-m', '1', '-p', String(pbxPort)]);
-    await delay(300);
+    await sippListening(pbxPort);
     const call = s.ep.dial(`127.0.0.1:${pbxPort}`);
     const r = await run;
     await waitFor(() => call.isEnded, 'call ended');
@@ -66,7 +73,7 @@ describeWithPeers(['sipp'], 'outbound SIP calls against sipp', () => {
     const s = await startEndpoint();
     const pbxPort = await freeSipPort();
     const run = sipp(['-sf', scenario('uas-ring-cancel'), '-m', '1', '-p', String(pbxPort)]);
-    await delay(300);
+    await sippListening(pbxPort);
     const call = s.ep.dial(`sip:flat1@127.0.0.1:${pbxPort}`, { noAnswerTimeoutMs: 500 });
     const r = await run;
     await waitFor(() => call.isEnded, 'call ended');
@@ -81,7 +88,7 @@ describeWithPeers(['sipp'], 'outbound SIP calls against sipp', () => {
     const s = await startEndpoint();
     const pbxPort = await freeSipPort();
     const run = sipp(['-sn', 'uas', '-m', '1', '-p', String(pbxPort)]);
-    await delay(300);
+    await sippListening(pbxPort);
     const call = s.ep.dial(`sip:flat1@127.0.0.1:${pbxPort}`);
     await waitFor(() => call.state === 'answered', 'answered');
     call.hangup();

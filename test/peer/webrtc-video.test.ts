@@ -110,11 +110,14 @@ describeWebRtc(['baresip', 'sox', 'ffmpeg'], 'video from the panel to a page and
       const v = await phone.video();
       return v && v.framesDecoded > 5 ? v : null;
     }, 'frames decoded in the page', 20000, 250))!;
-    await delay(1500);
-    const later = (await phone.video())!;
+    const leg = calls.find((c) => c.direction === 'outbound')!.media as WebRtcCallMedia;
+    // and it goes on decoding, with what our leg sent (a busy machine may take a while)
+    const later = (await waitFor(async () => {
+      const v = await phone.video();
+      return v && v.framesDecoded > first.framesDecoded + 5 && leg.stats.videoOut > 20 && leg.stats.shortPath.videoOut > 20 ? v : null;
+    }, 'more frames decoded in the page', 10000, 250))!;
     expect(later.framesDecoded).toBeGreaterThan(first.framesDecoded + 5);
     expect({ width: later.width, height: later.height }).toEqual({ width: 640, height: 480 });
-    const leg = calls.find((c) => c.direction === 'outbound')!.media as WebRtcCallMedia;
     expect(leg.stats.videoOut).toBeGreaterThan(20);
     // the frames the page decoded went over our short path (srtp.ts), not werift's sender
     expect(leg.stats.shortPath.videoOut).toBeGreaterThan(20);
@@ -137,7 +140,13 @@ describeWebRtc(['baresip', 'sox', 'ffmpeg'], 'video from the panel to a page and
     const leg = calls.find((c) => c.direction === 'outbound')!.media as RtpCallMedia;
     expect(p.hasVideo && leg.hasVideo).toBe(true);
     const stats = () => ({ panelIn: p.videoStats!.received, panelOut: p.videoStats!.sent, legIn: leg.videoStats!.received, legOut: leg.videoStats!.sent });
-    await delay(1000);
+    // the video may start a moment after the bridge: wait until it runs through it both ways,
+    // then count over two seconds
+    const start = stats();
+    await waitFor(() => {
+      const n = stats();
+      return n.panelIn - start.panelIn >= 5 && n.legOut - start.legOut >= 5 && n.legIn - start.legIn >= 5 && n.panelOut - start.panelOut >= 5;
+    }, 'video through the bridge both ways', 10000);
     const a = stats();
     await delay(2000);
     const b = stats();
