@@ -125,13 +125,13 @@ describeWebRtc(['baresip', 'sox', 'ss', 'ffmpeg'], 'example: answer the door in 
     expect(toneShare(wav, 600)).toBeGreaterThan(20 * toneShare(wav, 770));
   }));
 
-  /** A failure says what Node-RED, the panel and the page saw. */
+  /** A failure says what Node-RED, the panel, the phone and the page saw. */
   async function explained(body: () => Promise<void>): Promise<void> {
     try {
       await body();
     } catch (err) {
       const e = err as Error;
-      e.message += `\n--- Node-RED\n${logTail(nr)}\n--- panel\n${JSON.stringify(panel.events.slice(-8))}\n--- page\n${JSON.stringify(await page?.state().catch(() => null))}`;
+      e.message += `\n--- Node-RED\n${logTail(nr)}\n--- panel\n${JSON.stringify(panel.events.slice(-8))}\n--- phone\n${JSON.stringify(phone.events.slice(-8))}\n--- page\n${JSON.stringify(await page?.state().catch(() => null))}`;
       throw e;
     }
   }
