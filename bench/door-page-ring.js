@@ -127,7 +127,7 @@ async function main() {
         const at = (await door.state()).ringAt[doorBefore];
         if (!at && refused) throw new Error(`ring ${i}: the panel's call ended before the door page rang (${JSON.stringify(refused)})\n${nr.log().split('\n').slice(-10).join('\n')}`);
         return at;
-      }, 'the door page rang');
+      }, `the door page rang (ring ${i})`);
       const bareAt = await until(() => bare.page.evaluate((n) => window.ringAt[n], bareBefore), 'the bare page rang');
       await until(() => phoneAt, 'baresip rang');
       clearInterval(poll);
